@@ -1,0 +1,217 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using Grpc.Core;
+using Grpc.Net.Client;
+using KmPs.Status;
+using KmPs.Wire;
+
+namespace KmPs.Control;
+
+/// <summary>
+/// Client of oasis-node's control API on its unix socket: plaintext HTTP/2, gRPC framing, CBOR
+/// bodies through pass-through marshallers (no .proto exists; the node forces its CBOR codec
+/// whatever the content-subtype). One channel per socket, shared by the whole process.
+/// </summary>
+public sealed class ControlClient
+{
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
+
+    private static readonly ConcurrentDictionary<string, ControlClient> Pool = new();
+    private static readonly Marshaller<byte[]> PassThrough = Marshallers.Create(b => b, b => b);
+
+    private readonly GrpcChannel _channel;
+    private readonly CallInvoker _invoker;
+
+    public SocketAddress Address { get; }
+
+    private ControlClient(SocketAddress address)
+    {
+        Address = address;
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, ct) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(address.Path), ct).ConfigureAwait(false);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+            // The node drops connections idle for 600 s; close ours first. No keepalive pings:
+            // grpc-go's default enforcement sends GOAWAY to clients pinging more than every 5 min.
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(300),
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+            EnableMultipleHttp2Connections = true,
+        };
+        _channel = GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions
+        {
+            HttpHandler = handler,
+            DisposeHttpClient = true,
+            MaxReceiveMessageSize = 100 * 1024 * 1024,
+        });
+        _invoker = _channel.CreateCallInvoker();
+    }
+
+    /// <summary>The shared client of a socket.</summary>
+    public static ControlClient For(SocketAddress address) => Pool.GetOrAdd(address.Path, _ => new ControlClient(address));
+
+    /// <summary>One unary call with a raw CBOR body; maps transport failures to <see cref="KmException"/>.</summary>
+    public async Task<byte[]> CallAsync(string service, string method, byte[] request, TimeSpan? timeout, CancellationToken ct)
+    {
+        var m = new Method<byte[], byte[]>(MethodType.Unary, service, method, PassThrough, PassThrough);
+        var path = $"/{service}/{method}";
+        if (!File.Exists(Address.Path))
+            throw new KmException("SocketNotFound", KmErrorCategory.ObjectNotFound,
+                $"No control socket at {Address.Path}: the node is not running, or the path is not its data dir.", Address.Path)
+            {
+                RecommendedAction = "Check the node's data dir (common.data_dir / datadir in its config) and that the node is started.",
+            };
+        try
+        {
+            var options = new CallOptions(deadline: DateTime.UtcNow + (timeout ?? DefaultTimeout), cancellationToken: ct);
+            using var call = _invoker.AsyncUnaryCall(m, null, options, request);
+            return await call.ResponseAsync.ConfigureAwait(false);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && ct.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(ct);
+        }
+        catch (RpcException e)
+        {
+            throw Translate(e, path);
+        }
+    }
+
+    private KmException Translate(RpcException e, string path)
+    {
+        var socketError = FindInner<SocketException>(e);
+        if (socketError?.SocketErrorCode == SocketError.ConnectionRefused)
+            return new KmException("ConnectionRefused", KmErrorCategory.ConnectionError,
+                $"Nothing accepts connections on {Address.Path}: the node is stopped or crashed and left its socket file behind.",
+                Address.Path, e);
+        if (socketError is not null && socketError.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.AccessDenied)
+            return new KmException(socketError.SocketErrorCode == SocketError.AccessDenied ? "SocketAccessDenied" : "SocketNotFound",
+                socketError.SocketErrorCode == SocketError.AccessDenied ? KmErrorCategory.PermissionDenied : KmErrorCategory.ObjectNotFound,
+                $"Cannot connect to {Address.Path}: {socketError.Message}.", Address.Path, e);
+        if (e.StatusCode == StatusCode.DeadlineExceeded)
+            return new KmException("ControlTimeout", KmErrorCategory.OperationTimeout,
+                $"{path} on {Address.Path} did not answer within its deadline.", Address.Path, e);
+        if (IsNotGrpc(e))
+            return new KmException("NotGrpcPeer", KmErrorCategory.ProtocolError,
+                $"{Address.Path} does not speak gRPC over HTTP/2 ({e.Status.Detail}); is it an oasis-node control socket?",
+                Address.Path, e);
+        if (e.StatusCode == StatusCode.Unavailable)
+            return new KmException("ConnectionFailed", KmErrorCategory.ConnectionError,
+                $"Cannot reach {Address.Path}: {e.Status.Detail}", Address.Path, e);
+        return new KmException("GrpcError", KmErrorCategory.InvalidResult,
+            $"{path} failed on {Address.Path}: {e.StatusCode}: {e.Status.Detail}", Address.Path, e);
+    }
+
+    private static bool IsNotGrpc(RpcException e) =>
+        e.Status.Detail.StartsWith("Bad gRPC response", StringComparison.Ordinal) ||
+        FindInner<HttpProtocolException>(e) is not null ||
+        (e.StatusCode is StatusCode.Internal or StatusCode.Unavailable && FindInner<IOException>(e) is not null
+            && FindInner<SocketException>(e) is null);
+
+    private static T? FindInner<T>(Exception e) where T : Exception
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+            if (x is T t) return t;
+        return null;
+    }
+
+    private static CborNode DecodeResponse(byte[] body, string what, SocketAddress address)
+    {
+        try { return CborCodec.Decode(body); }
+        catch (CborDecodeException e)
+        {
+            throw new KmException("CborDecodeError", KmErrorCategory.InvalidData,
+                $"The {what} answer from {address.Path} is not valid CBOR: {e.Message}", address.Path, e);
+        }
+    }
+
+    private static readonly byte[] Empty = System.Array.Empty<byte>();
+
+    /// <summary>The whole control.Status as a CBOR tree.</summary>
+    public async Task<CborNode> GetStatusCborAsync(TimeSpan? timeout = null, CancellationToken ct = default)
+    {
+        var body = await CallAsync(ControlMethods.NodeController, ControlMethods.GetStatus, Empty, timeout, ct).ConfigureAwait(false);
+        var node = DecodeResponse(body, "GetStatus", Address);
+        if (node is not CborMap)
+            throw new KmException("CborDecodeError", KmErrorCategory.InvalidData,
+                $"GetStatus on {Address.Path} returned a CBOR {node.Kind}, not a status map.", Address.Path);
+        return node;
+    }
+
+    /// <summary>GetStatus, normalised.</summary>
+    public async Task<KmStatus> GetStatusAsync(TimeSpan? timeout = null, CancellationToken ct = default)
+    {
+        var node = await GetStatusCborAsync(timeout, ct).ConfigureAwait(false);
+        return ParseStatus(node, Address);
+    }
+
+    public static KmStatus ParseStatus(CborNode node, SocketAddress address)
+    {
+        try { return StatusParser.Parse(node, address.ToString()); }
+        catch (CborDecodeException e)
+        {
+            throw new KmException("StatusShapeUnknown", KmErrorCategory.InvalidData,
+                $"The status from {address.Path} does not have a known oasis-node shape: {e.Message}", address.Path, e);
+        }
+    }
+
+    public Task<bool> IsReadyAsync(TimeSpan? timeout = null, CancellationToken ct = default) =>
+        BoolCallAsync(ControlMethods.IsReady, timeout, ct);
+
+    public Task<bool> IsSyncedAsync(TimeSpan? timeout = null, CancellationToken ct = default) =>
+        BoolCallAsync(ControlMethods.IsSynced, timeout, ct);
+
+    private async Task<bool> BoolCallAsync(string method, TimeSpan? timeout, CancellationToken ct)
+    {
+        var body = await CallAsync(ControlMethods.NodeController, method, Empty, timeout, ct).ConfigureAwait(false);
+        return DecodeResponse(body, method, Address) is CborBool { Value: true };
+    }
+
+    /// <summary>Blocks until the node is ready (server side) or the timeout passes.</summary>
+    public Task WaitReadyAsync(TimeSpan timeout, CancellationToken ct = default) =>
+        CallAsync(ControlMethods.NodeController, ControlMethods.WaitReady, Empty, timeout, ct);
+
+    /// <summary>
+    /// RequestShutdown with an explicit CBOR bool (an empty body would mean wait=false only by
+    /// grpc-go's nil handling). A registered node first deregisters, which can take ~2 epochs.
+    /// </summary>
+    public Task RequestShutdownAsync(bool wait, TimeSpan? timeout = null, CancellationToken ct = default) =>
+        CallAsync(ControlMethods.NodeController, ControlMethods.RequestShutdown, ShutdownRequest(wait), timeout, ct);
+
+    public static byte[] ShutdownRequest(bool wait) => CborCodec.Encode(CborNode.Bool(wait));
+
+    /// <summary>Registry/GetRuntime: the runtime descriptor with its deployments.</summary>
+    public async Task<RegistryRuntime> GetRuntimeAsync(byte[] runtimeId, long height = 0, TimeSpan? timeout = null, CancellationToken ct = default)
+    {
+        var body = await CallAsync(ControlMethods.Registry, ControlMethods.GetRuntime, GetRuntimeRequest(runtimeId, height), timeout, ct)
+            .ConfigureAwait(false);
+        var node = DecodeResponse(body, "GetRuntime", Address);
+        try { return RegistryRuntime.FromCbor(node); }
+        catch (CborDecodeException e)
+        {
+            throw new KmException("CborDecodeError", KmErrorCategory.InvalidData,
+                $"The runtime descriptor from {Address.Path} does not decode: {e.Message}", Address.Path, e);
+        }
+    }
+
+    /// <summary>GetRuntimeQuery{height int64, id bstr(32)}; include_suspended is omitempty.</summary>
+    public static byte[] GetRuntimeRequest(byte[] runtimeId, long height = 0)
+    {
+        if (runtimeId is null || runtimeId.Length != 32) throw new ArgumentException("a runtime id is 32 bytes", nameof(runtimeId));
+        return CborCodec.Encode(new CborMapBuilder()
+            .Add("height", CborNode.Int(height))
+            .Add("id", CborNode.Bytes(runtimeId))
+            .Build());
+    }
+}
