@@ -66,7 +66,7 @@ public sealed class ControlClient
     {
         var m = new Method<byte[], byte[]>(MethodType.Unary, service, method, PassThrough, PassThrough);
         var path = $"/{service}/{method}";
-        if (!File.Exists(Address.Path))
+        if (!Path.Exists(Address.Path))
             throw new KmException("SocketNotFound", KmErrorCategory.ObjectNotFound,
                 $"No control socket at {Address.Path}: the node is not running, or the path is not its data dir.", Address.Path)
             {

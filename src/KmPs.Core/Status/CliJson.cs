@@ -104,7 +104,7 @@ public static class CliJson
                 if (key == "roles") return JsonValue.Create(RolesText(i.Magnitude, generation));
                 return JsonValue.Create(i.Magnitude);
             }
-            return JsonValue.Create(BigInteger.Negate(i.Magnitude) - 1);
+            return i.Magnitude <= long.MaxValue ? JsonValue.Create(i.ToInt64()) : JsonValue.Create(-1.0 - i.Magnitude);
         }
 
         private static JsonNode Word(string[] words, ulong v) =>

@@ -1,0 +1,115 @@
+using Grpc.AspNetCore.Server.Model;
+using Grpc.Core;
+using KmPs.Control;
+using KmPs.Wire;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace KmPs.Simulator.Control;
+
+/// <summary>
+/// The server half of oasis-node's control API: ASP.NET Core gRPC on a unix socket, HTTP/2 only
+/// (h2c prior knowledge, no TLS), methods added by hand with pass-through marshallers because the
+/// node's codec is CBOR and no .proto exists. Accepts application/grpc and application/grpc+cbor.
+/// </summary>
+public sealed class ControlServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    public string SocketPath { get; }
+
+    private ControlServer(WebApplication app, string socketPath)
+    {
+        _app = app;
+        SocketPath = socketPath;
+    }
+
+    public static async Task<ControlServer> StartAsync(string socketPath, IControlBackend backend, CancellationToken ct = default)
+    {
+        if (File.Exists(socketPath)) File.Delete(socketPath); // a stale socket from a crash, as oasis-node removes it
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.ListenUnixSocket(socketPath, o => o.Protocols = HttpProtocols.Http2);
+            k.Limits.MaxRequestBodySize = 100 * 1024 * 1024;
+        });
+        builder.Services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = 100 * 1024 * 1024;
+            o.EnableDetailedErrors = true;
+        });
+        builder.Services.AddSingleton(backend);
+        builder.Services.AddSingleton<NodeControllerService>();
+        builder.Services.AddSingleton<RegistryService>();
+        builder.Services.AddSingleton<IServiceMethodProvider<NodeControllerService>, NodeControllerMethods>();
+        builder.Services.AddSingleton<IServiceMethodProvider<RegistryService>, RegistryMethods>();
+        var app = builder.Build();
+        app.MapGrpcService<NodeControllerService>();
+        app.MapGrpcService<RegistryService>();
+        await app.StartAsync(ct).ConfigureAwait(false);
+        return new ControlServer(app, socketPath);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try { await _app.StopAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false); }
+        finally
+        {
+            await _app.DisposeAsync().ConfigureAwait(false);
+            try { File.Delete(SocketPath); } catch (IOException) { }
+        }
+    }
+
+    internal static readonly Marshaller<byte[]> PassThrough = Marshallers.Create(b => b, b => b);
+
+    internal static Method<byte[], byte[]> Unary(string service, string name) =>
+        new(MethodType.Unary, service, name, PassThrough, PassThrough);
+
+    public sealed class NodeControllerService(IControlBackend backend)
+    {
+        public IControlBackend Backend { get; } = backend;
+    }
+
+    public sealed class RegistryService(IControlBackend backend)
+    {
+        public IControlBackend Backend { get; } = backend;
+    }
+
+    private static readonly byte[] Empty = Array.Empty<byte>();
+    private static byte[] Bool(bool v) => CborCodec.Encode(CborNode.Bool(v));
+
+    private sealed class NodeControllerMethods : IServiceMethodProvider<NodeControllerService>
+    {
+        public void OnServiceMethodDiscovery(ServiceMethodProviderContext<NodeControllerService> context)
+        {
+            const string svc = ControlMethods.NodeController;
+            var md = new List<object>();
+            context.AddUnaryMethod(Unary(svc, ControlMethods.GetStatus), md, (s, _, _) => Task.FromResult(s.Backend.GetStatus()));
+            context.AddUnaryMethod(Unary(svc, ControlMethods.IsReady), md, (s, _, _) => Task.FromResult(Bool(s.Backend.IsReady())));
+            context.AddUnaryMethod(Unary(svc, ControlMethods.IsSynced), md, (s, _, _) => Task.FromResult(Bool(s.Backend.IsSynced())));
+            context.AddUnaryMethod(Unary(svc, ControlMethods.WaitSync), md, (_, _, _) => Task.FromResult(Empty));
+            context.AddUnaryMethod(Unary(svc, ControlMethods.WaitReady), md, async (s, _, ctx) =>
+            {
+                await s.Backend.WaitReadyAsync(ctx.CancellationToken).ConfigureAwait(false);
+                return Empty;
+            });
+            context.AddUnaryMethod(Unary(svc, ControlMethods.RequestShutdown), md, async (s, req, ctx) =>
+            {
+                // Like the Go handler: dec(&wait); an empty body decodes to false.
+                bool wait;
+                try { wait = CborCodec.Decode(req) is CborBool { Value: true }; }
+                catch (CborDecodeException e) { throw new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument, e.Message)); }
+                await s.Backend.RequestShutdownAsync(wait, ctx.CancellationToken).ConfigureAwait(false);
+                return Empty;
+            });
+        }
+    }
+
+    private sealed class RegistryMethods : IServiceMethodProvider<RegistryService>
+    {
+        public void OnServiceMethodDiscovery(ServiceMethodProviderContext<RegistryService> context)
+        {
+            context.AddUnaryMethod(Unary(ControlMethods.Registry, ControlMethods.GetRuntime), new List<object>(),
+                (s, req, _) => Task.FromResult(s.Backend.GetRuntime(req)));
+        }
+    }
+}

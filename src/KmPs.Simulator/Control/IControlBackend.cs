@@ -1,0 +1,17 @@
+namespace KmPs.Simulator.Control;
+
+/// <summary>
+/// What the control server asks of a node. Handlers return CBOR bodies; throwing
+/// Grpc.Core.RpcException sends that gRPC status (with grpc-message) like oasis-node does.
+/// </summary>
+public interface IControlBackend
+{
+    byte[] GetStatus();
+    bool IsReady();
+    bool IsSynced();
+    Task WaitReadyAsync(CancellationToken ct);
+    /// <summary>Returns when the shutdown was accepted (wait=false) or done (wait=true).</summary>
+    Task RequestShutdownAsync(bool wait, CancellationToken ct);
+    /// <summary>Registry/GetRuntime: request is CBOR GetRuntimeQuery, answer CBOR registry.Runtime.</summary>
+    byte[] GetRuntime(byte[] request);
+}

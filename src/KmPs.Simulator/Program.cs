@@ -1,0 +1,3 @@
+using KmPs.Simulator;
+
+return await SimulatorCli.RunAsync(args);

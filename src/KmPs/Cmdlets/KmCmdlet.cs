@@ -1,0 +1,69 @@
+using System.Management.Automation;
+
+namespace KmPs.Cmdlets;
+
+/// <summary>
+/// Shared plumbing for the module's cmdlets: a cancellation token that StopProcessing (Ctrl+C)
+/// cancels, blocking waits that honour it, and KmException → ErrorRecord with stable ids.
+/// </summary>
+public abstract class KmCmdlet : PSCmdlet
+{
+    private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>Cancelled when the user presses Ctrl+C or the pipeline is stopped.</summary>
+    protected CancellationToken Stopping => _stopping.Token;
+
+    protected override void StopProcessing()
+    {
+        _stopping.Cancel();
+        base.StopProcessing();
+    }
+
+    /// <summary>The caller's current file system directory, where relative paths start.</summary>
+    protected string CurrentDirectory
+    {
+        get
+        {
+            try { return SessionState.Path.CurrentFileSystemLocation.ProviderPath; }
+            catch (Exception) { return Environment.CurrentDirectory; }
+        }
+    }
+
+    /// <summary>Waits for a task on the pipeline thread; a stop request ends the wait at once.</summary>
+    protected T Await<T>(Task<T> task)
+    {
+        try
+        {
+            task.Wait(Stopping);
+            return task.GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (Stopping.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count == 1)
+        {
+            throw e.InnerExceptions[0];
+        }
+    }
+
+    protected void Await(Task task) => Await(task.ContinueWith(t => { t.GetAwaiter().GetResult(); return true; },
+        TaskContinuationOptions.ExecuteSynchronously));
+
+    public static ErrorRecord ToErrorRecord(KmException e, object? target = null)
+    {
+        var category = Enum.TryParse<ErrorCategory>(e.Category.ToString(), out var c) ? c : ErrorCategory.NotSpecified;
+        var record = new ErrorRecord(e, e.ErrorId, category, target ?? e.Target);
+        if (e.RecommendedAction is not null) record.ErrorDetails = new ErrorDetails(e.Message) { RecommendedAction = e.RecommendedAction };
+        return record;
+    }
+
+    protected static ErrorRecord Error(string errorId, ErrorCategory category, string message, object? target, Exception? inner = null) =>
+        new(new KmException(errorId, Enum.Parse<KmErrorCategory>(category.ToString(), true), message, target, inner), errorId, category, target);
+
+    /// <summary>A per-item failure: the pipeline goes on with the next item.</summary>
+    protected void WriteKmError(KmException e, object? target = null) => WriteError(ToErrorRecord(e, target));
+
+    /// <summary>Bad invocation: stops the command.</summary>
+    protected void ThrowKmError(KmException e, object? target = null) => ThrowTerminatingError(ToErrorRecord(e, target));
+}

@@ -1,0 +1,84 @@
+using System.Collections.ObjectModel;
+using System.Globalization;
+using System.Management.Automation;
+using System.Management.Automation.Host;
+using System.Security;
+using System.Text;
+
+namespace KmPs.Tests.Infrastructure;
+
+/// <summary>
+/// A PSHost that records what the engine writes to the console (What if: text, tables) and answers
+/// prompts from a script: PromptForChoice returns the next scripted choice index
+/// (0 Yes, 1 Yes to All, 2 No, 3 No to All for ShouldProcess).
+/// </summary>
+public sealed class RecordingHost : PSHost
+{
+    private readonly RecordingUI _ui;
+    public RecordingHost(params int[] answers) => _ui = new RecordingUI(new Queue<int>(answers));
+
+    public string Text => _ui.Text.ToString();
+    public List<string> Prompts => _ui.Prompts;
+
+    public override CultureInfo CurrentCulture => CultureInfo.InvariantCulture;
+    public override CultureInfo CurrentUICulture => CultureInfo.InvariantCulture;
+    public override Guid InstanceId { get; } = Guid.NewGuid();
+    public override string Name => "RecordingHost";
+    public override PSHostUserInterface UI => _ui;
+    public override Version Version => new(1, 0);
+    public override void EnterNestedPrompt() => throw new NotSupportedException();
+    public override void ExitNestedPrompt() => throw new NotSupportedException();
+    public override void NotifyBeginApplication() { }
+    public override void NotifyEndApplication() { }
+    public override void SetShouldExit(int exitCode) { }
+
+    private sealed class RecordingUI(Queue<int> answers) : PSHostUserInterface
+    {
+        public StringBuilder Text { get; } = new();
+        public List<string> Prompts { get; } = new();
+        public override PSHostRawUserInterface RawUI { get; } = new RawUI();
+
+        public override int PromptForChoice(string caption, string message, Collection<ChoiceDescription> choices, int defaultChoice)
+        {
+            lock (Prompts) Prompts.Add($"{caption}|{message}");
+            if (answers.Count == 0) throw new InvalidOperationException($"unexpected prompt: {caption}: {message}");
+            return answers.Dequeue();
+        }
+
+        public override Dictionary<string, PSObject> Prompt(string caption, string message, Collection<FieldDescription> descriptions) =>
+            throw new NotSupportedException("Prompt: " + message);
+        public override PSCredential PromptForCredential(string caption, string message, string userName, string targetName) => throw new NotSupportedException();
+        public override PSCredential PromptForCredential(string caption, string message, string userName, string targetName, PSCredentialTypes allowedCredentialTypes, PSCredentialUIOptions options) => throw new NotSupportedException();
+        public override string ReadLine() => throw new NotSupportedException();
+        public override SecureString ReadLineAsSecureString() => throw new NotSupportedException();
+        public override void Write(string value) { lock (Text) Text.Append(value); }
+        public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) => Write(value);
+        public override void WriteLine(string value) => Write(value + "\n");
+        public override void WriteErrorLine(string value) => Write("ERROR: " + value + "\n");
+        public override void WriteDebugLine(string message) => Write("DEBUG: " + message + "\n");
+        public override void WriteProgress(long sourceId, ProgressRecord record) { }
+        public override void WriteVerboseLine(string message) => Write("VERBOSE: " + message + "\n");
+        public override void WriteWarningLine(string message) => Write("WARNING: " + message + "\n");
+    }
+
+    private sealed class RawUI : PSHostRawUserInterface
+    {
+        public override ConsoleColor BackgroundColor { get; set; }
+        public override Size BufferSize { get; set; } = new(160, 50);
+        public override Coordinates CursorPosition { get; set; }
+        public override int CursorSize { get; set; }
+        public override ConsoleColor ForegroundColor { get; set; }
+        public override bool KeyAvailable => false;
+        public override Size MaxPhysicalWindowSize => new(160, 50);
+        public override Size MaxWindowSize => new(160, 50);
+        public override Coordinates WindowPosition { get; set; }
+        public override Size WindowSize { get; set; } = new(160, 50);
+        public override string WindowTitle { get; set; } = "";
+        public override void FlushInputBuffer() { }
+        public override BufferCell[,] GetBufferContents(Rectangle rectangle) => new BufferCell[0, 0];
+        public override KeyInfo ReadKey(ReadKeyOptions options) => throw new NotSupportedException();
+        public override void ScrollBufferContents(Rectangle source, Coordinates destination, Rectangle clip, BufferCell fill) { }
+        public override void SetBufferContents(Coordinates origin, BufferCell[,] contents) { }
+        public override void SetBufferContents(Rectangle rectangle, BufferCell fill) { }
+    }
+}
