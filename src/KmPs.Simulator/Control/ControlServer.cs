@@ -42,9 +42,12 @@ public sealed class ControlServer : IAsyncDisposable
         builder.Services.AddSingleton<RegistryService>();
         builder.Services.AddSingleton<IServiceMethodProvider<NodeControllerService>, NodeControllerMethods>();
         builder.Services.AddSingleton<IServiceMethodProvider<RegistryService>, RegistryMethods>();
+        builder.Services.AddSingleton<ReplicationService>();
+        builder.Services.AddSingleton<IServiceMethodProvider<ReplicationService>, ReplicationMethods>();
         var app = builder.Build();
         app.MapGrpcService<NodeControllerService>();
         app.MapGrpcService<RegistryService>();
+        app.MapGrpcService<ReplicationService>();
         await app.StartAsync(ct).ConfigureAwait(false);
         return new ControlServer(app, socketPath);
     }
@@ -72,6 +75,18 @@ public sealed class ControlServer : IAsyncDisposable
     public sealed class RegistryService(IControlBackend backend)
     {
         public IControlBackend Backend { get; } = backend;
+    }
+
+    public sealed class ReplicationService(IControlBackend backend)
+    {
+        public IControlBackend Backend { get; } = backend;
+    }
+
+    private sealed class ReplicationMethods : IServiceMethodProvider<ReplicationService>
+    {
+        public void OnServiceMethodDiscovery(ServiceMethodProviderContext<ReplicationService> context) =>
+            context.AddUnaryMethod(Unary(Node.SimNode.ReplicationService, Node.SimNode.ReplicateMethod), new List<object>(),
+                (s, req, _) => Task.FromResult(s.Backend.Replicate(req)));
     }
 
     private static readonly byte[] Empty = Array.Empty<byte>();

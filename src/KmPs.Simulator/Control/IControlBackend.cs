@@ -14,4 +14,8 @@ public interface IControlBackend
     Task RequestShutdownAsync(bool wait, CancellationToken ct);
     /// <summary>Registry/GetRuntime: request is CBOR GetRuntimeQuery, answer CBOR registry.Runtime.</summary>
     byte[] GetRuntime(byte[] request);
+
+    /// <summary>Simulator-only: a peer's replication request (stands in for the KM P2P protocol).</summary>
+    byte[] Replicate(byte[] request) =>
+        throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Unimplemented, "replication is not served here"));
 }

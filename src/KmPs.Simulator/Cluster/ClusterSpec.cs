@@ -1,0 +1,95 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using KmPs.Status;
+
+namespace KmPs.Simulator.Cluster;
+
+/// <summary>cluster.json: what every node process of a simulated cluster shares.</summary>
+public sealed class ClusterSpec
+{
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNameCaseInsensitive = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    public string KmRuntimeId { get; set; } = "4000000000000000000000000000000000000000000000004a1a53dff2ae482d";
+    public SchemaGeneration Generation { get; set; } = SchemaGeneration.V24;
+    /// <summary>Unix milliseconds of epoch 0... plus <see cref="FirstEpoch"/>.</summary>
+    public long GenesisUnixMs { get; set; }
+    public int EpochIntervalMs { get; set; } = 1000;
+    public ulong FirstEpoch { get; set; } = 1;
+    public List<ClusterNode> Nodes { get; set; } = new();
+    /// <summary>Path of the simulator DLL that start-node launches.</summary>
+    public string? SimulatorDll { get; set; }
+
+    public static ClusterSpec Load(ClusterLayout layout) =>
+        JsonSerializer.Deserialize<ClusterSpec>(File.ReadAllText(layout.SpecFile), Json)
+        ?? throw new InvalidDataException($"{layout.SpecFile} is empty");
+
+    public void Save(ClusterLayout layout) => AtomicFile.WriteAllText(layout.SpecFile, JsonSerializer.Serialize(this, Json));
+
+    public ClusterNode Node(string name) =>
+        Nodes.FirstOrDefault(n => n.Name == name) ?? throw new ArgumentException($"no node '{name}' in the cluster");
+}
+
+public sealed class ClusterNode
+{
+    public string Name { get; set; } = "";
+    /// <summary>Generation override for mixed clusters; null = the cluster's.</summary>
+    public SchemaGeneration? Generation { get; set; }
+    /// <summary>22.2/23.0 may_generate flag (24+ lets any committee node generate).</summary>
+    public bool MayGenerate { get; set; }
+}
+
+/// <summary>The cluster's shared epoch clock: wall time since genesis divided by the interval.</summary>
+public sealed class EpochClock(long genesisUnixMs, int intervalMs, ulong firstEpoch)
+{
+    public static EpochClock Of(ClusterSpec spec) => new(spec.GenesisUnixMs, spec.EpochIntervalMs, spec.FirstEpoch);
+
+    public int IntervalMs => intervalMs;
+
+    public ulong Now => At(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+
+    public ulong At(long unixMs) => unixMs <= genesisUnixMs ? firstEpoch : firstEpoch + (ulong)((unixMs - genesisUnixMs) / intervalMs);
+
+    /// <summary>Time until the given epoch begins (zero if it has).</summary>
+    public TimeSpan Until(ulong epoch)
+    {
+        if (epoch <= Now) return TimeSpan.Zero;
+        var startMs = genesisUnixMs + (long)(epoch - firstEpoch) * intervalMs;
+        return TimeSpan.FromMilliseconds(Math.Max(0, startMs - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+    }
+
+    /// <summary>Block height: ten blocks an epoch, like a fast test network.</summary>
+    public long Height => (long)(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - genesisUnixMs) * 10 / intervalMs + 1;
+}
+
+/// <summary>Write-then-rename, so a reader in another process never sees half a file.</summary>
+public static class AtomicFile
+{
+    public static void WriteAllText(string path, string text)
+    {
+        var tmp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        File.WriteAllText(tmp, text);
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    public static T? ReadJson<T>(string path) where T : class
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return File.Exists(path) ? JsonSerializer.Deserialize<T>(File.ReadAllText(path), ClusterSpec.Json) : null;
+            }
+            catch (Exception e) when ((e is IOException or JsonException) && attempt < 3)
+            {
+                Thread.Sleep(5);
+            }
+        }
+    }
+}

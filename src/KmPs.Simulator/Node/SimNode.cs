@@ -1,0 +1,360 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Grpc.Core;
+using KmPs.Simulator.Cluster;
+using KmPs.Simulator.Control;
+using KmPs.Simulator.Shapes;
+using KmPs.Status;
+using KmPs.Wire;
+
+namespace KmPs.Simulator.Node;
+
+/// <summary>
+/// One simulated key manager node: loads its state sealed to (enclave, CPU), replicates from ready
+/// committee peers once its version's deployment is active and the policy allows, registers every
+/// epoch, and serves the control API. The behaviour a real node shows at each step is in
+/// spec/oasis-control-api.md §8 and spec/oasis-operations.md; differences are listed in README.
+/// </summary>
+public sealed class SimNode : IControlBackend
+{
+    private readonly ClusterLayout _layout;
+    private readonly ClusterSpec _spec;
+    private readonly Chain _chain;
+    private readonly EpochClock _clock;
+    private readonly NodeSetup _setup;
+    private readonly byte[] _cpu;
+    private readonly object _gate = new();
+    private readonly TaskCompletionSource _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private byte[]? _secret;
+    private string _kmStatus = KmStatusWords.Starting;
+    private ulong _registeredEpoch = ulong.MaxValue;
+    private bool _registeredWithSecret;
+    private long? _lastRegistration;
+    private long? _lastAttempt;
+    private bool _lastAttemptOk = true;
+    private string? _lastAttemptError;
+    private bool _registered;
+    private DateTime _nextUnsealAttempt = DateTime.MinValue;
+    private TimeSpan _unsealBackoff = TimeSpan.FromMilliseconds(250);
+    private bool _deregisterRequested;
+    private ulong _deregisterAtEpoch;
+
+    public string Name { get; }
+    public NodeLog Log { get; }
+    public Faults Faults { get; private set; } = Faults.None;
+    public int ExitCode { get; private set; }
+
+    public SimNode(ClusterLayout layout, string name, NodeSetup setup)
+    {
+        _layout = layout;
+        Name = name;
+        _setup = setup;
+        _spec = ClusterSpec.Load(layout);
+        _chain = new Chain(layout);
+        _clock = EpochClock.Of(_spec);
+        _cpu = File.ReadAllBytes(layout.CpuFile(name));
+        Log = new NodeLog(setup.LogFile);
+    }
+
+    private SchemaGeneration Generation => _spec.Node(Name).Generation ?? _spec.Generation;
+    private string StorageDir => Path.Combine(_setup.DataDir, "runtimes", _setup.KmRuntimeId, ClusterLayout.LocalStorageName);
+
+    /// <summary>Runs the node until shutdown; returns the process exit code.</summary>
+    public async Task<int> RunAsync(CancellationToken stop)
+    {
+        Faults = LoadFaults();
+        Log.Info("node", "starting simulated oasis-node", ("node", Name), ("software_version", SoftwareVersion),
+            ("runtime_id", _setup.KmRuntimeId), ("runtime_version", _setup.Version.ToString()), ("enclave", _setup.Enclave));
+        if (Faults.SlowStartMs > 0) await Task.Delay(Faults.SlowStartMs, stop).ConfigureAwait(false);
+        await using var server = await ControlServer.StartAsync(Path.Combine(_setup.DataDir, "internal.sock"), this, stop).ConfigureAwait(false);
+        Log.Info("node", "control server listening", ("socket", server.SocketPath));
+        var tick = TimeSpan.FromMilliseconds(Math.Clamp(_clock.IntervalMs / 5, 20, 250));
+        while (!stop.IsCancellationRequested && !_exit.Task.IsCompleted)
+        {
+            try { Tick(); }
+            catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+            {
+                Log.Error("node", "tick failed", ("err", e.Message));
+            }
+            await Task.WhenAny(Task.Delay(tick, stop), _exit.Task).ConfigureAwait(false);
+        }
+        Log.Info("node", "stopped", ("exit_code", ExitCode));
+        return ExitCode;
+    }
+
+    private string SoftwareVersion => Generation switch
+    {
+        SchemaGeneration.V22_2 => "22.2.13",
+        SchemaGeneration.V23_0 => "23.0.11",
+        _ => "24.3.2",
+    };
+
+    private Faults LoadFaults() => AtomicFile.ReadJson<Faults>(_layout.FaultFile(Name)) ?? Faults.None;
+
+    internal void Tick()
+    {
+        Faults = LoadFaults();
+        var epoch = _clock.Now;
+        if (_deregisterRequested && epoch >= _deregisterAtEpoch)
+        {
+            var reg = _chain.Registration(Name);
+            if (reg is not null) { reg.Deregistered = true; _chain.Register(reg); }
+            Log.Info("worker/registration", "deregistered, shutting down");
+            _exit.TrySetResult();
+            return;
+        }
+        if (_secret is null) ObtainSecret(epoch);
+        var wantSecretRegistration = _secret is not null && !_registeredWithSecret;
+        if (!_deregisterRequested && (epoch != _registeredEpoch || wantSecretRegistration)) Register(epoch);
+    }
+
+    private void ObtainSecret(ulong epoch)
+    {
+        if (Sealing.HasState(StorageDir))
+        {
+            if (DateTime.UtcNow < _nextUnsealAttempt) return;
+            switch (Sealing.TryUnseal(StorageDir, _setup.Enclave, _cpu, out var secret))
+            {
+                case Sealing.UnsealResult.Ok:
+                    SetSecret(secret, "loaded master secret from local storage");
+                    return;
+                case Sealing.UnsealResult.OtherCpu:
+                    Log.Warn("runtime", "DeoxysII unsealing failed: check if the CPU had changed; if yes, wipe 'worker-local-storage.badger.db' and resync/restart the node",
+                        ("runtime_id", _setup.KmRuntimeId), ("runtime_name", "keymanager"));
+                    break;
+            }
+            // What the runtime loader prints when kdf.rs's load_master_secret panics (spec Q5).
+            Log.Warn("runtime", "thread 'main' panicked at 'runtime execution failed: Enclave panicked.', runtime-loader/bin/main.rs:57:10",
+                ("runtime_id", _setup.KmRuntimeId), ("runtime_name", "keymanager"));
+            Log.Error("runtime/host/sandbox", "runtime terminated, restarting with backoff", ("backoff_ms", (long)_unsealBackoff.TotalMilliseconds));
+            _nextUnsealAttempt = DateTime.UtcNow + _unsealBackoff;
+            _unsealBackoff = TimeSpan.FromMilliseconds(Math.Min(_unsealBackoff.TotalMilliseconds * 2, 8000));
+            return;
+        }
+
+        var status = _chain.KeyManagerStatus();
+        if (status is null)
+        {
+            if (!MayGenerate()) return;
+            var secret = RandomNumberGenerator.GetBytes(32);
+            var won = _chain.TryInitialize(new ChainKeyManagerStatus
+            {
+                IsInitialized = true, Checksum = Hex.Encode(Sealing.Checksum(secret))!, GeneratedBy = Name, GeneratedAtEpoch = epoch,
+            });
+            if (!won) return; // another node generated first: replicate from it
+            if (SealOrLog(secret)) SetSecret(secret, "generated master secret");
+            return;
+        }
+
+        var deployment = _chain.Deployments().FirstOrDefault(d => d.Version == _setup.Version.ToString());
+        if (deployment is null || deployment.ValidFrom > epoch) return; // replication only once our version is active
+        if (!_registered) return; // peers only serve registered nodes (access list)
+        foreach (var peer in _chain.Committee(epoch).Where(p => p.Node != Name))
+        {
+            byte[] secret;
+            try { secret = RequestReplication(peer); }
+            catch (Exception e) when (e is RpcException or KmException or IOException or HttpRequestException)
+            {
+                Log.Warn("worker/keymanager", "replication from peer failed", ("peer", peer.Node), ("err", e.Message));
+                continue;
+            }
+            if (Hex.Encode(Sealing.Checksum(secret)) != status.Checksum)
+            {
+                Log.Error("worker/keymanager", "replicated secret checksum mismatch", ("peer", peer.Node));
+                continue;
+            }
+            if (Faults.CrashWhileReplicating)
+            {
+                Log.Error("runtime", "simulated crash while replicating", ("peer", peer.Node));
+                Environment.Exit(70);
+            }
+            if (SealOrLog(secret)) SetSecret(secret, $"replicated master secret from {peer.Node}");
+            return;
+        }
+    }
+
+    private bool MayGenerate()
+    {
+        if (Generation < SchemaGeneration.V24) return _spec.Node(Name).MayGenerate;
+        return _chain.Policy().MayGenerate.Contains(_setup.Enclave);
+    }
+
+    private bool SealOrLog(byte[] secret)
+    {
+        try
+        {
+            if (Faults.SealWriteError) throw new IOException("simulated write error: no space left on device");
+            Sealing.Seal(StorageDir, _setup.Enclave, _cpu, secret);
+            return true;
+        }
+        catch (IOException e)
+        {
+            Log.Error("worker/keymanager", "failed to persist master secret", ("err", e.Message));
+            return false;
+        }
+    }
+
+    private void SetSecret(byte[] secret, string why)
+    {
+        lock (_gate) _secret = secret;
+        Log.Info("worker/keymanager", why, ("checksum", Hex.Encode(Sealing.Checksum(secret))));
+    }
+
+    private byte[] RequestReplication(ChainRegistration peer)
+    {
+        var client = KmPs.Control.ControlClient.For(KmPs.Control.SocketAddress.Parse(peer.Socket));
+        var request = CborCodec.Encode(new CborMapBuilder()
+            .Add("node", CborNode.Text(Name)).Add("enclave", CborNode.Text(_setup.Enclave)).Build());
+        var body = client.CallAsync(ReplicationService, ReplicateMethod, request, TimeSpan.FromSeconds(2), CancellationToken.None)
+            .GetAwaiter().GetResult();
+        return CborCodec.Decode(body).Bytes("secret") ?? throw new IOException("empty replication answer");
+    }
+
+    private void Register(ulong epoch)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        _lastAttempt = now;
+        if (Faults.RegistrationFails)
+        {
+            Fail("registration: failed to register node: simulated registration failure");
+            return;
+        }
+        if (!_chain.Deployments().Any(d => d.Version == _setup.Version.ToString() && d.Enclave == _setup.Enclave))
+        {
+            Fail("registration: failed to register node: node running unknown enclave version");
+            return;
+        }
+        byte[]? secret;
+        lock (_gate) secret = _secret;
+        _chain.Register(new ChainRegistration
+        {
+            Node = Name,
+            Socket = Path.Combine(_setup.DataDir, "internal.sock"),
+            Version = _setup.Version.ToString(),
+            Enclave = _setup.Enclave,
+            Checksum = secret is null ? null : Hex.Encode(Sealing.Checksum(secret)),
+            Epoch = epoch,
+            Expiration = epoch + 2,
+            UnixTime = now,
+        });
+        _registered = true;
+        _registeredEpoch = epoch;
+        _lastRegistration = now;
+        _lastAttemptOk = true;
+        _lastAttemptError = null;
+        if (secret is not null)
+        {
+            if (!_registeredWithSecret) Log.Info("worker/keymanager", "registered with init response, key manager ready");
+            _registeredWithSecret = true;
+            _kmStatus = KmStatusWords.Ready;
+        }
+    }
+
+    private void Fail(string error)
+    {
+        if (_lastAttemptError != error) Log.Error("worker/registration", "failed to register node", ("err", error));
+        _lastAttemptOk = false;
+        _lastAttemptError = error;
+    }
+
+    // ---- control API ----
+
+    public const string ReplicationService = "kmsim.Replication";
+    public const string ReplicateMethod = "Replicate";
+
+    public byte[] GetStatus() => StatusShapes.Encode(Snapshot());
+
+    internal SimNodeStatus Snapshot()
+    {
+        byte[]? secret;
+        lock (_gate) secret = _secret;
+        var epoch = _clock.Now;
+        var status = _chain.KeyManagerStatus();
+        var policy = _chain.Policy();
+        var policyChecksum = SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(policy, ClusterSpec.Json)));
+        string? extraInfo = null;
+        if (secret is not null && _registeredWithSecret)
+            extraInfo = Convert.ToBase64String(KmInitResponse.Encode(true, Sealing.Checksum(secret), policyChecksum,
+                SimKeys.Derive(Name, "rak-signature-" + epoch, 64)));
+        return new SimNodeStatus
+        {
+            Generation = Generation,
+            SoftwareVersion = SoftwareVersion,
+            NodeSeed = Name,
+            KmRuntimeId = _setup.KmRuntimeId,
+            KmStatus = _deregisterRequested ? KmStatusWords.Stopped : _kmStatus,
+            RuntimeVersion = _setup.Version.ToString(),
+            MayGenerate = Generation < SchemaGeneration.V24 && _spec.Node(Name).MayGenerate,
+            Epoch = epoch,
+            Height = _clock.Height,
+            Registered = _registered,
+            LastRegistrationUnix = _lastRegistration,
+            LastAttemptUnix = _lastAttempt,
+            LastAttemptSuccessful = _lastAttemptOk,
+            LastAttemptError = _lastAttemptError,
+            ExtraInfoBase64 = extraInfo,
+            ConsensusChecksumHex = status?.Checksum,
+            ConsensusInitialized = status?.IsInitialized ?? false,
+            ConsensusNodes = _chain.Committee(epoch).Count,
+            PolicyChecksumHex = Convert.ToHexString(policyChecksum).ToLowerInvariant(),
+            PolicyEnclaves = policy.MayReplicate.Keys.ToArray(),
+            Deployments = _chain.Deployments().Select(d => new SimDeployment { Version = d.Version, ValidFrom = d.ValidFrom, Enclave = d.Enclave }).ToArray(),
+        };
+    }
+
+    public bool IsReady() => _kmStatus == KmStatusWords.Ready;
+    public bool IsSynced() => true;
+
+    public async Task WaitReadyAsync(CancellationToken ct)
+    {
+        while (!IsReady()) await Task.Delay(50, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Like oasis-node: a registered node deregisters first (here at the next epoch transition)
+    /// and then exits; wait=true returns once that has happened.
+    /// </summary>
+    public async Task RequestShutdownAsync(bool wait, CancellationToken ct)
+    {
+        if (!_deregisterRequested)
+        {
+            _deregisterRequested = true;
+            _deregisterAtEpoch = _registered ? _clock.Now + 1 : 0;
+            Log.Info("node", "shutdown requested, deregistering", ("wait", wait));
+        }
+        if (wait) await _exit.Task.WaitAsync(ct).ConfigureAwait(false);
+    }
+
+    public byte[] GetRuntime(byte[] request)
+    {
+        var id = RegistryShapes.QueriedRuntimeId(request);
+        if (id != _setup.KmRuntimeId) throw new RpcException(new Grpc.Core.Status(StatusCode.NotFound, "registry: no such runtime"));
+        return RegistryShapes.EncodeRuntime(id, Snapshot().Deployments);
+    }
+
+    /// <summary>A peer asks for the master secret (stands in for the attested P2P replication call).</summary>
+    public byte[] Replicate(byte[] request)
+    {
+        var faults = LoadFaults();
+        if (faults.Unreachable) throw new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, "p2p: failed to dial peer"));
+        if (faults.RefuseReplication) throw new RpcException(new Grpc.Core.Status(StatusCode.PermissionDenied, "keymanager: replication refused"));
+        var m = CborCodec.Decode(request).RequireMap("replicate");
+        var node = m["node"].Text("node") ?? "";
+        var enclave = m["enclave"].Text("enclave") ?? "";
+        byte[]? secret;
+        lock (_gate) secret = _secret;
+        if (secret is null || !IsReady()) throw new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, "keymanager: not initialized"));
+        var reg = _chain.Registration(node);
+        if (reg is null || reg.Deregistered || reg.Enclave != enclave || reg.Expiration < _clock.Now)
+            throw new RpcException(new Grpc.Core.Status(StatusCode.PermissionDenied, "keymanager: peer not in access list"));
+        if (!_chain.Policy().Allows(_setup.Enclave, enclave))
+            throw new RpcException(new Grpc.Core.Status(StatusCode.PermissionDenied, "keymanager: policy does not allow replication to this enclave"));
+        Log.Info("worker/keymanager", "replicating master secret to peer", ("peer", node));
+        return CborCodec.Encode(new CborMapBuilder().Add("secret", CborNode.Bytes(secret)).Build());
+    }
+}
+
+/// <summary>What a node takes from its config file and ORC bundle.</summary>
+public sealed record NodeSetup(string DataDir, string KmRuntimeId, string BundlePath, OasisVersion Version, string Enclave, string LogFile);
