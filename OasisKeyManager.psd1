@@ -13,6 +13,16 @@
     CmdletsToExport      = @(
         'Get-KmStatus'
         'ConvertFrom-KmExtraInfo'
+        'New-KmNode'
+        'Import-KmNode'
+        'Clear-KmLocalState'
+        'Restore-KmLocalState'
+        'Stop-KmNode'
+        'Start-KmNode'
+        'Wait-KmNode'
+        'Get-KmUpgradeEpoch'
+        'Test-KmReplication'
+        'Find-KmUpgradeProblem'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

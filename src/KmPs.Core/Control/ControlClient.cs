@@ -166,6 +166,33 @@ public sealed class ControlClient
         }
     }
 
+    /// <summary>
+    /// Whether a node's control socket answers. Silent means no socket file or refused connections
+    /// (the only states in which a node counts as stopped); anything else is neither.
+    /// </summary>
+    public static async Task<Liveness> ProbeAsync(SocketAddress address, TimeSpan timeout, CancellationToken ct)
+    {
+        try
+        {
+            await For(address).CallAsync(ControlMethods.NodeController, ControlMethods.IsSynced, Empty, timeout, ct).ConfigureAwait(false);
+            return new Liveness(true, false, "answering");
+        }
+        catch (KmException e) when (e.ErrorId is "SocketNotFound" or "ConnectionRefused")
+        {
+            return new Liveness(false, true, e.ErrorId == "SocketNotFound" ? "no socket" : "connection refused");
+        }
+        catch (KmException e) when (e.ErrorId == "GrpcError")
+        {
+            return new Liveness(true, false, "answering with an error: " + e.Message);
+        }
+        catch (KmException e)
+        {
+            return new Liveness(false, false, e.Message);
+        }
+    }
+
+    public sealed record Liveness(bool Answering, bool Silent, string Detail);
+
     public Task<bool> IsReadyAsync(TimeSpan? timeout = null, CancellationToken ct = default) =>
         BoolCallAsync(ControlMethods.IsReady, timeout, ct);
 

@@ -29,6 +29,10 @@ public abstract class KmCmdlet : PSCmdlet
         }
     }
 
+    /// <summary>An absolute path: relative paths start at the caller's current location.</summary>
+    protected string ResolvePath(string path) =>
+        string.IsNullOrWhiteSpace(path) ? path : Path.GetFullPath(path, CurrentDirectory);
+
     /// <summary>Waits for a task on the pipeline thread; a stop request ends the wait at once.</summary>
     protected T Await<T>(Task<T> task)
     {

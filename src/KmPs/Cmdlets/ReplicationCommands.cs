@@ -1,0 +1,163 @@
+using System.Management.Automation;
+using KmPs.Control;
+using KmPs.Diagnosis;
+using KmPs.Replication;
+using KmPs.Status;
+
+namespace KmPs.Cmdlets;
+
+/// <summary>
+/// Test-KmReplication: the operator guide's "verify replication" over a set of nodes, with
+/// -Repeat to "verify again" at least -MinEpochs later.
+/// </summary>
+[Cmdlet(VerbsDiagnostic.Test, "KmReplication")]
+[OutputType(typeof(ReplicationReport), typeof(bool))]
+public sealed class TestKmReplicationCommand : KmCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("Address")]
+    [ValidateNotNullOrEmpty]
+    public string[] Socket { get; set; } = Array.Empty<string>();
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? Name { get; set; }
+
+    /// <summary>Every node must be registered with this runtime version.</summary>
+    [Parameter]
+    public string? ExpectedVersion { get; set; }
+
+    [Parameter]
+    public SwitchParameter Quiet { get; set; }
+
+    /// <summary>Number of checks; each after at least -MinEpochs more epochs.</summary>
+    [Parameter]
+    [ValidateRange(1, 100)]
+    public int Repeat { get; set; } = 1;
+
+    [Parameter]
+    [ValidateRange(1, 1000)]
+    public int MinEpochs { get; set; } = 1;
+
+    [Parameter]
+    [ValidateRange(1, 86400)]
+    public int TimeoutSec { get; set; } = 600;
+
+    private readonly List<(string Name, string Input, SocketAddress? Address, string? Error)> _nodes = new();
+
+    protected override void ProcessRecord()
+    {
+        foreach (var s in Socket)
+        {
+            try
+            {
+                var a = SocketAddress.Parse(s, CurrentDirectory);
+                _nodes.Add((Socket.Length == 1 && !string.IsNullOrEmpty(Name) ? Name! : a.ToString(), s, a, null));
+            }
+            catch (KmException e) { _nodes.Add((s, s, null, e.Message)); }
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        OasisVersion? expected = null;
+        if (ExpectedVersion is not null)
+        {
+            if (!OasisVersion.TryParse(ExpectedVersion, out var v))
+                ThrowKmError(new KmException("InvalidVersion", KmErrorCategory.InvalidArgument, $"'{ExpectedVersion}' is not a version.", ExpectedVersion));
+            expected = v;
+        }
+        var allOk = true;
+        ulong lastEpoch = 0;
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        for (var round = 1; round <= Repeat; round++)
+        {
+            if (round > 1)
+            {
+                var target = lastEpoch + (ulong)MinEpochs;
+                while (CurrentEpoch() < target)
+                {
+                    if (sw.Elapsed.TotalSeconds > TimeoutSec)
+                        ThrowKmError(new KmException("WaitTimeout", KmErrorCategory.OperationTimeout, $"Epoch {target} was not reached within {TimeoutSec} s for check {round}.", null));
+                    WriteProgress(new ProgressRecord(3, "Verifying replication again", $"check {round} of {Repeat} at epoch {target}"));
+                    Stopping.WaitHandle.WaitOne(250);
+                    if (Stopping.IsCancellationRequested) throw new PipelineStoppedException();
+                }
+                WriteProgress(new ProgressRecord(3, "Verifying replication again", "done") { RecordType = ProgressRecordType.Completed });
+            }
+            var report = Check(expected, round);
+            lastEpoch = report.Epoch;
+            allOk &= report.Ok;
+            WriteVerbose($"check {round}: {report}");
+            if (!Quiet) WriteObject(report);
+        }
+        if (Quiet) WriteObject(allOk);
+    }
+
+    private ulong CurrentEpoch() => Await(Task.WhenAll(_nodes.Where(n => n.Address is not null).Select(async n =>
+    {
+        try { return (await ControlClient.For(n.Address!).GetStatusAsync(TimeSpan.FromSeconds(5), Stopping).ConfigureAwait(false)).Epoch; }
+        catch (KmException) { return 0UL; }
+    }))).DefaultIfEmpty(0UL).Max();
+
+    private ReplicationReport Check(OasisVersion? expected, int round)
+    {
+        var inputs = Await(Task.WhenAll(_nodes.Select(async n =>
+        {
+            if (n.Address is null) return new ReplicationCheck.Input(n.Name, null, n.Error, expected);
+            try
+            {
+                var s = await ControlClient.For(n.Address).GetStatusAsync(TimeSpan.FromSeconds(10), Stopping).ConfigureAwait(false);
+                return new ReplicationCheck.Input(n.Name, s, null, expected);
+            }
+            catch (KmException e) { return new ReplicationCheck.Input(n.Name, null, e.Message, expected); }
+        })));
+        return ReplicationCheck.Evaluate(inputs, round);
+    }
+}
+
+/// <summary>Find-KmUpgradeProblem: known key manager failures in a node's log, each with its fix.</summary>
+[Cmdlet(VerbsCommon.Find, "KmUpgradeProblem")]
+[OutputType(typeof(UpgradeProblem))]
+public sealed class FindKmUpgradeProblemCommand : KmCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("LogPath", "FullName")]
+    [ValidateNotNullOrEmpty]
+    public string Path { get; set; } = "";
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? Name { get; set; }
+
+    /// <summary>Read only the last N lines (logs of long-running nodes are large).</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int Tail { get; set; } = 100_000;
+
+    protected override void ProcessRecord()
+    {
+        var path = ResolvePath(Path);
+        try
+        {
+            if (!File.Exists(path))
+                throw new KmException("LogNotFound", KmErrorCategory.ObjectNotFound, $"No log file at {path}.", path)
+                {
+                    RecommendedAction = "Point -Path at the node's log.file (oasis-node logs to stdout/journald unless log.file is set).",
+                };
+            var lines = new Queue<string>();
+            using (var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete)))
+            {
+                for (var line = reader.ReadLine(); line is not null; line = reader.ReadLine())
+                {
+                    lines.Enqueue(line);
+                    if (lines.Count > Tail) lines.Dequeue();
+                }
+            }
+            var found = UpgradeProblemFinder.Scan(lines, Name ?? path, path);
+            WriteVerbose($"{path}: {lines.Count} lines read, {found.Count} known problem(s).");
+            WriteObject(found, true);
+        }
+        catch (KmException e) { WriteKmError(e, path); }
+        catch (IOException e) { WriteKmError(new KmException("LogUnreadable", KmErrorCategory.ReadError, $"Cannot read {path}: {e.Message}", path, e)); }
+        catch (UnauthorizedAccessException e) { WriteKmError(new KmException("LogUnreadable", KmErrorCategory.PermissionDenied, $"Cannot read {path}: {e.Message}", path, e)); }
+    }
+}

@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using System.Management.Automation;
+using KmPs.Control;
+using KmPs.Replication;
+using KmPs.Status;
+
+namespace KmPs.Cmdlets;
+
+public enum KmWaitCondition { Ready, Replicated, Epoch }
+
+/// <summary>
+/// Wait-KmNode: polls nodes until they are ready, replicated (ready with an init response whose
+/// checksum matches), or an epoch is reached; progress, timeout with what was last seen, Ctrl+C.
+/// </summary>
+[Cmdlet(VerbsLifecycle.Wait, "KmNode")]
+[OutputType(typeof(KmStatus))]
+public sealed class WaitKmNodeCommand : KmCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("Address")]
+    [ValidateNotNullOrEmpty]
+    public string[] Socket { get; set; } = Array.Empty<string>();
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? Name { get; set; }
+
+    [Parameter(Mandatory = true)]
+    public KmWaitCondition Until { get; set; }
+
+    /// <summary>With -Until Epoch: the epoch to reach.</summary>
+    [Parameter]
+    public ulong Epoch { get; set; }
+
+    /// <summary>With -Until Replicated: the checksum every node must register (default: the consensus checksum, else agreement).</summary>
+    [Parameter]
+    public string? Checksum { get; set; }
+
+    /// <summary>With -Until Replicated: the runtime version the node must be registered with.</summary>
+    [Parameter]
+    public string? Version { get; set; }
+
+    [Parameter]
+    [ValidateRange(1, 86400)]
+    public int TimeoutSec { get; set; } = 600;
+
+    [Parameter]
+    [ValidateRange(50, 60000)]
+    public int PollIntervalMs { get; set; } = 500;
+
+    private readonly List<(string Name, SocketAddress Address)> _nodes = new();
+
+    protected override void BeginProcessing()
+    {
+        if (Until == KmWaitCondition.Epoch && Epoch == 0)
+            ThrowKmError(new KmException("EpochRequired", KmErrorCategory.InvalidArgument, "-Until Epoch needs -Epoch <n>.", null));
+        if (Version is not null && !OasisVersion.TryParse(Version, out _))
+            ThrowKmError(new KmException("InvalidVersion", KmErrorCategory.InvalidArgument, $"'{Version}' is not a version (e.g. 0.6.0).", Version));
+    }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var s in Socket)
+        {
+            try
+            {
+                var a = SocketAddress.Parse(s, CurrentDirectory);
+                _nodes.Add((Socket.Length == 1 && !string.IsNullOrEmpty(Name) ? Name! : a.ToString(), a));
+            }
+            catch (KmException e) { WriteKmError(e, s); }
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        if (_nodes.Count == 0) return;
+        var sw = Stopwatch.StartNew();
+        var timeout = TimeSpan.FromSeconds(TimeoutSec);
+        var expected = Version is null ? (OasisVersion?)null : OasisVersion.Parse(Version);
+        var last = new Dictionary<string, string>();
+        while (true)
+        {
+            var results = Await(Task.WhenAll(_nodes.Select(async n =>
+            {
+                try { return (n.Name, Status: await ControlClient.For(n.Address).GetStatusAsync(TimeSpan.FromSeconds(5), Stopping).ConfigureAwait(false), Error: (string?)null); }
+                catch (KmException e) { return (n.Name, Status: (KmStatus?)null, Error: (string?)e.Message); }
+            })));
+            var done = new List<bool>();
+            foreach (var r in results)
+            {
+                var (ok, seen) = Evaluate(r.Status, r.Error, results.Select(x => x.Status).ToList(), expected);
+                last[r.Name] = seen;
+                done.Add(ok);
+            }
+            var pending = results.Where((r, i) => !done[i]).Select(r => r.Name).ToList();
+            if (pending.Count == 0)
+            {
+                WriteProgress(new ProgressRecord(2, Activity, "done") { RecordType = ProgressRecordType.Completed });
+                foreach (var r in results) { r.Status!.Name = r.Name; WriteObject(r.Status); }
+                return;
+            }
+            if (sw.Elapsed > timeout)
+            {
+                WriteProgress(new ProgressRecord(2, Activity, "timed out") { RecordType = ProgressRecordType.Completed });
+                ThrowKmError(new KmException("WaitTimeout", KmErrorCategory.OperationTimeout,
+                    $"Timed out after {TimeoutSec} s waiting for {Describe()}; last seen: " +
+                    string.Join("; ", pending.Select(p => $"{p}: {last[p]}")) + ".", pending.ToArray()));
+            }
+            var epoch = results.Select(r => r.Status?.Epoch ?? 0).DefaultIfEmpty(0UL).Max();
+            var status = $"{_nodes.Count - pending.Count}/{_nodes.Count} done, epoch {epoch}" +
+                         (Until == KmWaitCondition.Epoch ? $" of {Epoch}" : "") + $"; waiting for {pending[0]} ({last[pending[0]]})";
+            WriteProgress(new ProgressRecord(2, Activity, status)
+            {
+                SecondsRemaining = (int)Math.Max(0, (timeout - sw.Elapsed).TotalSeconds),
+                PercentComplete = Until == KmWaitCondition.Epoch && epoch > 0 ? (int)Math.Min(99, 100.0 * epoch / Epoch) : 100 * (_nodes.Count - pending.Count) / _nodes.Count,
+            });
+            Stopping.WaitHandle.WaitOne(PollIntervalMs);
+            if (Stopping.IsCancellationRequested) throw new PipelineStoppedException();
+        }
+    }
+
+    private string Activity => $"Waiting for {Describe()}";
+
+    private string Describe() => Until switch
+    {
+        KmWaitCondition.Epoch => $"epoch {Epoch}",
+        KmWaitCondition.Ready => "key manager ready",
+        _ => "replication" + (Version is null ? "" : $" of version {Version}"),
+    };
+
+    private (bool Ok, string Seen) Evaluate(KmStatus? s, string? error, IReadOnlyList<KmStatus?> all, OasisVersion? expected)
+    {
+        if (s is null) return (false, "unreachable: " + error);
+        var seen = $"{s.Status}, version {s.RegisteredVersion}, epoch {s.Epoch}, checksum {(s.Checksum is null ? "none" : s.Checksum[..16] + "…")}";
+        switch (Until)
+        {
+            case KmWaitCondition.Epoch: return (s.Epoch >= Epoch, seen);
+            case KmWaitCondition.Ready: return (s.IsReady, seen);
+        }
+        if (!s.IsReady || s.Checksum is null) return (false, seen);
+        if (expected is not null && s.RegisteredVersion != expected) return (false, seen);
+        var want = Checksum?.ToLowerInvariant() ?? s.ConsensusChecksum;
+        if (want is not null) return (s.Checksum == want, seen);
+        // No reference: all nodes must agree.
+        return (all.All(o => o?.Checksum == s.Checksum), seen);
+    }
+}
+
+/// <summary>A deployment of the KM runtime as Get-KmUpgradeEpoch shows it.</summary>
+public sealed class KmDeployment
+{
+    public string RuntimeId { get; init; } = "";
+    public string Version { get; init; } = "";
+    /// <summary>The upgrade epoch: the version is active from this epoch on.</summary>
+    public ulong ValidFrom { get; init; }
+    public ulong CurrentEpoch { get; init; }
+    public bool IsActive { get; init; }
+    public bool Reached => CurrentEpoch >= ValidFrom;
+    public ulong EpochsRemaining => Reached ? 0 : ValidFrom - CurrentEpoch;
+    public string? BundleChecksum { get; init; }
+}
+
+/// <summary>Get-KmUpgradeEpoch: the KM runtime's deployments (Registry/GetRuntime) and when a version becomes active.</summary>
+[Cmdlet(VerbsCommon.Get, "KmUpgradeEpoch")]
+[OutputType(typeof(KmDeployment))]
+public sealed class GetKmUpgradeEpochCommand : KmCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Address")]
+    [ValidateNotNullOrEmpty]
+    public string Socket { get; set; } = "";
+
+    /// <summary>Default: the node's own KM runtime id from its status.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? RuntimeId { get; set; }
+
+    /// <summary>Only this version's deployment; an error if the version is not deployed.</summary>
+    [Parameter(Position = 1)]
+    public string? Version { get; set; }
+
+    private bool _done;
+
+    protected override void ProcessRecord()
+    {
+        // One answer per call: the deployments are chain state, the same from every node.
+        if (_done) return;
+        try
+        {
+            var address = SocketAddress.Parse(Socket, CurrentDirectory);
+            var client = ControlClient.For(address);
+            var status = Await(client.GetStatusAsync(TimeSpan.FromSeconds(10), Stopping));
+            var id = RuntimeId is null ? status.RuntimeId : LocalState.KeyManagerRuntimeId.Validate(RuntimeId);
+            if (id is null)
+                throw new KmException("NoKeyManagerRuntime", KmErrorCategory.InvalidOperation, $"{address} runs no key manager; give -RuntimeId.", Socket);
+            var runtime = Await(client.GetRuntimeAsync(Convert.FromHexString(id), 0, TimeSpan.FromSeconds(10), Stopping));
+            var active = runtime.ActiveAt(status.Epoch);
+            var list = runtime.Deployments.Select(d => new KmDeployment
+            {
+                RuntimeId = runtime.Id, Version = d.Version.ToString(), ValidFrom = d.ValidFrom, CurrentEpoch = status.Epoch,
+                IsActive = ReferenceEquals(d, active), BundleChecksum = d.BundleChecksum,
+            }).ToList();
+            _done = true;
+            if (Version is null) { WriteObject(list, true); return; }
+            if (!OasisVersion.TryParse(Version, out var v))
+                throw new KmException("InvalidVersion", KmErrorCategory.InvalidArgument, $"'{Version}' is not a version (e.g. 0.6.0).", Version);
+            var match = list.FirstOrDefault(d => d.Version == v.ToString())
+                        ?? throw new KmException("VersionNotDeployed", KmErrorCategory.ObjectNotFound,
+                            $"Version {v} is not in the deployments of {runtime.Id} (deployed: {string.Join(", ", list.Select(d => $"{d.Version}@{d.ValidFrom}"))}).", Version)
+                        {
+                            RecommendedAction = "The runtime owner must register a deployment of this version before any node can run it.",
+                        };
+            WriteObject(match);
+        }
+        catch (KmException e) { WriteKmError(e, Socket); }
+    }
+}
