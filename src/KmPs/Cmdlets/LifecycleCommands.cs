@@ -5,17 +5,6 @@ using KmPs.Inventory;
 
 namespace KmPs.Cmdlets;
 
-/// <summary>What Stop-KmNode / Start-KmNode did.</summary>
-public sealed class KmLifecycleResult
-{
-    public string Node { get; init; } = "";
-    public string Action { get; init; } = "";
-    public string Method { get; init; } = "";
-    /// <summary>Stopped (socket silent) or Started (socket answers).</summary>
-    public string State { get; init; } = "";
-    public TimeSpan Duration { get; init; }
-}
-
 /// <summary>Shared by Stop-KmNode and Start-KmNode: run the node's lifecycle, then watch its socket.</summary>
 public abstract class KmLifecycleCommand : KmCmdlet
 {

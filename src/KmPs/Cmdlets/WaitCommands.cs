@@ -145,20 +145,6 @@ public sealed class WaitKmNodeCommand : KmCmdlet
     }
 }
 
-/// <summary>A deployment of the KM runtime as Get-KmUpgradeEpoch shows it.</summary>
-public sealed class KmDeployment
-{
-    public string RuntimeId { get; init; } = "";
-    public string Version { get; init; } = "";
-    /// <summary>The upgrade epoch: the version is active from this epoch on.</summary>
-    public ulong ValidFrom { get; init; }
-    public ulong CurrentEpoch { get; init; }
-    public bool IsActive { get; init; }
-    public bool Reached => CurrentEpoch >= ValidFrom;
-    public ulong EpochsRemaining => Reached ? 0 : ValidFrom - CurrentEpoch;
-    public string? BundleChecksum { get; init; }
-}
-
 /// <summary>Get-KmUpgradeEpoch: the KM runtime's deployments (Registry/GetRuntime) and when a version becomes active.</summary>
 [Cmdlet(VerbsCommon.Get, "KmUpgradeEpoch")]
 [OutputType(typeof(KmDeployment))]
