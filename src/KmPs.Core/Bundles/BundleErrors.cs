@@ -1,0 +1,78 @@
+namespace KmPs.Bundles;
+
+/// <summary>The stable ErrorIds of runtime ids and ORC bundles (scripts match on these).</summary>
+public static class BundleErrorIds
+{
+    public const string InvalidRuntimeId = nameof(InvalidRuntimeId);
+    public const string BundleNotFound = nameof(BundleNotFound);
+    public const string BundleNotZip = nameof(BundleNotZip);
+    public const string BundleUnreadable = nameof(BundleUnreadable);
+    public const string BundleManifestMissing = nameof(BundleManifestMissing);
+    public const string BundleManifestNotFirst = nameof(BundleManifestNotFirst);
+    public const string BundleManifestInvalid = nameof(BundleManifestInvalid);
+    public const string BundleNestedPath = nameof(BundleNestedPath);
+    public const string BundleDuplicateEntry = nameof(BundleDuplicateEntry);
+    public const string BundleMissingFile = nameof(BundleMissingFile);
+    public const string BundleMissingDigest = nameof(BundleMissingDigest);
+    public const string BundleDigestMismatch = nameof(BundleDigestMismatch);
+}
+
+/// <summary>Builds the bundle errors, so each message and recommended action is written once.</summary>
+internal static class BundleErrors
+{
+    private const string GetFreshCopy = "Download the ORC again from the network's parameters page and check its checksum.";
+
+    public static KmException NotFound(string path) =>
+        new(BundleErrorIds.BundleNotFound, KmErrorCategory.ObjectNotFound, $"The runtime bundle '{path}' does not exist.", path)
+        { RecommendedAction = "Check the path of the .orc file." };
+
+    public static KmException NotZip(string path, Exception inner) =>
+        new(BundleErrorIds.BundleNotZip, KmErrorCategory.InvalidData,
+            $"The runtime bundle '{path}' is not a readable ZIP archive: {inner.Message}", path, inner)
+        { RecommendedAction = GetFreshCopy };
+
+    public static KmException Unreadable(string path, Exception inner) =>
+        new(BundleErrorIds.BundleUnreadable, KmErrorCategory.ReadError,
+            $"The runtime bundle '{path}' cannot be read: {inner.Message}", path, inner)
+        { RecommendedAction = "Check the file's permissions, or run as a user that can read it." };
+
+    public static KmException ManifestMissing(string path) =>
+        new(BundleErrorIds.BundleManifestMissing, KmErrorCategory.InvalidData,
+            $"The runtime bundle '{path}' has no {OrcManifest.EntryName}.", path)
+        { RecommendedAction = GetFreshCopy };
+
+    public static KmException ManifestNotFirst(string path, string firstEntry) =>
+        new(BundleErrorIds.BundleManifestNotFirst, KmErrorCategory.InvalidData,
+            $"The runtime bundle '{path}' starts with '{firstEntry}'; {OrcManifest.EntryName} must be its first entry.", path)
+        { RecommendedAction = "Rebuild the bundle with the orc tool, which writes the manifest first." };
+
+    public static KmException ManifestInvalid(string path, string problem, Exception? inner = null) =>
+        new(BundleErrorIds.BundleManifestInvalid, KmErrorCategory.InvalidData,
+            $"The manifest of runtime bundle '{path}' is invalid: {problem}", path, inner)
+        { RecommendedAction = GetFreshCopy };
+
+    public static KmException NestedPath(string path, string entry) =>
+        new(BundleErrorIds.BundleNestedPath, KmErrorCategory.InvalidData,
+            $"The runtime bundle '{path}' has the entry '{entry}'; bundle files must be plain file names without folders or '..'.", path)
+        { RecommendedAction = GetFreshCopy };
+
+    public static KmException DuplicateEntry(string path, string entry) =>
+        new(BundleErrorIds.BundleDuplicateEntry, KmErrorCategory.InvalidData,
+            $"The runtime bundle '{path}' has the entry '{entry}' more than once.", path)
+        { RecommendedAction = GetFreshCopy };
+
+    public static KmException MissingFile(string path, string file, string role) =>
+        new(BundleErrorIds.BundleMissingFile, KmErrorCategory.InvalidData,
+            $"The runtime bundle '{path}' names '{file}' as its {role} but does not contain it.", path)
+        { RecommendedAction = GetFreshCopy };
+
+    public static KmException MissingDigest(string path, string file) =>
+        new(BundleErrorIds.BundleMissingDigest, KmErrorCategory.InvalidData,
+            $"The runtime bundle '{path}' contains '{file}' but its manifest has no digest for it.", path)
+        { RecommendedAction = GetFreshCopy };
+
+    public static KmException DigestMismatch(string path, string file, string expected, string actual, string? when = null) =>
+        new(BundleErrorIds.BundleDigestMismatch, KmErrorCategory.InvalidData,
+            $"The file '{file}' in runtime bundle '{path}' has SHA-512/256 {actual}{when}, but the manifest says {expected}.", path)
+        { RecommendedAction = GetFreshCopy };
+}

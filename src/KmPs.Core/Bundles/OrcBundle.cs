@@ -1,0 +1,160 @@
+using System.IO.Compression;
+
+namespace KmPs.Bundles;
+
+/// <summary>A file inside a bundle, its digest as the manifest says and as read.</summary>
+public sealed record OrcFile(string Name, long Size, string? ExpectedDigest, string ActualDigest)
+{
+    public bool Ok => ExpectedDigest == ActualDigest;
+}
+
+/// <summary>
+/// An opened ORC (Oasis Runtime Container): a ZIP whose first entry is the JSON manifest
+/// <c>META-INF/MANIFEST.MF</c>, then flat files whose SHA-512/256 digests the manifest lists.
+/// Validation follows oasis-node's bundle Open/Validate; the SGX SIGSTRUCT/MRENCLAVE and ELF checks
+/// are not done (they need real enclave files; the simulator's enclave files are not).
+/// The archive is not kept open: <see cref="ReadFile"/> opens it again.
+/// </summary>
+public sealed class OrcBundle
+{
+    public string Path { get; }
+    public OrcManifest Manifest { get; }
+    /// <summary>Every file but the manifest, in archive order.</summary>
+    public IReadOnlyList<OrcFile> Files { get; }
+    /// <summary>Missing files and digest problems found by <see cref="Inspect"/>, in oasis-node's order.</summary>
+    public IReadOnlyList<KmException> Problems { get; }
+
+    public string RuntimeId => Manifest.Id;
+    public string? Name => Manifest.Name;
+    public Status.OasisVersion Version => Manifest.RuntimeVersion;
+    public bool IsKeyManager => Bundles.RuntimeId.IsKeyManager(Manifest.Id);
+    public bool IsValid => Problems.Count == 0;
+
+    /// <summary>The RONL enclave file: its SGXS, else its ELF executable (null without a RONL).</summary>
+    public string? EnclaveFile => Manifest.Ronl?.EnclaveFile;
+
+    /// <summary>
+    /// Hex SHA-512/256 of the enclave file. The simulator uses it as MRENCLAVE; a real MRENCLAVE is
+    /// measured from the SGXS pages, which this does not do.
+    /// </summary>
+    public string? EnclaveIdentity => Files.FirstOrDefault(f => f.Name == EnclaveFile)?.ActualDigest;
+
+    private OrcBundle(string path, OrcManifest manifest, IReadOnlyList<OrcFile> files, IReadOnlyList<KmException> problems)
+    {
+        Path = path;
+        Manifest = manifest;
+        Files = files;
+        Problems = problems;
+    }
+
+    /// <summary>Opens and fully validates a bundle, like oasis-node does before running it.</summary>
+    /// <exception cref="KmException">Any of the Bundle* ErrorIds in <see cref="BundleErrorIds"/>.</exception>
+    public static OrcBundle Open(string path)
+    {
+        var bundle = Inspect(path);
+        if (bundle.Problems.Count > 0) throw bundle.Problems[0];
+        return bundle;
+    }
+
+    /// <summary>
+    /// Opens a bundle and reports missing files and digest problems in <see cref="Problems"/>
+    /// instead of throwing, so a caller can show every file's state. Layout and manifest
+    /// errors still throw, since nothing sensible can be shown then.
+    /// </summary>
+    public static OrcBundle Inspect(string path)
+    {
+        var fullPath = System.IO.Path.GetFullPath(path);
+        if (!File.Exists(fullPath)) throw BundleErrors.NotFound(fullPath);
+        try
+        {
+            using var zip = ZipFile.OpenRead(fullPath);
+            var entries = CheckLayout(fullPath, zip);
+            var manifest = OrcManifest.Parse(ReadAll(entries[0]), fullPath);
+            var files = entries.Skip(1).Select(e => HashEntry(e, manifest)).ToList();
+            return new OrcBundle(fullPath, manifest, files, FindProblems(fullPath, manifest, files));
+        }
+        catch (InvalidDataException e)
+        {
+            throw BundleErrors.NotZip(fullPath, e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw BundleErrors.Unreadable(fullPath, e);
+        }
+    }
+
+    /// <summary>The bytes of one file, checked against the digest taken when the bundle was opened.</summary>
+    public byte[] ReadFile(string name)
+    {
+        var known = Files.FirstOrDefault(f => f.Name == name);
+        if (known is null && name != OrcManifest.EntryName) throw BundleErrors.MissingFile(Path, name, "file");
+        try
+        {
+            using var zip = ZipFile.OpenRead(Path);
+            var entry = zip.Entries.FirstOrDefault(e => e.FullName == name) ?? throw BundleErrors.MissingFile(Path, name, "file");
+            var bytes = ReadAll(entry);
+            if (known is not null && Sha512_256.HashHex(bytes) is var actual && actual != known.ActualDigest)
+                throw BundleErrors.DigestMismatch(Path, name, known.ActualDigest, actual, " now (the bundle changed since it was opened)");
+            return bytes;
+        }
+        catch (InvalidDataException e)
+        {
+            throw BundleErrors.NotZip(Path, e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw File.Exists(Path) ? BundleErrors.Unreadable(Path, e) : BundleErrors.NotFound(Path);
+        }
+    }
+
+    /// <summary>Manifest first, then flat, unique file names (oasis-node's Open).</summary>
+    private static IReadOnlyList<ZipArchiveEntry> CheckLayout(string path, ZipArchive zip)
+    {
+        var entries = zip.Entries;
+        if (!entries.Any(e => e.FullName == OrcManifest.EntryName)) throw BundleErrors.ManifestMissing(path);
+        if (entries[0].FullName != OrcManifest.EntryName) throw BundleErrors.ManifestNotFirst(path, entries[0].FullName);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var e in entries)
+        {
+            if (!seen.Add(e.FullName)) throw BundleErrors.DuplicateEntry(path, e.FullName);
+            if (e != entries[0] && !IsFlatName(e.FullName)) throw BundleErrors.NestedPath(path, e.FullName);
+        }
+        return entries;
+    }
+
+    /// <summary>
+    /// oasis-node requires filepath.Dir(name) == "."; this also refuses "..", "." and backslashes,
+    /// which Go would let through but which no real bundle has and which an unzip tool may treat as paths.
+    /// </summary>
+    internal static bool IsFlatName(string name) =>
+        name.Length > 0 && name != "." && name != ".." && name.IndexOfAny(new[] { '/', '\\' }) < 0;
+
+    private static OrcFile HashEntry(ZipArchiveEntry entry, OrcManifest manifest)
+    {
+        using var stream = entry.Open();
+        var actual = Sha512_256.HashHex(stream);
+        return new OrcFile(entry.FullName, entry.Length, manifest.Digests.GetValueOrDefault(entry.FullName), actual);
+    }
+
+    private static List<KmException> FindProblems(string path, OrcManifest manifest, IReadOnlyList<OrcFile> files)
+    {
+        var problems = new List<KmException>();
+        var present = files.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var named in manifest.NamedFiles())
+            if (!present.Contains(named.File)) problems.Add(BundleErrors.MissingFile(path, named.File, named.Role));
+        foreach (var f in files)
+        {
+            if (f.ExpectedDigest is null) problems.Add(BundleErrors.MissingDigest(path, f.Name));
+            else if (!f.Ok) problems.Add(BundleErrors.DigestMismatch(path, f.Name, f.ExpectedDigest, f.ActualDigest));
+        }
+        return problems;
+    }
+
+    private static byte[] ReadAll(ZipArchiveEntry entry)
+    {
+        using var stream = entry.Open();
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        return buffer.ToArray();
+    }
+}
