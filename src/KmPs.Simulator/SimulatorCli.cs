@@ -1,4 +1,10 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using KmPs.Control;
+using KmPs.Simulator.Cluster;
 using KmPs.Simulator.Control;
+using KmPs.Simulator.Node;
+using KmPs.Status;
 
 namespace KmPs.Simulator;
 
@@ -6,11 +12,19 @@ namespace KmPs.Simulator;
 public static class SimulatorCli
 {
     public const string Usage = """
-        KmPs.Simulator: a simulated oasis-node for rehearsals and tests.
+        KmPs.Simulator: simulated oasis-node key manager clusters for rehearsals and tests.
 
-          serve-status --socket PATH --state FILE.json
-              Serve the control API on PATH with the status snapshot in FILE (re-read on change).
-              Exits on RequestShutdown, SIGTERM or SIGINT.
+          cluster create --dir DIR [--nodes 4] [--generation 24|23.0|22.2] [--epoch-ms 1000] [--upgrade-in 10]
+                         [--old-version 0.5.0] [--new-version 0.6.0]
+              Create a cluster: configs, data dirs, CPU identities, v1/v2 ORCs, policy, deployments, inventory.json.
+          cluster start --dir DIR [--timeout-sec 60]    Start every node and wait until all are ready.
+          cluster stop --dir DIR                        Stop every node (SIGTERM).
+          cluster status --dir DIR                      One line per node.
+          audit --dir DIR                               Who holds the key material, from the files alone (JSON).
+          start-node --cluster DIR --node NAME          Start one node in the background; returns when its socket exists.
+          stop-node --cluster DIR --node NAME [--kill]  Stop one node (SIGTERM; --kill: SIGKILL, like a crash).
+          node --cluster DIR --node NAME                Run one node in the foreground (what start-node launches).
+          serve-status --socket PATH --state FILE.json  Serve a fixed status snapshot (re-read on change).
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -22,13 +36,19 @@ public static class SimulatorCli
         }
         try
         {
+            var rest = args.Skip(1);
             return args[0] switch
             {
-                "serve-status" => await ServeStatusAsync(Options.Parse(args.Skip(1))),
-                _ => Fail($"unknown command '{args[0]}'\n\n{Usage}"),
+                "serve-status" => await ServeStatusAsync(Options.Parse(rest)),
+                "node" => await RunNodeAsync(Options.Parse(rest)),
+                "start-node" => StartNode(Options.Parse(rest)),
+                "stop-node" => StopNode(Options.Parse(rest)),
+                "audit" => Audit(Options.Parse(rest)),
+                "cluster" when args.Length > 1 => await ClusterAsync(args[1], Options.Parse(args.Skip(2))),
+                _ => Fail($"unknown command '{string.Join(' ', args.Take(2))}'\n\n{Usage}"),
             };
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or TimeoutException or KmException or IOException)
         {
             return Fail(e.Message);
         }
@@ -37,55 +57,116 @@ public static class SimulatorCli
     private static int Fail(string message)
     {
         Console.Error.WriteLine("error: " + message);
-        return 2;
+        return message.StartsWith("unknown command", StringComparison.Ordinal) ? 2 : 1;
+    }
+
+    private static CancellationTokenSource StopOnSignals(out IDisposable registration)
+    {
+        var stop = new CancellationTokenSource();
+        registration = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+        return stop;
     }
 
     private static async Task<int> ServeStatusAsync(Options o)
     {
         var socket = o.Required("socket");
         var backend = new SnapshotBackend(o.Required("state"));
-        using var stop = new CancellationTokenSource();
-        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
-            System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
-        Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
-        await using var server = await ControlServer.StartAsync(socket, backend);
-        Console.WriteLine($"listening on unix:{socket}");
-        await Task.WhenAny(backend.ShutdownRequested, Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }));
+        using var stop = StopOnSignals(out var reg);
+        using (reg)
+        {
+            await using var server = await ControlServer.StartAsync(socket, backend);
+            Console.WriteLine($"listening on unix:{socket}");
+            await Task.WhenAny(backend.ShutdownRequested, Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }));
+        }
         return 0;
     }
-}
 
-/// <summary>--name value pairs.</summary>
-public sealed class Options
-{
-    private readonly Dictionary<string, string> _values = new(StringComparer.OrdinalIgnoreCase);
-
-    public static Options Parse(IEnumerable<string> args)
+    private static async Task<int> RunNodeAsync(Options o)
     {
-        var o = new Options();
-        string? pending = null;
-        foreach (var a in args)
+        var layout = new ClusterLayout(o.Required("cluster"));
+        var name = o.Required("node");
+        var spec = ClusterSpec.Load(layout);
+        var generation = spec.Node(name).Generation ?? spec.Generation;
+        NodeSetup setup;
+        try { setup = NodeSetup.Load(layout.ConfigFile(name), generation); }
+        catch (Exception e) when (e is NodeStartupException or KmException)
         {
-            if (a.StartsWith("--", StringComparison.Ordinal))
-            {
-                if (pending is not null) o._values[pending] = "true";
-                pending = a.Substring(2);
-            }
-            else if (pending is not null)
-            {
-                o._values[pending] = a;
-                pending = null;
-            }
-            else throw new ArgumentException($"unexpected argument '{a}'");
+            // oasis-node logs the fatal error and exits non-zero; the service manager sees it.
+            new NodeLog(layout.LogFile(name)).Error("node", "failed to start node", ("err", e.Message));
+            Console.Error.WriteLine("error: " + e.Message);
+            return 1;
         }
-        if (pending is not null) o._values[pending] = "true";
-        return o;
+        using var stop = StopOnSignals(out var reg);
+        using (reg) return await new SimNode(layout, name, setup).RunAsync(stop.Token);
     }
 
-    public string Required(string name) =>
-        _values.TryGetValue(name, out var v) ? v : throw new ArgumentException($"--{name} is required");
+    private static int StartNode(Options o)
+    {
+        var layout = new ClusterLayout(o.Required("cluster"));
+        var pid = NodeProcesses.Start(layout, o.Required("node"), TimeSpan.FromSeconds(o.Int("timeout-sec", 60)));
+        Console.WriteLine(pid);
+        return 0;
+    }
 
-    public string? Optional(string name) => _values.TryGetValue(name, out var v) ? v : null;
+    private static int StopNode(Options o)
+    {
+        var layout = new ClusterLayout(o.Required("cluster"));
+        var node = o.Required("node");
+        if (o.Optional("kill") is not null) NodeProcesses.Kill(layout, node);
+        else NodeProcesses.Stop(layout, node, TimeSpan.FromSeconds(o.Int("timeout-sec", 30)));
+        return 0;
+    }
 
-    public int Int(string name, int fallback) => _values.TryGetValue(name, out var v) ? int.Parse(v) : fallback;
+    private static int Audit(Options o)
+    {
+        var report = ClusterAuditor.Audit(o.Required("dir"));
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            report.KeyMaterialExists, report.Holders, report.RecoverableCopies, report.ExpectedChecksum, report.Nodes,
+        }, ClusterSpec.Json));
+        return report.KeyMaterialExists ? 0 : 3;
+    }
+
+    private static async Task<int> ClusterAsync(string verb, Options o)
+    {
+        var dir = o.Required("dir");
+        var layout = new ClusterLayout(dir);
+        switch (verb)
+        {
+            case "create":
+                var options = new ClusterOptions
+                {
+                    Nodes = o.Int("nodes", 4),
+                    Generation = ParseGeneration(o.Optional("generation") ?? "24"),
+                    EpochIntervalMs = o.Int("epoch-ms", 1000),
+                    UpgradeInEpochs = o.Int("upgrade-in", 10),
+                    OldVersion = o.Optional("old-version") ?? "0.5.0",
+                    NewVersion = o.Optional("new-version") ?? "0.6.0",
+                };
+                ClusterBuilder.Create(dir, options);
+                Console.WriteLine($"created {options.Nodes}-node cluster ({options.Generation}) in {layout.Root}; inventory: {layout.InventoryFile}");
+                return 0;
+            case "start":
+                await ClusterControl.StartAllAsync(layout, TimeSpan.FromSeconds(o.Int("timeout-sec", 60)), CancellationToken.None);
+                Console.WriteLine("all nodes ready");
+                return 0;
+            case "stop":
+                ClusterControl.StopAll(layout);
+                return 0;
+            case "status":
+                foreach (var line in await ClusterControl.StatusLinesAsync(layout)) Console.WriteLine(line);
+                return 0;
+            default:
+                return Fail($"unknown command 'cluster {verb}'\n\n{Usage}");
+        }
+    }
+
+    public static SchemaGeneration ParseGeneration(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "22" or "22.2" or "v22_2" => SchemaGeneration.V22_2,
+        "23" or "23.0" or "v23_0" => SchemaGeneration.V23_0,
+        "24" or "24+" or "24.0" or "v24" or "25" or "26" => SchemaGeneration.V24,
+        _ => throw new ArgumentException($"--generation must be 22.2, 23.0 or 24 (got '{text}')"),
+    };
 }

@@ -107,16 +107,8 @@ public static class KeyManagerRuntimeId
 {
     public static string Validate(string? runtimeId)
     {
-        if (string.IsNullOrWhiteSpace(runtimeId))
-            throw new KmException("InvalidRuntimeId", KmErrorCategory.InvalidArgument, "The runtime id is empty.", runtimeId);
-        var id = runtimeId.Trim().ToLowerInvariant();
-        if (id.Length != 64)
-            throw new KmException("InvalidRuntimeId", KmErrorCategory.InvalidArgument,
-                $"The runtime id '{runtimeId}' has {id.Length} characters; a runtime id is 64 hex characters.", runtimeId);
-        if (!id.All(Uri.IsHexDigit))
-            throw new KmException("InvalidRuntimeId", KmErrorCategory.InvalidArgument,
-                $"The runtime id '{runtimeId}' is not hexadecimal.", runtimeId);
-        if ((Convert.FromHexString(id.Substring(0, 2))[0] & 0x40) == 0)
+        var id = Bundles.RuntimeId.Normalize(runtimeId, "key manager runtime id");
+        if (!Bundles.RuntimeId.IsKeyManager(id))
             throw new KmException("NotKeyManagerRuntime", KmErrorCategory.InvalidArgument,
                 $"The runtime id '{runtimeId}' is not a key manager runtime (key manager ids start with 4, bit 62 set).", runtimeId);
         return id;

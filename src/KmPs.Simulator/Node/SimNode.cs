@@ -355,6 +355,3 @@ public sealed class SimNode : IControlBackend
         return CborCodec.Encode(new CborMapBuilder().Add("secret", CborNode.Bytes(secret)).Build());
     }
 }
-
-/// <summary>What a node takes from its config file and ORC bundle.</summary>
-public sealed record NodeSetup(string DataDir, string KmRuntimeId, string BundlePath, OasisVersion Version, string Enclave, string LogFile);

@@ -1,0 +1,193 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using KmPs.Bundles;
+using KmPs.Inventory;
+using KmPs.Status;
+
+namespace KmPs.Simulator.Cluster;
+
+/// <summary>Options of <c>cluster create</c>.</summary>
+public sealed class ClusterOptions
+{
+    public int Nodes { get; set; } = 4;
+    public SchemaGeneration Generation { get; set; } = SchemaGeneration.V24;
+    public int EpochIntervalMs { get; set; } = 1000;
+    /// <summary>v2 becomes active this many epochs after the cluster starts.</summary>
+    public int UpgradeInEpochs { get; set; } = 10;
+    public string OldVersion { get; set; } = "0.5.0";
+    public string NewVersion { get; set; } = "0.6.0";
+    public string KmRuntimeId { get; set; } = "4000000000000000000000000000000000000000000000004a1a53dff2ae482d";
+    /// <summary>Whether the v2 deployment is registered at creation (else add it with `cluster deploy`).</summary>
+    public bool DeployNewVersion { get; set; } = true;
+}
+
+/// <summary>
+/// Creates a simulated cluster: N nodes with real-shaped configs (22.2 flag style or 23.0+), a CPU
+/// identity each, v1 and v2 KM ORCs, a policy letting v1 replicate to v2, the KM runtime with v1
+/// active and v2 deployed at a future epoch, and the inventory with per-node start/stop commands.
+/// </summary>
+public static class ClusterBuilder
+{
+    public static string OrcPath(ClusterLayout l, string version) => Path.Combine(l.BundlesDir, $"keymanager-{version}.orc");
+
+    public static ClusterSpec Create(string root, ClusterOptions o)
+    {
+        if (o.Nodes < 1 || o.Nodes > 64) throw new ArgumentException("--nodes must be between 1 and 64");
+        var layout = new ClusterLayout(root);
+        if (File.Exists(layout.SpecFile)) throw new ArgumentException($"{root} already holds a cluster");
+        foreach (var d in new[] { layout.Root, layout.ChainDir, layout.RegistryDir, layout.BundlesDir, layout.CpusDir, layout.FaultsDir, layout.NodesDir })
+            Directory.CreateDirectory(d);
+
+        var layoutKind = o.Generation >= SchemaGeneration.V24 ? OrcLayout.Components : OrcLayout.Legacy;
+        var v1 = WriteOrc(layout, o.KmRuntimeId, o.OldVersion, layoutKind);
+        var v2 = WriteOrc(layout, o.KmRuntimeId, o.NewVersion, layoutKind);
+        var e1 = v1.EnclaveIdentity!;
+        var e2 = v2.EnclaveIdentity!;
+
+        var spec = new ClusterSpec
+        {
+            KmRuntimeId = o.KmRuntimeId,
+            Generation = o.Generation,
+            EpochIntervalMs = o.EpochIntervalMs,
+            GenesisUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+            SimulatorDll = typeof(ClusterBuilder).Assembly.Location,
+        };
+        var chain = new Chain(layout);
+        var deployments = new List<ChainDeployment> { new() { Version = o.OldVersion, ValidFrom = spec.FirstEpoch, Enclave = e1 } };
+        if (o.DeployNewVersion)
+            deployments.Add(new ChainDeployment { Version = o.NewVersion, ValidFrom = spec.FirstEpoch + (ulong)o.UpgradeInEpochs, Enclave = e2 });
+        chain.SaveDeployments(deployments);
+        chain.SavePolicy(new ChainPolicy
+        {
+            MayReplicate = new() { [e1] = new() { e2 }, [e2] = new() },
+            MayGenerate = new() { e1 },
+        });
+
+        var inventory = new List<KmNode>();
+        for (var i = 1; i <= o.Nodes; i++)
+        {
+            var name = $"km{i}";
+            spec.Nodes.Add(new ClusterNode { Name = name, MayGenerate = i == 1 });
+            File.WriteAllBytes(layout.CpuFile(name), RandomNumberGenerator.GetBytes(32));
+            CreateDataDir(layout, name, o.KmRuntimeId);
+            File.WriteAllText(layout.ConfigFile(name), ConfigText(layout, name, o.Generation, OrcPath(layout, o.OldVersion), o.KmRuntimeId, i == 1));
+            inventory.Add(InventoryNode(layout, spec, name));
+        }
+        spec.Save(layout);
+        AtomicFile.WriteAllText(layout.InventoryFile, InventoryFile.ToJson(inventory));
+        return spec;
+    }
+
+    public static OrcBundle WriteOrc(ClusterLayout layout, string runtimeId, string version, OrcLayout kind)
+    {
+        // Deterministic "enclave" bytes per version: the same version always has the same identity.
+        byte[] Blob(string what, int size) =>
+            Enumerable.Range(0, (size + 31) / 32).SelectMany(i => SHA256.HashData(Encoding.UTF8.GetBytes($"{runtimeId}/{version}/{what}/{i}"))).Take(size).ToArray();
+        var elf = new byte[] { 0x7f, (byte)'E', (byte)'L', (byte)'F', 2, 1, 1, 0 }.Concat(Blob("elf", 1024)).ToArray();
+        return OrcWriter.Write(OrcPath(layout, version), new OrcSpec
+        {
+            RuntimeId = runtimeId,
+            Name = "keymanager",
+            Version = OasisVersion.Parse(version),
+            Layout = kind,
+            Elf = elf,
+            Sgx = Blob("sgxs", 4096),
+            SgxSignature = Blob("sigstruct", 1808),
+        });
+    }
+
+    private static void CreateDataDir(ClusterLayout layout, string node, string runtimeId)
+    {
+        var data = layout.DataDir(node);
+        Directory.CreateDirectory(data);
+        // oasis-node insists on a data dir only its owner can enter.
+        File.SetUnixFileMode(data, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        Directory.CreateDirectory(Path.Combine(data, "runtimes", runtimeId));
+        Directory.CreateDirectory(Path.Combine(data, "persistent-store.badger.db"));
+        File.WriteAllText(Path.Combine(data, "persistent-store.badger.db", "MANIFEST"), "badger (simulated)\n");
+        Directory.CreateDirectory(Path.Combine(data, "consensus", "state"));
+        File.WriteAllText(Path.Combine(data, "identity_pub.pem"), "-----BEGIN ED25519 PUBLIC KEY-----\n" +
+            Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) + "\n-----END ED25519 PUBLIC KEY-----\n");
+    }
+
+    /// <summary>The node's config in the layout its oasis-node version reads (spec Q2).</summary>
+    public static string ConfigText(ClusterLayout layout, string node, SchemaGeneration g, string orc, string runtimeId, bool mayGenerate)
+    {
+        var data = layout.DataDir(node);
+        var genesis = Path.Combine(layout.ChainDir, "genesis.json");
+        if (g == SchemaGeneration.V22_2)
+            return $"""
+                # oasis-node 22.2 configuration of key manager node {node} (simulated cluster)
+                datadir: {data}
+                log:
+                  level:
+                    default: info
+                    tendermint: info
+                  format: JSON
+                  file: node.log
+                genesis:
+                  file: {genesis}
+                runtime:
+                  mode: keymanager
+                  # Exactly one key manager bundle: swap it during upgrades, never list two.
+                  paths:
+                    - "{orc}"
+                  sgx:
+                    loader: /node/bin/oasis-core-runtime-loader
+                worker:
+                  registration:
+                    entity: {Path.Combine(layout.Root, "entity", "entity.json")}
+                  keymanager:
+                    runtime:
+                      id: "{runtimeId}"
+                    may_generate: {(mayGenerate ? "true" : "false")}
+                  p2p:
+                    port: 20104
+                """ + "\n";
+        var mayGen = g == SchemaGeneration.V23_0 ? $"\n  may_generate: {(mayGenerate ? "true" : "false")}" : "";
+        return $"""
+            # oasis-node {(g == SchemaGeneration.V23_0 ? "23.0" : "24+")} configuration of key manager node {node} (simulated cluster)
+            mode: keymanager
+            common:
+              data_dir: {data}
+              log:
+                format: JSON
+                file: node.log
+                level:
+                  default: info
+                  cometbft: info
+            genesis:
+              file: {genesis}
+            registration:
+              entity: {Path.Combine(layout.Root, "entity", "entity.json")}
+            p2p:
+              port: 9200
+            runtime:
+              # Exactly one key manager bundle: swap it during upgrades, never list two.
+              paths:
+                - "{orc}"
+              sgx_loader: /node/bin/oasis-core-runtime-loader
+            keymanager:
+              runtime_id: "{runtimeId}"{mayGen}
+            """ + "\n";
+    }
+
+    private static KmNode InventoryNode(ClusterLayout layout, ClusterSpec spec, string name)
+    {
+        var dll = NodeProcesses.SimulatorDll(spec);
+        string Cmd(string verb) => $"& dotnet '{dll}' {verb} --cluster '{layout.Root}' --node '{name}' | Out-Null; if ($LASTEXITCODE) {{ throw \"{verb} of {name} failed ($LASTEXITCODE)\" }}";
+        return new KmNode
+        {
+            Name = name,
+            Socket = "unix:" + layout.SocketPath(name),
+            DataDir = layout.DataDir(name),
+            ConfigPath = layout.ConfigFile(name),
+            RuntimeId = spec.KmRuntimeId,
+            Lifecycle = LifecycleKind.Script,
+            StartScript = Cmd("start-node"),
+            StopScript = Cmd("stop-node"),
+            LogPath = layout.LogFile(name),
+        };
+    }
+}

@@ -1,0 +1,69 @@
+using KmPs.Control;
+using KmPs.Status;
+
+namespace KmPs.Simulator.Cluster;
+
+/// <summary>Whole-cluster start, stop and status, for the launcher, the sandbox and tests.</summary>
+public static class ClusterControl
+{
+    /// <summary>
+    /// Starts every node and waits until all are ready. A cluster that never ran has its epoch
+    /// clock re-based to now first, so "v2 in 10 epochs" counts from the start, not the creation.
+    /// </summary>
+    public static async Task StartAllAsync(ClusterLayout layout, TimeSpan timeout, CancellationToken ct)
+    {
+        var spec = ClusterSpec.Load(layout);
+        var chain = new Chain(layout);
+        if (chain.KeyManagerStatus() is null && chain.Registrations().Count == 0)
+        {
+            spec.GenesisUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            spec.Save(layout);
+        }
+        var started = spec.Nodes.Select(n => Task.Run(() => NodeProcesses.Start(layout, n.Name, timeout), ct)).ToArray();
+        await Task.WhenAll(started).ConfigureAwait(false);
+        await WaitAllReadyAsync(layout, spec.Nodes.Select(n => n.Name), timeout, ct).ConfigureAwait(false);
+    }
+
+    public static async Task WaitAllReadyAsync(ClusterLayout layout, IEnumerable<string> nodes, TimeSpan timeout, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var pending = nodes.ToList();
+        while (pending.Count > 0)
+        {
+            var states = await Task.WhenAll(pending.Select(async n =>
+            {
+                try { return (n, await ControlClient.For(SocketAddress.Parse(layout.SocketPath(n))).IsReadyAsync(TimeSpan.FromSeconds(2), ct).ConfigureAwait(false)); }
+                catch (KmException) { return (n, false); }
+            })).ConfigureAwait(false);
+            pending = states.Where(s => !s.Item2).Select(s => s.n).ToList();
+            if (pending.Count == 0) return;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"nodes not ready after {timeout.TotalSeconds:0} s: {string.Join(", ", pending)}");
+            await Task.Delay(100, ct).ConfigureAwait(false);
+        }
+    }
+
+    public static void StopAll(ClusterLayout layout)
+    {
+        var spec = ClusterSpec.Load(layout);
+        Parallel.ForEach(spec.Nodes, n => NodeProcesses.Stop(layout, n.Name, TimeSpan.FromSeconds(20)));
+    }
+
+    public static async Task<IReadOnlyList<string>> StatusLinesAsync(ClusterLayout layout)
+    {
+        var spec = ClusterSpec.Load(layout);
+        var lines = new List<string> { $"epoch {EpochClock.Of(spec).Now}" };
+        foreach (var n in spec.Nodes)
+        {
+            var running = NodeProcesses.IsRunning(layout, n.Name, out var pid);
+            string state;
+            try
+            {
+                var s = await ControlClient.For(SocketAddress.Parse(layout.SocketPath(n.Name))).GetStatusAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+                state = $"{s.Status,-8} v{s.RegisteredVersion} checksum {(s.Checksum is null ? "-" : s.Checksum[..16])}";
+            }
+            catch (KmException e) { state = e.ErrorId; }
+            lines.Add($"{n.Name,-6} {(running ? $"pid {pid}" : "stopped"),-10} {state}");
+        }
+        return lines;
+    }
+}

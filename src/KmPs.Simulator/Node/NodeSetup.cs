@@ -1,0 +1,37 @@
+using KmPs.Bundles;
+using KmPs.Config;
+using KmPs.Status;
+
+namespace KmPs.Simulator.Node;
+
+/// <summary>What a node takes from its config file and ORC bundle.</summary>
+public sealed record NodeSetup(string DataDir, string KmRuntimeId, string BundlePath, OasisVersion Version, string Enclave, string LogFile)
+{
+    /// <summary>
+    /// Reads the node's config and bundle the way oasis-node does at startup, failing the same ways:
+    /// unknown keys in a 23.0+ config, not a key manager, two KM bundles ("expected a single runtime
+    /// version"), a bundle that does not validate (digest mismatch, ...).
+    /// </summary>
+    public static NodeSetup Load(string configPath, SchemaGeneration generation)
+    {
+        var config = NodeConfig.Load(configPath);
+        if (generation >= SchemaGeneration.V23_0)
+        {
+            var unknown = config.FindUnknownKeys();
+            if (unknown.Count > 0)
+                throw new NodeStartupException($"config: unknown configuration key '{unknown[0].Key}' (line {unknown[0].Line})");
+        }
+        if (config.DataDirPath is null) throw new NodeStartupException("config: no data directory configured");
+        var bundles = config.RuntimePaths.Select(p => OrcBundle.Open(p.FullPath)).ToList();
+        var km = bundles.Where(b => b.RuntimeId == config.KmRuntimeId).ToList();
+        if (km.Count != 1)
+            throw new NodeStartupException($"worker/keymanager: expected a single runtime version (got {km.Count})");
+        var bundle = km[0];
+        return new NodeSetup(config.DataDirPath, config.KmRuntimeId, bundle.Path, bundle.Version,
+            bundle.EnclaveIdentity ?? throw new NodeStartupException("runtime/bundle: no enclave in the key manager bundle"),
+            config.LogFilePath ?? Path.Combine(config.DataDirPath, "node.log"));
+    }
+}
+
+/// <summary>A startup failure that a real oasis-node reports and exits on.</summary>
+public sealed class NodeStartupException(string message) : Exception(message);
