@@ -23,6 +23,8 @@
         'Get-KmUpgradeEpoch'
         'Test-KmReplication'
         'Find-KmUpgradeProblem'
+        'Get-KmRuntimeBundle'
+        'Set-KmRuntimeBundle'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
