@@ -26,7 +26,7 @@
         'Get-KmRuntimeBundle'
         'Set-KmRuntimeBundle'
     )
-    FunctionsToExport    = @()
+    FunctionsToExport    = @('Invoke-KmSafeUpgrade')
     AliasesToExport      = @()
     VariablesToExport    = @()
     PrivateData          = @{

@@ -1,3 +1,349 @@
 # Script part of OasisKeyManager. It composes the compiled cmdlets (KmPs.dll) and must run in a
-# minimal engine: only the language, .NET, $PSCmdlet methods and this module's own commands.
+# minimal engine: only the language, .NET, $PSCmdlet methods and this module's own commands
+# (no Write-Verbose, Start-Sleep, ConvertTo-Json...). The logic it needs beyond composing commands
+# (plan, journal, pre-flight) lives in KmPs.Core.Orchestration, where it is unit-tested.
 Set-StrictMode -Version 3.0
+
+function Invoke-KmSafeUpgrade {
+    <#
+    .SYNOPSIS
+    Upgrades key manager nodes to a new ORC with the operator guide's half/half procedure, never losing the key material.
+
+    .DESCRIPTION
+    Invoke-KmSafeUpgrade runs the safe key manager upgrade from the Oasis operator guide:
+    keep about half of the nodes on the old version, upgrade the other half (stop, wipe the sealed
+    state, swap the ORC in the config, start), wait for the upgrade epoch, verify replication,
+    verify again at least -VerifyEpochs epochs later, and only then upgrade the rest the same way,
+    ending with a final verification of all nodes.
+
+    Before touching anything it runs a pre-flight and reports every problem at once: fewer than two
+    nodes (one node would lose the keys), nodes not ready or disagreeing on the checksum, an ORC that
+    is invalid, of another runtime, or of a version that is not deployed, configs that do not name
+    exactly one key manager bundle, nodes without a lifecycle.
+
+    Every destructive step (stop, wipe, config change) asks first (ConfirmImpact High; Yes to All
+    is honoured; -Confirm:$false for automation). -WhatIf prints every step and changes nothing.
+    Each completed step is written to a journal before the next starts; running the same command
+    again resumes where it stopped, after re-checking the state it finds. Any failure stops the run
+    at once, leaves the untouched nodes alone, and says which node is in which state and what to do.
+
+    .PARAMETER Node
+    The key manager nodes (from Import-KmNode or New-KmNode). Pipe them in or pass an array.
+
+    .PARAMETER InventoryPath
+    Read the nodes from this inventory file (.json or .psd1) instead of -Node.
+
+    .PARAMETER BundlePath
+    The new key manager ORC bundle.
+
+    .PARAMETER JournalPath
+    The journal file. Default: beside the inventory (<inventory>.upgrade-journal.json), else
+    km-upgrade-journal.json in the current directory.
+
+    .PARAMETER FirstHalfCount
+    How many nodes to upgrade first (default: half, rounded down). At least one node always stays on
+    the old version until the first half is verified.
+
+    .PARAMETER VerifyEpochs
+    Epochs between the first and the second verification (default 1). Real networks may warrant
+    waiting the attestation age.
+
+    .PARAMETER TimeoutSec
+    Timeout of each wait for the upgrade epoch, for replication and between verifications (default 7200).
+
+    .PARAMETER NodeTimeoutSec
+    Timeout of each node stop and start (default 300).
+
+    .EXAMPLE
+    Invoke-KmSafeUpgrade -InventoryPath ./km.json -BundlePath ./keymanager-0.6.0.orc -WhatIf
+
+    Shows the plan and every step it would take; changes nothing.
+
+    .EXAMPLE
+    Import-KmNode ./km.json | Invoke-KmSafeUpgrade -BundlePath ./keymanager-0.6.0.orc
+
+    Runs the upgrade, asking before each stop, wipe and config change.
+
+    .EXAMPLE
+    Invoke-KmSafeUpgrade -InventoryPath ./km.json -BundlePath ./keymanager-0.6.0.orc -Confirm:$false -JournalPath /var/lib/km/upgrade.json -Verbose
+
+    Unattended (CI) run with a journal; run the same command again after a failure to resume.
+
+    .OUTPUTS
+    KmPs.Orchestration.UpgradeResult
+    #>
+    [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High', DefaultParameterSetName = 'Node')]
+    [OutputType([KmPs.Orchestration.UpgradeResult])]
+    param(
+        [Parameter(Mandatory = $true, ValueFromPipeline = $true, ParameterSetName = 'Node')]
+        [KmPs.Inventory.KmNode[]] $Node,
+
+        [Parameter(Mandatory = $true, ParameterSetName = 'Inventory')]
+        [ValidateNotNullOrEmpty()]
+        [string] $InventoryPath,
+
+        [Parameter(Mandatory = $true, Position = 0)]
+        [Alias('Path', 'OrcPath')]
+        [ValidateNotNullOrEmpty()]
+        [string] $BundlePath,
+
+        [string] $JournalPath,
+
+        [ValidateRange(1, 1000)]
+        [int] $FirstHalfCount,
+
+        [ValidateRange(1, 1000)]
+        [int] $VerifyEpochs = 1,
+
+        [ValidateRange(1, 604800)]
+        [int] $TimeoutSec = 7200,
+
+        [ValidateRange(1, 86400)]
+        [int] $NodeTimeoutSec = 300
+    )
+
+    begin {
+        $collected = [System.Collections.Generic.List[KmPs.Inventory.KmNode]]::new()
+    }
+
+    process {
+        if ($PSCmdlet.ParameterSetName -eq 'Node') { foreach ($n in $Node) { $collected.Add($n) } }
+    }
+
+    end {
+        $clock = [System.Diagnostics.Stopwatch]::StartNew()
+        $paths = $ExecutionContext.SessionState.Path
+        if ($PSCmdlet.ParameterSetName -eq 'Inventory') {
+            $InventoryPath = $paths.GetUnresolvedProviderPathFromPSPath($InventoryPath)
+            foreach ($n in @(Import-KmNode -Path $InventoryPath -ErrorAction Stop)) { $collected.Add($n) }
+        }
+        $nodes = $collected.ToArray()
+        $bundle = $paths.GetUnresolvedProviderPathFromPSPath($BundlePath)
+        if (-not $JournalPath) {
+            $JournalPath = if ($InventoryPath) { "$InventoryPath.upgrade-journal.json" }
+                           else { [System.IO.Path]::Combine($paths.CurrentFileSystemLocation.ProviderPath, 'km-upgrade-journal.json') }
+        }
+        $JournalPath = $paths.GetUnresolvedProviderPathFromPSPath($JournalPath)
+        $whatIf = [bool]$WhatIfPreference
+
+        # ---- journal (read-only under -WhatIf) and pre-flight: nothing is changed before this passes
+        $version = $null
+        try { $version = [KmPs.Bundles.OrcBundle]::Open($bundle).Version } catch { $version = $null }
+        $journal = $null
+        $midUpgrade = [System.Collections.Generic.HashSet[string]]::new()
+        if ($null -ne $version) {
+            $planId = [KmPs.Orchestration.UpgradePlanner]::PlanId($nodes, $bundle, $version)
+            try { $journal = [KmPs.Orchestration.UpgradeJournal]::Open($JournalPath, $planId, $version.ToString(), -not $whatIf) }
+            catch { Stop-KmUpgradeRun $PSCmdlet $_ 'JournalUnusable' }
+            foreach ($e in $journal.Completed) { $null = $midUpgrade.Add($e.Key.Split(':')[0]) }
+        }
+        $preflight = Invoke-KmAwait ([KmPs.Orchestration.UpgradePreflight]::RunAsync($nodes, $bundle, $midUpgrade, [TimeSpan]::FromSeconds(15), [System.Threading.CancellationToken]::None))
+        if (-not $preflight.Ok) {
+            Stop-KmUpgradeRun $PSCmdlet ("Pre-flight found problems; nothing was changed:`n  - " + ($preflight.Problems -join "`n  - ")) 'PreflightFailed' 'InvalidOperation'
+        }
+
+        if ($null -ne $journal -and $null -ne $journal.Halves) {
+            $plan = [KmPs.Orchestration.UpgradePlanner]::Resume($nodes, $journal.Halves, $version, $bundle, $preflight.RuntimeId, $preflight.UpgradeEpoch, $VerifyEpochs)
+            $PSCmdlet.WriteVerbose("Resuming from $JournalPath ($($journal.Completed.Count) step(s) done).")
+        }
+        else {
+            $first = if ($PSBoundParameters.ContainsKey('FirstHalfCount')) { [Nullable[int]]$FirstHalfCount } else { $null }
+            try {
+                $plan = [KmPs.Orchestration.UpgradePlanner]::Plan($nodes, $preflight.Upgraded, $version, $bundle, $preflight.RuntimeId, $preflight.UpgradeEpoch, $first, $VerifyEpochs)
+            }
+            catch { Stop-KmUpgradeRun $PSCmdlet $_ 'PlanRefused' }
+        }
+
+        $byName = @{}
+        foreach ($n in $nodes) { $byName[$n.Name] = $n }
+        $result = [KmPs.Orchestration.UpgradeResult]::new()
+        $result.NewVersion = $plan.NewVersion
+        $result.UpgradeEpoch = $plan.UpgradeEpoch
+        $result.Plan = $plan
+        $result.JournalPath = $JournalPath
+        $result.Resumed = ($null -ne $journal -and $journal.Resumed)
+        $result.WhatIf = $whatIf
+        foreach ($n in $nodes) {
+            $r = [KmPs.Orchestration.UpgradeNodeResult]::new()
+            $r.Name = $n.Name
+            $r.Half = if ($plan.FirstHalf -contains $n.Name) { 'First' } elseif ($plan.SecondHalf -contains $n.Name) { 'Second' } else { 'Skipped' }
+            if ($preflight.Statuses.ContainsKey($n.Name)) { $r.BeforeVersion = [string]$preflight.Statuses[$n.Name].RegisteredVersion }
+            $result.Nodes.Add($r)
+        }
+
+        Write-KmHostLine $PSCmdlet ("Plan: " + $plan.ToString())
+        if ($preflight.CurrentEpoch -ge $plan.UpgradeEpoch) {
+            Write-KmHostLine $PSCmdlet "The upgrade epoch $($plan.UpgradeEpoch) has already passed (now $($preflight.CurrentEpoch)): upgraded nodes replicate at once."
+        }
+        foreach ($s in $plan.Steps) { $PSCmdlet.WriteVerbose("step $($s.Index): [$($s.Phase)] $($s.Description)") }
+
+        if ($whatIf) {
+            foreach ($s in $plan.Steps) { $null = $PSCmdlet.ShouldProcess($s.Node, $s.Description) }
+            $result.Duration = $clock.Elapsed
+            return $result
+        }
+
+        $journal.Begin($plan)
+        $verifiedAt = 0
+        $total = $plan.Steps.Count
+        foreach ($step in $plan.Steps) {
+            if ($journal.IsDone($step.Key)) {
+                $PSCmdlet.WriteVerbose("step $($step.Index) already done: $($step.Description)")
+                if ($step.Action -eq 'Verify' -and $step.Phase -eq 'first') {
+                    $done = @($journal.Completed | Where-Object Key -eq $step.Key)[0]
+                    if ($done.Detail) { $verifiedAt = [uint64]$done.Detail }
+                }
+                continue
+            }
+            $progress = [System.Management.Automation.ProgressRecord]::new(10, "Safe upgrade to $($plan.NewVersion)", "step $($step.Index)/${total}: $($step.Description)")
+            $progress.PercentComplete = [int](100 * ($step.Index - 1) / $total)
+            $PSCmdlet.WriteProgress($progress)
+
+            if ($step.IsDestructive -and -not $PSCmdlet.ShouldProcess($step.Node, $step.Description)) {
+                Stop-KmUpgradeRun $PSCmdlet ("You declined: $($step.Description). " + (Get-KmUpgradeState $plan $journal $byName $step)) 'UpgradeDeclined' 'OperationStopped'
+            }
+            $detail = $null
+            try {
+                $detail = Invoke-KmUpgradeStep $step $plan $byName $result ([ref]$verifiedAt) $TimeoutSec $NodeTimeoutSec $VerifyEpochs
+            }
+            catch [System.Management.Automation.PipelineStoppedException] { throw }
+            catch {
+                $why = if ($_.Exception -is [System.Management.Automation.ActionPreferenceStopException] -and $_.Exception.ErrorRecord) { $_.Exception.ErrorRecord.Exception.Message } else { $_.Exception.Message }
+                Stop-KmUpgradeRun $PSCmdlet ("Step $($step.Index) failed ($($step.Description)): $why`n" + (Get-KmUpgradeState $plan $journal $byName $step)) 'UpgradeStopped' 'OperationStopped'
+            }
+            $journal.Record($step.Key, $detail)
+            $PSCmdlet.WriteVerbose("step $($step.Index) done: $($step.Description)")
+        }
+        $done = [System.Management.Automation.ProgressRecord]::new(10, "Safe upgrade to $($plan.NewVersion)", 'done')
+        $done.RecordType = [System.Management.Automation.ProgressRecordType]::Completed
+        $PSCmdlet.WriteProgress($done)
+
+        $final = @(Get-KmStatus -Socket ($nodes | ForEach-Object Socket) -ErrorAction SilentlyContinue)
+        foreach ($s in $final) {
+            $r = @($result.Nodes | Where-Object { $byName[$_.Name].Socket -eq $s.Socket })[0]
+            if ($r) { $r.AfterVersion = [string]$s.RegisteredVersion; $r.Checksum = $s.Checksum; $r.Status = $s.Status }
+        }
+        $result.Checksum = @($final | ForEach-Object Checksum | Select-KmUnique)[0]
+        $result.Success = $true
+        $result.Duration = $clock.Elapsed
+        $journal.Finish()
+        Write-KmHostLine $PSCmdlet "Upgrade to $($plan.NewVersion) complete in $([int]$clock.Elapsed.TotalSeconds) s; all $($nodes.Count) nodes replicated (checksum $($result.Checksum))."
+        $result
+    }
+}
+
+# ---- helpers (not exported) -------------------------------------------------------------------
+
+function Invoke-KmUpgradeStep($step, $plan, $byName, $result, [ref]$verifiedAt, $timeoutSec, $nodeTimeoutSec, $verifyEpochs) {
+    $all = @($byName.Values)
+    switch ($step.Action) {
+        'Stop' { $null = $byName[$step.Node] | Stop-KmNode -Confirm:$false -TimeoutSec $nodeTimeoutSec -ErrorAction Stop; return $null }
+        'Wipe' {
+            $staying = if ($step.Phase -eq 'first') { @($plan.SecondHalf) + @($plan.Skipped) } else { @($plan.FirstHalf) + @($plan.Skipped) }
+            $peers = @($staying | ForEach-Object { $byName[$_] })
+            $record = $byName[$step.Node] | Clear-KmLocalState -RequirePeer $peers -Confirm:$false -ErrorAction Stop
+            $r = @($result.Nodes | Where-Object Name -eq $step.Node)[0]
+            if ($record -and $r) { $r.BackupPath = $record.BackupPath }
+            return $(if ($record) { $record.BackupPath } else { $null })
+        }
+        'SetBundle' { $null = $byName[$step.Node] | Set-KmRuntimeBundle -Path $plan.BundlePath -Confirm:$false -ErrorAction Stop; return $null }
+        'Start' { $null = $byName[$step.Node] | Start-KmNode -Confirm:$false -TimeoutSec $nodeTimeoutSec -ErrorAction Stop; return $null }
+        'WaitEpoch' {
+            $watch = @(@($plan.SecondHalf) + @($plan.Skipped) | ForEach-Object { $byName[$_].Socket })
+            if ($watch.Count -eq 0) { $watch = @($all | ForEach-Object Socket) }
+            $null = Wait-KmNode -Socket $watch[0] -Until Epoch -Epoch $plan.UpgradeEpoch -TimeoutSec $timeoutSec -ErrorAction Stop
+            return $null
+        }
+        'WaitReplicated' {
+            $half = if ($step.Node -eq 'first') { $plan.FirstHalf } else { $plan.SecondHalf }
+            $null = Wait-KmNode -Socket @($half | ForEach-Object { $byName[$_].Socket }) -Until Replicated -Version $plan.NewVersion -TimeoutSec $timeoutSec -ErrorAction Stop
+            return $null
+        }
+        'Verify' {
+            $epoch = Test-KmUpgradeReplication $plan $byName ($step.Phase -eq 'final')
+            $verifiedAt.Value = $epoch
+            return [string]$epoch
+        }
+        'VerifyAgain' {
+            $target = [uint64]$verifiedAt.Value + [uint64]$verifyEpochs
+            $null = Wait-KmNode -Socket @($all | ForEach-Object Socket)[0] -Until Epoch -Epoch $target -TimeoutSec $timeoutSec -ErrorAction Stop
+            return [string](Test-KmUpgradeReplication $plan $byName $false)
+        }
+    }
+}
+
+# Verification: every node ready with one checksum; upgraded nodes registered with the new version.
+function Test-KmUpgradeReplication($plan, $byName, [bool]$final) {
+    $all = @($byName.Values)
+    $report = Test-KmReplication -Socket @($all | ForEach-Object Socket) -ErrorAction Stop
+    if (-not $report.Ok) { throw "replication not verified: $($report.Problems -join '; ')" }
+    $upgraded = if ($final) { $all } else { @(@($plan.FirstHalf) + @($plan.Skipped) | ForEach-Object { $byName[$_] }) }
+    if ($upgraded.Count -gt 0) {
+        $versions = Test-KmReplication -Socket @($upgraded | ForEach-Object Socket) -ExpectedVersion $plan.NewVersion -ErrorAction Stop
+        if (-not $versions.Ok) { throw "upgraded nodes not verified: $($versions.Problems -join '; ')" }
+    }
+    $report.Epoch
+}
+
+# What each node is doing now, from the journal and a status probe, and what to do next.
+function Get-KmUpgradeState($plan, $journal, $byName, $failedStep) {
+    $lines = [System.Collections.Generic.List[string]]::new()
+    $lines.Add('Node states:')
+    [string[]]$names = @($byName.Keys)
+    [Array]::Sort($names, [StringComparer]::Ordinal)
+    foreach ($name in $names) {
+        $n = $byName[$name]
+        $done = @($journal.Completed | Where-Object { $_.Key.StartsWith("${name}:") } | ForEach-Object { $_.Key.Split(':')[1] })
+        $live = @(Get-KmStatus -Socket $n.Socket -TimeoutSec 5 -ErrorAction SilentlyContinue)
+        $seen = if ($live.Count -gt 0) { "running, $($live[0].Status), version $($live[0].RegisteredVersion)" } else { 'not answering (stopped?)' }
+        $what = if ($done.Count -eq 0) { 'untouched' } else { 'done: ' + ($done -join ', ') }
+        $lines.Add("  $name [$what]: $seen")
+    }
+    $node = $failedStep.Node
+    if ($byName.ContainsKey($node)) {
+        $done = @($journal.Completed | Where-Object { $_.Key.StartsWith("${node}:") } | ForEach-Object { $_.Key.Split(':')[1] })
+        if ($done -contains 'Wipe' -and -not ($done -contains 'Start')) {
+            $lines.Add("What to do: $node is stopped and its old state was moved aside. Fix the cause and run the same command again to resume; " +
+                "to roll back before the upgrade epoch instead: Restore-KmLocalState, Set-KmRuntimeBundle with the old ORC, Start-KmNode.")
+        }
+        elseif ($done -contains 'Stop' -and -not ($done -contains 'Wipe')) {
+            $lines.Add("What to do: $node is stopped with its state and bundle unchanged. Start it again (Start-KmNode) to return it to service on the old version, or fix the cause and run the same command again to resume.")
+        }
+        elseif ($done -contains 'Start') {
+            $lines.Add("What to do: $node runs the new version but is not verified. Check Find-KmUpgradeProblem and its status; run the same command again to resume. " +
+                "Nodes of the other half were not touched.")
+        }
+        else {
+            $lines.Add("What to do: fix the cause and run the same command again to resume; nothing on $node was changed by this step.")
+        }
+    }
+    else {
+        $lines.Add('What to do: the upgraded nodes have not verified yet. Check them (Test-KmReplication, Find-KmUpgradeProblem) and run the same command again to resume; the other half was not touched. ' +
+            'Before the upgrade epoch an upgraded node can be rolled back with Restore-KmLocalState and the old ORC.')
+    }
+    $lines -join "`n"
+}
+
+function Stop-KmUpgradeRun($cmdlet, $cause, [string]$errorId = 'UpgradeStopped', [string]$category = 'InvalidOperation') {
+    if ($cause -is [System.Management.Automation.ErrorRecord]) {
+        $inner = $cause.Exception
+        if ($inner -is [System.Management.Automation.MethodInvocationException] -and $inner.InnerException) { $inner = $inner.InnerException }
+        $message = $inner.Message
+        if ($inner -is [KmPs.KmException]) { $errorId = $inner.ErrorId; $category = $inner.Category.ToString() }
+    }
+    else { $message = [string]$cause; $inner = $null }
+    $exception = [KmPs.KmException]::new($errorId, [KmPs.KmErrorCategory]$category, $message, $null, $inner)
+    $record = [System.Management.Automation.ErrorRecord]::new($exception, $errorId, [System.Management.Automation.ErrorCategory]$category, $null)
+    $cmdlet.ThrowTerminatingError($record)
+}
+
+function Write-KmHostLine($cmdlet, [string]$text) {
+    $message = [System.Management.Automation.HostInformationMessage]@{ Message = $text }
+    $cmdlet.WriteInformation($message, [string[]]@('PSHOST'))
+}
+
+function Invoke-KmAwait($task) { $task.GetAwaiter().GetResult() }
+
+function Select-KmUnique { begin { $seen = @{} } process { if ($null -ne $_ -and -not $seen.ContainsKey($_)) { $seen[$_] = 1; $_ } } }
+
+Export-ModuleMember -Function Invoke-KmSafeUpgrade

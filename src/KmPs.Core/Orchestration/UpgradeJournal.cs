@@ -1,0 +1,121 @@
+using System.Text.Json;
+
+namespace KmPs.Orchestration;
+
+/// <summary>A completed step in the journal.</summary>
+public sealed class JournalEntry
+{
+    public string Key { get; set; } = "";
+    public DateTimeOffset At { get; set; }
+    public string? Detail { get; set; }
+}
+
+/// <summary>The halves a run chose, kept so a resumed run follows the same plan.</summary>
+public sealed class JournalHalves
+{
+    public List<string> FirstHalf { get; set; } = new();
+    public List<string> SecondHalf { get; set; } = new();
+    public List<string> Skipped { get; set; } = new();
+}
+
+/// <summary>
+/// The upgrade journal: every completed step is written (atomically, fsync'd) before the next one
+/// starts, so a run that was killed can resume where it stopped. A journal belongs to one plan
+/// (same nodes, bundle and version); another plan's journal is refused rather than mixed.
+/// </summary>
+public sealed class UpgradeJournal
+{
+    private sealed class Document
+    {
+        public string PlanId { get; set; } = "";
+        public string NewVersion { get; set; } = "";
+        public DateTimeOffset Started { get; set; }
+        public DateTimeOffset? Finished { get; set; }
+        public JournalHalves? Halves { get; set; }
+        public List<JournalEntry> Completed { get; set; } = new();
+    }
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    private readonly Document _doc;
+
+    public string Path { get; }
+    public bool Resumed { get; }
+    public bool IsFinished => _doc.Finished is not null;
+    public IReadOnlyList<JournalEntry> Completed => _doc.Completed;
+    /// <summary>The halves of the plan being resumed; null for a new run.</summary>
+    public JournalHalves? Halves => Resumed ? _doc.Halves : null;
+
+    private UpgradeJournal(string path, Document doc, bool resumed)
+    {
+        Path = path;
+        _doc = doc;
+        Resumed = resumed;
+    }
+
+    /// <param name="create">False for -WhatIf: read an existing journal but write nothing.</param>
+    public static UpgradeJournal Open(string path, string planId, string newVersion, bool create = true)
+    {
+        path = System.IO.Path.GetFullPath(path);
+        if (File.Exists(path))
+        {
+            Document? doc;
+            try { doc = JsonSerializer.Deserialize<Document>(File.ReadAllText(path), Json); }
+            catch (JsonException e)
+            {
+                throw new KmException("JournalInvalid", KmErrorCategory.InvalidData, $"The journal {path} is not readable: {e.Message}", path, e);
+            }
+            if (doc is null || doc.PlanId != planId)
+                throw new KmException("JournalMismatch", KmErrorCategory.InvalidOperation,
+                    $"The journal {path} belongs to another upgrade (other nodes, bundle or version).", path)
+                {
+                    RecommendedAction = "Run with the same nodes and bundle to resume it, or give another -JournalPath for a new upgrade.",
+                };
+            if (doc.Finished is null && doc.Halves is not null) return new UpgradeJournal(path, doc, resumed: true) { _readOnly = !create };
+            // A finished journal of the same plan: start afresh (nothing to resume).
+        }
+        var fresh = new UpgradeJournal(path, new Document { PlanId = planId, NewVersion = newVersion, Started = DateTimeOffset.UtcNow }, false)
+        {
+            _readOnly = !create,
+        };
+        fresh.Save();
+        return fresh;
+    }
+
+    /// <summary>Records the plan's halves before the first step.</summary>
+    public void Begin(UpgradePlan plan)
+    {
+        if (_doc.Halves is not null) return;
+        _doc.Halves = new JournalHalves { FirstHalf = plan.FirstHalf.ToList(), SecondHalf = plan.SecondHalf.ToList(), Skipped = plan.Skipped.ToList() };
+        Save();
+    }
+
+    public bool IsDone(string key) => _doc.Completed.Any(e => e.Key == key);
+
+    public void Record(string key, string? detail = null)
+    {
+        if (IsDone(key)) return;
+        _doc.Completed.Add(new JournalEntry { Key = key, At = DateTimeOffset.UtcNow, Detail = detail });
+        Save();
+    }
+
+    public void Finish()
+    {
+        _doc.Finished = DateTimeOffset.UtcNow;
+        Save();
+    }
+
+    private bool _readOnly;
+
+    private void Save()
+    {
+        if (_readOnly) return;
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        var tmp = Path + ".tmp";
+        using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write))
+        {
+            JsonSerializer.Serialize(f, _doc, Json);
+            f.Flush(flushToDisk: true);
+        }
+        File.Move(tmp, Path, overwrite: true);
+    }
+}

@@ -1,0 +1,113 @@
+using KmPs.Bundles;
+using KmPs.Config;
+using KmPs.Control;
+using KmPs.Inventory;
+using KmPs.Status;
+
+namespace KmPs.Orchestration;
+
+/// <summary>What the pre-flight found: every problem at once, and what the plan needs.</summary>
+public sealed class PreflightReport
+{
+    public bool Ok => Problems.Count == 0;
+    public List<string> Problems { get; } = new();
+    public Dictionary<string, KmStatus> Statuses { get; } = new();
+    public OrcBundle? Bundle { get; set; }
+    public string? NewVersion => Bundle?.Version.ToString();
+    public string? RuntimeId { get; set; }
+    public ulong UpgradeEpoch { get; set; }
+    public ulong CurrentEpoch { get; set; }
+    public string? Checksum { get; set; }
+    /// <summary>Nodes already registered and ready with the new version.</summary>
+    public HashSet<string> Upgraded { get; } = new();
+
+    public override string ToString() => Ok ? "pre-flight passed" : "pre-flight failed:\n  - " + string.Join("\n  - ", Problems);
+}
+
+/// <summary>
+/// Everything Invoke-KmSafeUpgrade checks before touching anything (issue: pre-flight): at least
+/// two nodes; all ready with one checksum; the ORC valid, of this KM runtime, and a deployed version
+/// with a known upgrade epoch; each config naming exactly one KM bundle; lifecycles usable.
+/// </summary>
+public static class UpgradePreflight
+{
+    /// <param name="midUpgrade">Nodes a resumed run already touched: they may be down or on the new version.</param>
+    public static async Task<PreflightReport> RunAsync(IReadOnlyList<KmNode> nodes, string bundlePath, ISet<string> midUpgrade,
+        TimeSpan timeout, CancellationToken ct)
+    {
+        var r = new PreflightReport();
+        if (nodes.Count == 0) { r.Problems.Add("no nodes were given"); return r; }
+        if (nodes.Count == 1)
+            r.Problems.Add($"only one key manager node ({nodes[0].Name}): wiping it would lose the only copy of the key material; add a second node first");
+
+        try { r.Bundle = OrcBundle.Open(bundlePath); }
+        catch (KmException e) { r.Problems.Add($"the new bundle is not usable: {e.Message}"); }
+
+        var ids = nodes.Select(n => n.RuntimeId).Distinct().ToList();
+        if (ids.Count != 1 || ids[0] is null)
+            r.Problems.Add("the nodes do not all name one key manager runtime id (give RuntimeId or ConfigPath in the inventory)");
+        r.RuntimeId = ids.FirstOrDefault(i => i is not null);
+        if (r.Bundle is not null)
+        {
+            if (!r.Bundle.IsKeyManager) r.Problems.Add($"{bundlePath} is not a key manager bundle (runtime {r.Bundle.RuntimeId})");
+            else if (r.RuntimeId is not null && r.Bundle.RuntimeId != r.RuntimeId)
+                r.Problems.Add($"{bundlePath} is a bundle of runtime {r.Bundle.RuntimeId}, not of the nodes' key manager {r.RuntimeId}");
+        }
+
+        foreach (var n in nodes)
+        {
+            if (n.Lifecycle == LifecycleKind.None) r.Problems.Add($"{n.Name}: no lifecycle (systemd unit or start/stop scripts), the node cannot be stopped and started");
+            if (n.ConfigPath is null) { r.Problems.Add($"{n.Name}: no ConfigPath, the bundle cannot be swapped"); continue; }
+            try
+            {
+                var config = NodeConfig.Load(n.ConfigPath);
+                var km = config.FindKmBundles();
+                if (km.Count != 1 && !midUpgrade.Contains(n.Name))
+                    r.Problems.Add($"{n.Name}: {n.ConfigPath} lists {km.Count} key manager bundles; a key manager node runs exactly one");
+            }
+            catch (KmException e) { r.Problems.Add($"{n.Name}: {e.Message}"); }
+        }
+
+        var statuses = await Task.WhenAll(nodes.Select(async n =>
+        {
+            try { return (n, await ControlClient.For(SocketAddress.Parse(n.Socket)).GetStatusAsync(timeout, ct).ConfigureAwait(false), (string?)null); }
+            catch (KmException e) { return (n, (KmStatus?)null, e.Message); }
+        })).ConfigureAwait(false);
+        foreach (var (n, s, error) in statuses)
+        {
+            if (s is null)
+            {
+                if (!midUpgrade.Contains(n.Name)) r.Problems.Add($"{n.Name}: cannot read its status: {error}");
+                continue;
+            }
+            s.Name = n.Name;
+            r.Statuses[n.Name] = s;
+            if (midUpgrade.Contains(n.Name)) continue;
+            if (!s.IsReady) r.Problems.Add($"{n.Name}: key manager is {s.Status}, not ready");
+            else if (s.Checksum is null) r.Problems.Add($"{n.Name}: ready but registered without an init response");
+            if (r.Bundle is not null && s.IsReady && s.RegisteredVersion == r.Bundle.Version) r.Upgraded.Add(n.Name);
+        }
+        var checksums = r.Statuses.Where(kv => !midUpgrade.Contains(kv.Key) && kv.Value.Checksum is not null)
+            .Select(kv => kv.Value.Checksum!).Distinct().ToList();
+        if (checksums.Count > 1) r.Problems.Add($"the nodes disagree on the checksum ({string.Join(", ", checksums.Select(c => c[..16]))}): fix replication before upgrading");
+        r.Checksum = checksums.Count == 1 ? checksums[0] : null;
+        r.CurrentEpoch = r.Statuses.Values.Select(s => s.Epoch).DefaultIfEmpty(0UL).Max();
+
+        var reader = statuses.FirstOrDefault(x => x.Item2 is not null);
+        if (r.Bundle is not null && r.RuntimeId is not null && reader.Item2 is not null)
+        {
+            try
+            {
+                var runtime = await ControlClient.For(SocketAddress.Parse(reader.n.Socket))
+                    .GetRuntimeAsync(Convert.FromHexString(r.RuntimeId), 0, timeout, ct).ConfigureAwait(false);
+                var deployment = runtime.Find(r.Bundle.Version);
+                if (deployment is null)
+                    r.Problems.Add($"version {r.Bundle.Version} is not in the deployments of {r.RuntimeId} (deployed: " +
+                                   string.Join(", ", runtime.Deployments.Select(d => $"{d.Version} from epoch {d.ValidFrom}")) + "); no node could run it");
+                else r.UpgradeEpoch = deployment.ValidFrom;
+            }
+            catch (KmException e) { r.Problems.Add($"cannot read the runtime's deployments: {e.Message}"); }
+        }
+        return r;
+    }
+}
