@@ -18,6 +18,7 @@ public static class FirstCall
     public static int Child(string socket, long mainStart)
     {
         using var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
+        runspace.ThreadOptions = PSThreadOptions.ReuseThread;
         runspace.Open();
         var engine = Stopwatch.GetElapsedTime(mainStart);
 
