@@ -58,14 +58,23 @@ public sealed class ControlClient
         _invoker = _channel.CreateCallInvoker();
     }
 
+    private static readonly ConcurrentDictionary<(string Service, string Method), Method<byte[], byte[]>> Methods = new();
+
+    /// <summary>
+    /// One Method object per path: GrpcChannel caches per-method data keyed by the object's identity,
+    /// so a new object per call would cost a cache entry (and URI building) on every call, never freed.
+    /// </summary>
+    internal static Method<byte[], byte[]> MethodFor(string service, string method) =>
+        Methods.GetOrAdd((service, method), k => new Method<byte[], byte[]>(MethodType.Unary, k.Service, k.Method, PassThrough, PassThrough));
+
     /// <summary>The shared client of a socket.</summary>
     public static ControlClient For(SocketAddress address) => Pool.GetOrAdd(address.Path, _ => new ControlClient(address));
 
     /// <summary>One unary call with a raw CBOR body; maps transport failures to <see cref="KmException"/>.</summary>
     public async Task<byte[]> CallAsync(string service, string method, byte[] request, TimeSpan? timeout, CancellationToken ct)
     {
-        var m = new Method<byte[], byte[]>(MethodType.Unary, service, method, PassThrough, PassThrough);
-        var path = $"/{service}/{method}";
+        var m = MethodFor(service, method);
+        var path = m.FullName;
         if (!Path.Exists(Address.Path))
             throw new KmException("SocketNotFound", KmErrorCategory.ObjectNotFound,
                 $"No control socket at {Address.Path}: the node is not running, or the path is not its data dir.", Address.Path)

@@ -45,6 +45,15 @@ public class ControlClientTests
     }
 
     [Fact]
+    public void One_method_object_per_path_so_the_channel_cache_does_not_grow_per_call()
+    {
+        var m = ControlClient.MethodFor(ControlMethods.NodeController, ControlMethods.GetStatus);
+        Assert.Same(m, ControlClient.MethodFor(ControlMethods.NodeController, ControlMethods.GetStatus));
+        Assert.Equal("/oasis-core.NodeController/GetStatus", m.FullName);
+        Assert.NotSame(m, ControlClient.MethodFor(ControlMethods.NodeController, ControlMethods.IsReady));
+    }
+
+    [Fact]
     public async Task GetStatus_error_carries_grpc_message()
     {
         var st = Statuses.Ready(SchemaGeneration.V24);

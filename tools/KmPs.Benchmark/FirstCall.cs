@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using KmPs.Tests.Infrastructure;
+
+namespace KmPs.Benchmark;
+
+/// <summary>
+/// Figure 2: a fresh process's first status, the way a user's first command pays for it: engine
+/// creation, Import-Module, then Get-KmStatus (new channel, cold JIT).
+/// </summary>
+public static class FirstCall
+{
+    public const double TargetMs = 600;
+
+    /// <summary>Child mode: prints phase times in ms, counted from <paramref name="mainStart"/>.</summary>
+    public static int Child(string socket, long mainStart)
+    {
+        using var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
+        runspace.ThreadOptions = PSThreadOptions.ReuseThread;
+        runspace.Open();
+        var engine = Stopwatch.GetElapsedTime(mainStart);
+
+        using (var import = PowerShell.Create())
+        {
+            import.Runspace = runspace;
+            Engine.Invoke(import.AddCommand("Import-Module").AddParameter("Name", TestPaths.ModuleManifest));
+        }
+        var imported = Stopwatch.GetElapsedTime(mainStart);
+
+        using var get = PowerShell.Create();
+        get.Runspace = runspace;
+        var status = Engine.Invoke(get.AddCommand("Get-KmStatus").AddParameter("Socket", socket)).Single().Properties["Status"].Value;
+        var result = Stopwatch.GetElapsedTime(mainStart);
+        if (status is not "ready") throw new InvalidOperationException($"the first Get-KmStatus returned status '{status}'");
+
+        var sinceProcessStart = DateTime.Now - Process.GetCurrentProcess().StartTime;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"engine={engine.TotalMilliseconds} import={(imported - engine).TotalMilliseconds} " +
+            $"call={(result - imported).TotalMilliseconds} main={result.TotalMilliseconds} process={sinceProcessStart.TotalMilliseconds}"));
+        return 0;
+    }
+
+    public static void Run(string socket, Counts c)
+    {
+        Report.Section($"2. First call in a fresh process (engine + Import-Module + first Get-KmStatus), {c.FirstCallRuns} runs");
+        var main = new List<double>();
+        var wall = new List<double>();
+        for (var run = 1; run <= c.FirstCallRuns; run++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            using var child = Nodes.StartDotnet(typeof(FirstCall).Assembly.Location, "first-call", socket);
+            var stdout = child.StandardOutput.ReadToEndAsync();
+            var stderr = child.StandardError.ReadToEndAsync();
+            child.WaitForExit();
+            wall.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            if (child.ExitCode != 0)
+                throw new InvalidOperationException($"first-call child failed ({child.ExitCode}): {stderr.Result}");
+            var t = stdout.Result.Trim().Split(' ').Select(kv => kv.Split('='))
+                .ToDictionary(kv => kv[0], kv => double.Parse(kv[1], CultureInfo.InvariantCulture));
+            main.Add(t["main"]);
+            Report.Figure($"run {run}: Main to first result (engine {t["engine"]:0}, import {t["import"]:0}, call {t["call"]:0})", t["main"]);
+            Report.Figure($"run {run}: OS process start to first result (10 ms clock)", t["process"]);
+            Report.Figure($"run {run}: parent wall time, Process.Start to exit", wall[^1]);
+        }
+        Report.Figure("median: Main to first result", Stats.Median(main), TargetMs);
+        Report.Figure("median: parent wall time, Process.Start to exit", Stats.Median(wall), TargetMs);
+    }
+}

@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Text.Json;
+using KmPs.Control;
+using KmPs.Simulator.Control;
+using KmPs.Simulator.Shapes;
+using KmPs.Status;
+using KmPs.Tests.Infrastructure;
+
+namespace KmPs.Benchmark;
+
+/// <summary>Figure 1: per-call latency of Get-KmStatus against one node, in one warm engine.</summary>
+public static class SingleNode
+{
+    /// <summary>The same calls timed inside the engine, so PowerShell.Invoke's own overhead shows as the difference.</summary>
+    private const string LoopScript = """
+        $sw = [System.Diagnostics.Stopwatch]::StartNew()
+        for ($i = 0; $i -lt $w -or $sw.Elapsed -lt $wt; $i++) { $null = Get-KmStatus -Socket $s }
+        $ms = [double[]]::new($n)
+        for ($i = 0; $i -lt $n; $i++) {
+            $sw.Restart()
+            $null = Get-KmStatus -Socket $s
+            $ms[$i] = $sw.Elapsed.TotalMilliseconds
+        }
+        , $ms
+        """;
+
+    public static void Run(Engine engine, string address, string where, Counts c)
+    {
+        Report.Section($"1. Get-KmStatus against one node ({where}): {c.Calls} calls after warm-up");
+        var client = ControlClient.For(SocketAddress.Parse(address));
+        Summary("client only, ControlClient.GetStatusAsync (no engine)",
+            Stats.Time(c.Warmup, c.WarmupTime, c.Calls, () => client.GetStatusAsync().GetAwaiter().GetResult()), null);
+
+        using var ps = engine.Script("Get-KmStatus -Socket $s", ("s", address));
+        Summary("C# around reused PowerShell.Invoke('Get-KmStatus -Socket $s')", Stats.Time(c.Warmup, c.WarmupTime, c.Calls, () =>
+        {
+            if (Engine.Invoke(ps) is not [{ BaseObject: KmStatus { IsReady: true } }])
+                throw new InvalidOperationException("Get-KmStatus did not return one ready status");
+        }), 1.0);
+
+        using var loop = engine.Script(LoopScript, ("s", address), ("n", c.Calls), ("w", c.Warmup), ("wt", c.WarmupTime));
+        Summary("one script loop, [Stopwatch] around each call", (double[])Engine.Invoke(loop).Single().BaseObject, 1.0);
+    }
+
+    private static void Summary(string label, double[] ms, double? targetMs)
+    {
+        Report.Figure($"{label}: median", Stats.Median(ms), targetMs);
+        Report.Figure($"{label}: p99", Stats.Percentile(ms, 99));
+    }
+}
+
+/// <summary>A simulator process serving a status snapshot, as tests and the sandbox run it.</summary>
+public sealed class SimulatorProcess : IAsyncDisposable
+{
+    private readonly TempDir _dir;
+    private readonly Process _process;
+
+    private SimulatorProcess(TempDir dir, Process process)
+    {
+        _dir = dir;
+        _process = process;
+    }
+
+    public string SocketPath => _dir.File(SocketAddress.SocketFileName);
+    public string Address => "unix:" + SocketPath;
+
+    public static async Task<SimulatorProcess> StartAsync(SimNodeStatus status)
+    {
+        var dir = new TempDir("kmb");
+        var state = dir.File("state.json");
+        await File.WriteAllTextAsync(state, JsonSerializer.Serialize(status, SnapshotBackend.Json));
+        var started = Stopwatch.GetTimestamp();
+        var sim = new SimulatorProcess(dir, Nodes.StartDotnet(TestPaths.SimulatorDll,
+            "serve-status", "--socket", dir.File(SocketAddress.SocketFileName), "--state", state));
+        _ = sim._process.StandardOutput.ReadToEndAsync();
+        var stderr = sim._process.StandardError.ReadToEndAsync();
+        while (!File.Exists(sim.SocketPath))
+        {
+            if (sim._process.HasExited || Stopwatch.GetElapsedTime(started) > TimeSpan.FromSeconds(30))
+            {
+                await sim.DisposeAsync();
+                throw new InvalidOperationException($"the simulator did not create {sim.SocketPath}: {await stderr}");
+            }
+            await Task.Delay(5);
+        }
+        Report.Figure("simulator process: Process.Start until its socket file exists", Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return sim;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+                await ControlClient.For(SocketAddress.Parse(Address)).RequestShutdownAsync(false, TimeSpan.FromSeconds(2));
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _process.WaitForExitAsync(wait.Token);
+        }
+        catch (Exception e) when (e is KmException or OperationCanceledException)
+        {
+            _process.Kill();
+        }
+        _process.Dispose();
+        _dir.Dispose();
+    }
+}

@@ -1,0 +1,147 @@
+using System.Collections.ObjectModel;
+using System.Diagnostics;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using KmPs.Simulator.Shapes;
+using KmPs.Status;
+using KmPs.Tests.Infrastructure;
+
+namespace KmPs.Benchmark;
+
+/// <summary>How many calls and repetitions each figure takes.</summary>
+/// <remarks>
+/// A warm-up lasts its count of calls and at least <see cref="WarmupTime"/>: the tiered JIT needs
+/// about 2 s of steady calls before call-heavy code reaches its optimised tier, and until then
+/// figures run up to twice as high.
+/// </remarks>
+public sealed record Counts(string Mode, int Warmup, int Calls, int FirstCallRuns, int FiftyWarmup, int FiftyRuns, TimeSpan WarmupTime)
+{
+    public static readonly Counts Full = new("full", 50, 1000, 5, 3, 20, TimeSpan.FromSeconds(3));
+    public static readonly Counts Quick = new("quick", 20, 200, 2, 2, 5, TimeSpan.FromSeconds(1));
+}
+
+/// <summary>
+/// A PowerShell 7.6 engine (Microsoft.PowerShell.Core only) with the built module imported. Its
+/// pipelines run on one reused thread, as in pwsh's console host; the hosting default starts a new
+/// thread for every Invoke, which alone costs about 0.3 ms here.
+/// </summary>
+public sealed class Engine : IDisposable
+{
+    public Runspace Runspace { get; }
+
+    public Engine()
+    {
+        var iss = InitialSessionState.CreateDefault2();
+        iss.ImportPSModule(new[] { TestPaths.ModuleManifest });
+        Runspace = RunspaceFactory.CreateRunspace(iss);
+        Runspace.ThreadOptions = PSThreadOptions.ReuseThread;
+        Runspace.Open();
+    }
+
+    /// <summary>A reusable pipeline running <paramref name="script"/> with the given session variables.</summary>
+    public PowerShell Script(string script, params (string Name, object Value)[] variables)
+    {
+        foreach (var (name, value) in variables) Runspace.SessionStateProxy.SetVariable(name, value);
+        var ps = PowerShell.Create();
+        ps.Runspace = Runspace;
+        ps.AddScript(script);
+        return ps;
+    }
+
+    /// <summary>Invokes and fails on any error record, so a broken setup cannot pass as fast.</summary>
+    public static Collection<PSObject> Invoke(PowerShell ps)
+    {
+        var output = ps.Invoke();
+        if (ps.HadErrors)
+        {
+            var errors = string.Join("; ", ps.Streams.Error.Select(e => $"{e.FullyQualifiedErrorId}: {e}"));
+            throw new InvalidOperationException("the pipeline failed: " + errors);
+        }
+        return output;
+    }
+
+    public void Dispose() => Runspace.Dispose();
+}
+
+public static class Nodes
+{
+    public static SimNodeStatus Ready(int index = 0)
+    {
+        var s = Statuses.Ready(SchemaGeneration.V24, "node-" + index);
+        s.Epoch = Epoch(index);
+        return s;
+    }
+
+    /// <summary>Each node's epoch differs, so output order can be checked.</summary>
+    public static ulong Epoch(int index) => (ulong)(1000 + index);
+
+    /// <summary>Starts <c>dotnet DLL args</c> (the same host this program runs on) with its output captured.</summary>
+    public static Process StartDotnet(string dll, params string[] args)
+    {
+        var host = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
+        var psi = new ProcessStartInfo(host)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        return Process.Start(psi) ?? throw new InvalidOperationException("could not start " + dll);
+    }
+}
+
+/// <summary>Milliseconds per call, summarised.</summary>
+public static class Stats
+{
+    public static double[] Time(int warmup, TimeSpan warmupTime, int calls, Action call)
+    {
+        var started = Stopwatch.GetTimestamp();
+        for (var i = 0; i < warmup || Stopwatch.GetElapsedTime(started) < warmupTime; i++) call();
+        var ms = new double[calls];
+        for (var i = 0; i < calls; i++)
+        {
+            var t = Stopwatch.GetTimestamp();
+            call();
+            ms[i] = Stopwatch.GetElapsedTime(t).TotalMilliseconds;
+        }
+        return ms;
+    }
+
+    public static double Median(IEnumerable<double> values) => Percentile(values, 50);
+
+    /// <summary>Nearest-rank percentile.</summary>
+    public static double Percentile(IEnumerable<double> values, double p)
+    {
+        var sorted = values.OrderBy(v => v).ToArray();
+        if (sorted.Length == 0) return double.NaN;
+        var rank = (int)Math.Ceiling(p / 100 * sorted.Length);
+        return sorted[Math.Clamp(rank - 1, 0, sorted.Length - 1)];
+    }
+}
+
+/// <summary>Plain text, one figure a line.</summary>
+public static class Report
+{
+    public static void Header(Counts counts)
+    {
+        var smaVersion = typeof(PowerShell).Assembly.GetName().Version;
+        Console.WriteLine($"# KmPs.Benchmark: {Environment.ProcessorCount} cores, configuration {TestPaths.Configuration}, " +
+                          $".NET {Environment.Version}, System.Management.Automation {smaVersion}, {counts.Mode} counts");
+        Console.WriteLine($"# warm-ups: their count of calls and at least {counts.WarmupTime.TotalSeconds:0} s; " +
+                          "runspace ThreadOptions ReuseThread (as pwsh's console host)");
+        Console.WriteLine($"# module: {TestPaths.ModuleManifest}");
+        if (TestPaths.Configuration != "release")
+            Console.WriteLine("# not a Release build: run with -c Release for representative figures");
+    }
+
+    public static void Section(string title) => Console.WriteLine($"\n## {title}");
+
+    public static void Figure(string label, double ms, double? targetMs = null)
+    {
+        var verdict = targetMs is { } t ? $"   (target < {t:0.###} ms: {(ms < t ? "met" : "MISSED")})" : "";
+        Console.WriteLine($"{label,-74} {ms,9:0.000} ms{verdict}");
+    }
+
+    public static void Text(string label, string value) => Console.WriteLine($"{label,-74} {value}");
+}
