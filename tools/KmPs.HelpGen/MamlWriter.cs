@@ -45,13 +45,21 @@ public static class MamlWriter
             doc.Notes.Count == 0 ? null : new XElement(Maml + "alertSet", new XElement(Maml + "alert", Paragraphs(doc.Notes))),
             new XElement(Command + "examples", doc.Examples.Select(e =>
                 new XElement(Command + "example",
-                    new XElement(Maml + "title", e.Title),
+                    new XElement(Maml + "title", ExampleTitle(e.Title)),
                     new XElement(Dev + "code", e.Code),
-                    new XElement(Dev + "remarks", Paragraphs(e.Remarks))))),
+                    // The empty paragraph keeps a blank line between examples in Get-Help's output.
+                    new XElement(Dev + "remarks", Paragraphs(e.Remarks.Append("")))))),
             new XElement(Maml + "relatedLinks", doc.Links.Select(l =>
                 new XElement(Maml + "navigationLink",
                     new XElement(Maml + "linkText", l.Text),
                     l.Uri is null ? null : new XElement(Maml + "uri", l.Uri)))));
+
+    /// <summary>"--- Example 1: title ---", centred in 64 columns, the way Get-Help's own topics show examples.</summary>
+    public static string ExampleTitle(string title)
+    {
+        var dashes = new string('-', Math.Max(2, (64 - title.Length - 2) / 2));
+        return $"{dashes} {title} {dashes}";
+    }
 
     private static XElement SyntaxItem(CommandModel command, SyntaxModel syntax) =>
         new(Command + "syntaxItem",

@@ -10,7 +10,7 @@ namespace KmPs.HelpGen.Markdown;
 /// </summary>
 public static partial class HelpMarkdownParser
 {
-    private enum Section { None, Synopsis, Syntax, Description, Examples, Parameters, Inputs, Outputs, Notes, Links }
+    private enum Section { None, Unknown, Synopsis, Syntax, Description, Examples, Parameters, Inputs, Outputs, Notes, Links }
 
     private static readonly Dictionary<string, Section> SectionNames = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -81,7 +81,7 @@ public static partial class HelpMarkdownParser
                     if (!SectionNames.TryGetValue(title, out section))
                     {
                         doc.Errors.Add(new(path, number, $"unknown section '## {title}' (expected one of: {string.Join(", ", SectionNames.Keys)})"));
-                        section = Section.None;
+                        section = Section.Unknown;
                     }
                     else if (!seen.Add(section))
                         doc.Errors.Add(new(path, number, $"section '## {title}' appears twice"));
@@ -96,7 +96,7 @@ public static partial class HelpMarkdownParser
                         Section.Syntax => null, // platyPS writes "### ParameterSet" here; ignored
                         _ => null,
                     };
-                    if (item is null && section != Section.Syntax)
+                    if (item is null && section is not (Section.Syntax or Section.Unknown))
                         doc.Errors.Add(new(path, number, $"'{new string('#', level)} {title}' is not allowed here; '###' items belong under EXAMPLES, PARAMETERS, INPUTS or OUTPUTS"));
                     break;
             }
@@ -226,9 +226,12 @@ public static partial class HelpMarkdownParser
                 EndParagraph();
                 continue;
             }
-            if (ListMarker().IsMatch(t)) EndParagraph();
+            // List items start their own paragraph; a "Default value:" line stands alone.
+            var alone = DefaultValueLine().IsMatch(t);
+            if (alone || ListMarker().IsMatch(t)) EndParagraph();
             if (para.Count == 0) paraLine = line.Number;
             para.Add(t);
+            if (alone) EndParagraph();
         }
         EndParagraph();
         return blocks;
