@@ -173,6 +173,32 @@ public class GetKmStatusModuleTests
         Assert.True(examples.Output.Count >= 2);
     }
 
+    [Theory]
+    [InlineData("Get-KmStatus")]
+    [InlineData("ConvertFrom-KmExtraInfo")]
+    public void Help_syntax_matches_the_parameter_sets_PowerShell_binds(string command)
+    {
+        using var ps = new PsEngine();
+        // One line per parameter set: "name:required:position" of each non-common parameter, sorted
+        // (the minimal engine has no Sort-Object).
+        var r = ps.Run($$"""
+            $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
+            function Join-Sorted([string[]] $items, [string] $separator) { [Array]::Sort($items); $items -join $separator }
+            $fromCommand = (Get-Command {{command}}).ParameterSets | ForEach-Object {
+                Join-Sorted @($_.Parameters | Where-Object Name -notin $common | ForEach-Object {
+                    '{0}:{1}:{2}' -f $_.Name, "$($_.IsMandatory)".ToLower(), $(if ($_.Position -ge 0) { $_.Position } else { 'named' }) }) ','
+            }
+            $fromHelp = (Get-Help {{command}}).syntax.syntaxItem | ForEach-Object {
+                Join-Sorted @($_.parameter | Where-Object name -notin $common | ForEach-Object {
+                    '{0}:{1}:{2}' -f $_.name, "$($_.required)".ToLower(), $_.position }) ','
+            }
+            Join-Sorted $fromCommand ' | '
+            Join-Sorted $fromHelp ' | '
+            """).AssertClean();
+        Assert.Contains(":true:0", r.Output[0].ToString()); // not vacuous: the positional parameter is there
+        Assert.Equal(r.Output[0].ToString(), r.Output[1].ToString());
+    }
+
     [Fact]
     public void Format_file_has_default_views_for_output_types()
     {
