@@ -29,7 +29,7 @@ internal static partial class YamlScalarText
         && AllPrintable(value)
         && !char.IsWhiteSpace(value[0]) && !char.IsWhiteSpace(value[^1])
         && "-?:,[]{}#&*!|>'\"%@`".IndexOf(value[0]) < 0
-        && !value.Contains(": ") && !value.Contains(" #") && !value.EndsWith(':') && !value.Contains('\t')
+        && !value.Contains(": ") && !value.Contains(" #") && !value.EndsWith(':')
         && !value.StartsWith("...")
         && !(inFlow && value.IndexOfAny(new[] { ',', '[', ']', '{', '}' }) >= 0)
         && !ImplicitlyTyped().IsMatch(value);

@@ -1,6 +1,7 @@
 using KmPs.Config;
 using KmPs.Tests.Bundles;
 using KmPs.Tests.Infrastructure;
+using static KmPs.Tests.Infrastructure.UnixModes;
 
 namespace KmPs.Tests.Config;
 
@@ -169,7 +170,7 @@ public class ConfigEditorTests
     {
         using var dir = new TempDir();
         var config = Write(dir, Commented);
-        File.SetUnixFileMode(config.Path, (UnixFileMode)Convert.ToInt32("640", 8));
+        SetMode(config.Path, "640");
         var edit = ConfigEditor.SetKmBundlePath(config, "runtimes/km-v2.orc");
 
         var saved = ConfigEditor.Save(edit, new DateTimeOffset(2026, 3, 4, 5, 6, 7, TimeSpan.Zero));
@@ -204,12 +205,5 @@ public class ConfigEditorTests
         var edit = ConfigEditor.SetKmBundlePath(NodeConfig.Load(dir.File("config.yml")), "runtimes/km-v2.orc");
         ConfigEditor.Save(edit);
         Assert.Equal([0xEF, 0xBB, 0xBF, .. TestOrcs.Bytes(edit.NewText)], File.ReadAllBytes(dir.File("config.yml")));
-    }
-
-    /// <summary>Permission bits as ls shows them, e.g. rw-r-----.</summary>
-    internal static string Mode(string path)
-    {
-        var mode = (int)File.GetUnixFileMode(path);
-        return string.Concat(Enumerable.Range(0, 9).Select(i => (mode & (256 >> i)) != 0 ? "rwx"[i % 3] : '-'));
     }
 }

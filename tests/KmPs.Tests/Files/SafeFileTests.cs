@@ -1,6 +1,6 @@
 using KmPs.Files;
 using KmPs.Tests.Infrastructure;
-using static KmPs.Tests.Config.ConfigEditorTests;
+using static KmPs.Tests.Infrastructure.UnixModes;
 
 namespace KmPs.Tests.Files;
 
@@ -12,7 +12,7 @@ public class SafeFileTests
     {
         var path = dir.File("config.yml");
         File.WriteAllText(path, content);
-        File.SetUnixFileMode(path, (UnixFileMode)Convert.ToInt32(octalMode, 8));
+        SetMode(path, octalMode);
         return path;
     }
 
