@@ -33,7 +33,7 @@ public static class SafeFile
     /// <exception cref="KmException">FileWriteFailed, FileOwnerNotPreserved.</exception>
     public static void WriteAtomic(string path, ReadOnlySpan<byte> content, string? like = null)
     {
-        var full = Path.GetFullPath(path);
+        var full = FinalTarget(Path.GetFullPath(path));
         like ??= File.Exists(full) ? full : null;
         if (!TryWriteNew(full, content, like, overwrite: true))
             throw WriteFailed(full, new IOException("the target appeared while it was written"));
@@ -65,11 +65,18 @@ public static class SafeFile
         var name = BackupName(full, now);
         for (var n = 1; n < 100; n++)
         {
-            if (TryWriteNew(name, content, full, overwrite: false)) return name;
+            if (TryWriteNew(name, content, FinalTarget(full), overwrite: false)) return name;
             name = $"{full}.{Stamp(now)}.{n}.bak";
         }
         throw WriteFailed(full, new IOException("too many backups in the same second"), "back up");
     }
+
+    /// <summary>
+    /// The file a symbolic link finally points to: replacing the link itself would turn it into a
+    /// plain file and leave the file it pointed to unchanged.
+    /// </summary>
+    private static string FinalTarget(string path) =>
+        File.Exists(path) && new FileInfo(path).LinkTarget is not null ? File.ResolveLinkTarget(path, returnFinalTarget: true)!.FullName : path;
 
     /// <summary>Hex SHA-512/256 of a file's bytes.</summary>
     public static string HashFile(string path)

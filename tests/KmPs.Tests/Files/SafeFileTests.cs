@@ -85,4 +85,20 @@ public class SafeFileTests
         Assert.Equal("FileWriteFailed", e.ErrorId);
         Assert.Contains(dir.File("no/such/folder/x"), e.Message);
     }
+
+    [Fact]
+    public void A_symlinked_file_is_written_through_the_link()
+    {
+        using var dir = new TempDir();
+        var real = Existing(dir, "640");
+        var link = dir.File("link.yml");
+        File.CreateSymbolicLink(link, real);
+        SafeFile.WriteAtomic(link, "new\n"u8);
+        var backup = SafeFile.Backup(link, Now);
+        Assert.Equal(real, new FileInfo(link).LinkTarget);
+        Assert.Equal("new\n", File.ReadAllText(real));
+        Assert.Equal(dir.File("link.yml.20260102T030405Z.bak"), backup);
+        Assert.Null(new FileInfo(backup).LinkTarget);
+        Assert.Equal("rw-r-----", Mode(backup));
+    }
 }
