@@ -180,4 +180,14 @@ public class OrcBundleTests
         Assert.Equal("BundleNestedPath", e.ErrorId);
         Assert.False(File.Exists(dir.File("x.orc")));
     }
+
+    [Fact]
+    public void BundleUnreadable_without_read_permission()
+    {
+        if (KmPs.Files.UnixFile.EffectiveUid == 0) return; // root reads anything
+        using var dir = new TempDir();
+        WriteKm(dir.File("km.orc"), "0.5.0");
+        UnixModes.SetMode(dir.File("km.orc"), "000");
+        Fails(dir.File("km.orc"), "BundleUnreadable");
+    }
 }
