@@ -1,0 +1,129 @@
+using KmPs.Inventory;
+using KmPs.Orchestration;
+using KmPs.Status;
+using KmPs.Tests.Infrastructure;
+
+namespace KmPs.Tests.Orchestration;
+
+public class UpgradePlannerTests
+{
+    private static List<KmNode> Nodes(int n) => Enumerable.Range(1, n)
+        .Select(i => new KmNode { Name = $"km{i}", DataDir = $"/srv/km{i}/data", RuntimeId = Statuses.TestnetKm, Lifecycle = LifecycleKind.Systemd, Unit = $"km{i}" })
+        .ToList();
+
+    private static UpgradePlan Plan(int n, ISet<string>? upgraded = null, int? first = null) =>
+        UpgradePlanner.Plan(Nodes(n), upgraded ?? new HashSet<string>(), new OasisVersion(0, 6, 0), "/b/km-0.6.0.orc", Statuses.TestnetKm, 20, first);
+
+    [Theory]
+    [InlineData(2, 1)]
+    [InlineData(3, 1)]
+    [InlineData(4, 2)]
+    [InlineData(5, 2)]
+    [InlineData(8, 4)]
+    public void About_half_goes_first_and_at_least_one_stays(int n, int first)
+    {
+        var p = Plan(n);
+        Assert.Equal(first, p.FirstHalf.Count);
+        Assert.Equal(n - first, p.SecondHalf.Count);
+        Assert.Empty(p.FirstHalf.Intersect(p.SecondHalf));
+    }
+
+    [Fact]
+    public void Single_node_is_refused_because_the_keys_would_be_lost()
+    {
+        var e = Assert.Throws<KmException>(() => Plan(1));
+        Assert.Equal("SingleNodeRefused", e.ErrorId);
+        Assert.Contains("lost", e.Message);
+    }
+
+    [Theory]
+    [InlineData(4, 0)]
+    [InlineData(4, 4)]
+    [InlineData(2, 2)]
+    public void First_half_count_never_empties_the_staying_half(int n, int first)
+    {
+        Assert.Equal("InvalidFirstHalf", Assert.Throws<KmException>(() => Plan(n, first: first)).ErrorId);
+    }
+
+    [Fact]
+    public void Steps_follow_the_operator_guide_and_the_second_half_comes_after_two_verifications()
+    {
+        var p = Plan(4);
+        var keys = p.Steps.Select(s => s.Key).ToList();
+        Assert.Equal(new[]
+        {
+            "km3:Stop", "km3:Wipe", "km3:SetBundle", "km3:Start", "km4:Stop", "km4:Wipe", "km4:SetBundle", "km4:Start",
+            "first:WaitEpoch", "first:WaitReplicated", "first:Verify", "first:VerifyAgain",
+            "km1:Stop", "km1:Wipe", "km1:SetBundle", "km1:Start", "km2:Stop", "km2:Wipe", "km2:SetBundle", "km2:Start",
+            "second:WaitReplicated", "final:Verify",
+        }, keys);
+        Assert.Equal(Enumerable.Range(1, keys.Count), p.Steps.Select(s => s.Index));
+        Assert.All(p.Steps.Where(s => s.Action == "Wipe" && s.Phase == "first"), s => Assert.Contains("km1, km2", s.Description));
+    }
+
+    [Fact]
+    public void Nodes_already_on_the_new_version_are_skipped_and_count_as_holders()
+    {
+        var p = Plan(3, new HashSet<string> { "km1" });
+        Assert.Equal(new[] { "km1" }, p.Skipped);
+        Assert.Equal(2, p.FirstHalf.Count);
+        Assert.Empty(p.SecondHalf);
+        Assert.DoesNotContain(p.Steps, s => s.Node == "km1");
+    }
+
+    [Fact]
+    public void Plan_id_depends_on_nodes_bundle_and_version_only()
+    {
+        Assert.Equal(Plan(4).PlanId, Plan(4, first: 1).PlanId);
+        Assert.NotEqual(Plan(4).PlanId, Plan(3).PlanId);
+    }
+
+    [Fact]
+    public void Journal_records_before_the_next_step_and_resumes_the_same_halves()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("j.json");
+        var plan = Plan(4, first: 1);
+        var j = UpgradeJournal.Open(path, plan.PlanId, "0.6.0");
+        Assert.False(j.Resumed);
+        j.Begin(plan);
+        j.Record("km4:Stop");
+        j.Record("km4:Wipe", "/backup");
+
+        var again = UpgradeJournal.Open(path, plan.PlanId, "0.6.0");
+        Assert.True(again.Resumed);
+        Assert.True(again.IsDone("km4:Wipe"));
+        Assert.False(again.IsDone("km4:SetBundle"));
+        var resumed = UpgradePlanner.Resume(Nodes(4), again.Halves!, new OasisVersion(0, 6, 0), "/b/km-0.6.0.orc", Statuses.TestnetKm, 20);
+        Assert.Equal(plan.Steps.Select(s => s.Key), resumed.Steps.Select(s => s.Key));
+
+        Assert.Equal("JournalMismatch", Assert.Throws<KmException>(() => UpgradeJournal.Open(path, "other", "0.6.0")).ErrorId);
+        File.WriteAllText(path, "{ not json");
+        Assert.Equal("JournalInvalid", Assert.Throws<KmException>(() => UpgradeJournal.Open(path, plan.PlanId, "0.6.0")).ErrorId);
+    }
+
+    [Fact]
+    public void Journal_opened_for_WhatIf_writes_nothing()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("j.json");
+        var plan = Plan(2);
+        var j = UpgradeJournal.Open(path, plan.PlanId, "0.6.0", create: false);
+        j.Begin(plan);
+        j.Record("km2:Stop");
+        Assert.False(File.Exists(path));
+    }
+
+    [Fact]
+    public void Finished_journal_starts_a_new_run()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("j.json");
+        var plan = Plan(2);
+        var j = UpgradeJournal.Open(path, plan.PlanId, "0.6.0");
+        j.Begin(plan);
+        j.Record("km2:Stop");
+        j.Finish();
+        Assert.False(UpgradeJournal.Open(path, plan.PlanId, "0.6.0").Resumed);
+    }
+}
