@@ -50,6 +50,11 @@ namespace KmPs.HelpGen
                 stderr.WriteLine($"{assemblyPath}: error KMHELP: {e.Message}");
                 return 1;
             }
+            catch (Exception e)
+            {
+                stderr.WriteLine($"{assemblyPath}: error KMHELP: cannot reflect over the cmdlets: {e}");
+                return 1;
+            }
 
             if (!result.Succeeded)
             {

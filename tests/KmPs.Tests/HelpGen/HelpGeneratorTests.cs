@@ -99,6 +99,42 @@ public class HelpGeneratorTests
     }
 
     [Fact]
+    public void Without_INPUTS_or_OutputType_the_pipeline_parameters_give_the_inputs()
+    {
+        using var dir = HelpDir(("Set-Sample", """
+            # Set-Sample
+            ## SYNOPSIS
+            Sets.
+            ## DESCRIPTION
+            Sets a sample.
+            ## EXAMPLES
+            ### Example 1
+            ```
+            Set-Sample 1
+            ```
+            ### Example 2
+            ```
+            Set-Sample 2 High
+            ```
+            ## PARAMETERS
+            ### -Count
+            How many.
+            ### -Level
+            How high.
+            ### -Map
+            What goes where.
+            """));
+        var result = HelpGenerator.Generate(new[] { typeof(SetSampleCommand) }, dir.Path);
+        Assert.True(result.Succeeded, string.Join("\n", result.Errors));
+        var command = result.Maml!.Root!.Element(Command + "command")!;
+        Assert.Equal(new[] { "System.String" }, command.Descendants(Command + "inputType").Select(t => t.Element(Dev + "type")!.Value));
+        Assert.Empty(command.Descendants(Command + "returnValue"));
+        var count = command.Element(Command + "parameters")!.Elements().First(p => p.Element(Maml + "name")!.Value == "Count");
+        Assert.Equal(("0", "Nullable[Int32]", "System.Nullable[System.Int32]"),
+            ((string)count.Attribute("position")!, count.Element(Command + "parameterValue")!.Value, count.Element(Dev + "type")!.Value));
+    }
+
+    [Fact]
     public void Output_is_deterministic()
     {
         using var dir = HelpDir(("Get-Sample", HelpSamples.Page));

@@ -38,7 +38,7 @@ public sealed class ParameterModel
     /// <summary>Required only when mandatory in every set it belongs to.</summary>
     public bool Required => Bindings.All(b => b.Mandatory);
 
-    /// <summary>The position shared by all its sets; otherwise the one of its first set (the default set comes first).</summary>
+    /// <summary>The position in its first set (bindings are ordered: all-sets, then the default set, then the others).</summary>
     public int? Position => Bindings[0].Position;
 
     public bool ByValue => Bindings.Any(b => b.ByValue);
