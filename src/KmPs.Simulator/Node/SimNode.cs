@@ -155,7 +155,7 @@ public sealed class SimNode : IControlBackend
         {
             byte[] secret;
             try { secret = RequestReplication(peer); }
-            catch (Exception e) when (e is RpcException or KmException or IOException or HttpRequestException)
+            catch (Exception e) when (e is RpcException or KmException or IOException or HttpRequestException or CborDecodeException)
             {
                 Log.Warn("worker/keymanager", "replication from peer failed", ("peer", peer.Node), ("err", e.Message));
                 continue;
@@ -209,7 +209,8 @@ public sealed class SimNode : IControlBackend
             .Add("node", CborNode.Text(Name)).Add("enclave", CborNode.Text(_setup.Enclave)).Build());
         var body = client.CallAsync(ReplicationService, ReplicateMethod, request, TimeSpan.FromSeconds(2), CancellationToken.None)
             .GetAwaiter().GetResult();
-        return CborCodec.Decode(body).Bytes("secret") ?? throw new IOException("empty replication answer");
+        return CborCodec.Decode(body).RequireMap("replication answer")["secret"].Bytes("secret")
+               ?? throw new IOException("empty replication answer");
     }
 
     private void Register(ulong epoch)
