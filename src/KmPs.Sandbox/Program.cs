@@ -117,6 +117,9 @@ public static class Program
         runspace.Open();
         using var ps = PowerShell.Create();
         ps.Runspace = runspace;
+        // Plain text when output is not a terminal (CI logs, pipes): no ANSI colour codes.
+        if (Console.IsOutputRedirected) ps.AddScript("$PSStyle.OutputRendering = 'PlainText'").Invoke();
+        ps.Commands.Clear();
         ps.AddScript(script);
         ps.Commands.Commands[0].MergeMyResults(PipelineResultTypes.Error, PipelineResultTypes.Output);
         ps.AddCommand("Out-Default");

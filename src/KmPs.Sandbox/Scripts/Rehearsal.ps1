@@ -1,37 +1,17 @@
-# The operator guide's safe upgrade, step by step with the module's commands:
-# keep half on the old version, upgrade the other half, wait for the upgrade epoch,
-# verify replication, verify again, then upgrade the rest.
+# The default sandbox rehearsal: the whole safe upgrade with Invoke-KmSafeUpgrade.
 $nodes = @(Import-KmNode $InventoryPath)
-$half = [Math]::Floor($nodes.Count / 2)
-$first = @($nodes[$half..($nodes.Count - 1)])
-$staying = @($nodes[0..($half - 1)])
 
-'== Before the upgrade'
+'== Key manager nodes before the upgrade'
 $nodes | Get-KmStatus
-$deployment = Get-KmUpgradeEpoch $nodes[0].Socket -Version $NewVersion
-"Version $NewVersion becomes active at epoch $($deployment.ValidFrom) (now $($deployment.CurrentEpoch))."
 
-function Upgrade-Half($upgrade, $peers) {
-    foreach ($n in $upgrade) {
-        "== Upgrading $($n.Name): stop, wipe, swap the ORC, start"
-        $n | Stop-KmNode -Confirm:$Confirm -ErrorAction Stop
-        $n | Clear-KmLocalState -RequirePeer $peers -Confirm:$Confirm -ErrorAction Stop
-        $n | Set-KmRuntimeBundle -Path $NewOrc -Confirm:$Confirm -ErrorAction Stop
-        $n | Start-KmNode -Confirm:$Confirm -ErrorAction Stop
-    }
-}
+'== Dry run: the plan and every step (-WhatIf changes nothing)'
+$null = Invoke-KmSafeUpgrade -Node $nodes -BundlePath $NewOrc -WhatIf
 
-Upgrade-Half $first $staying
-'== Waiting for the upgrade epoch and for replication'
-$null = Wait-KmNode $first.Socket -Until Epoch -Epoch $deployment.ValidFrom -ErrorAction Stop
-$first | Wait-KmNode -Until Replicated -Version $NewVersion -ErrorAction Stop
-'== Verify, then verify again one epoch later'
-$check = Test-KmReplication $nodes.Socket -Repeat 2 -MinEpochs 1
-$check
-if (-not ($check | Where-Object { -not $_.Ok }) ) { '== Replication verified twice: upgrading the rest' } else { throw 'replication not verified; the rest stays on the old version' }
+'== The safe upgrade'
+$result = Invoke-KmSafeUpgrade -Node $nodes -BundlePath $NewOrc -Confirm:$Confirm -JournalPath "$Cluster/upgrade-journal.json"
+$result
+$result.Nodes
 
-Upgrade-Half $staying $first
-$staying | Wait-KmNode -Until Replicated -Version $NewVersion -ErrorAction Stop
-'== Final replication report'
-Test-KmReplication $nodes.Socket -ExpectedVersion $NewVersion
+'== Final replication report (verified twice, one epoch apart)'
+Test-KmReplication -Socket $nodes.Socket -ExpectedVersion $NewVersion -Repeat 2
 $nodes | Get-KmStatus
