@@ -81,11 +81,22 @@ public sealed class ControlClient
             {
                 RecommendedAction = "Check the node's data dir (common.data_dir / datadir in its config) and that the node is started.",
             };
+        var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
         try
         {
-            var options = new CallOptions(deadline: DateTime.UtcNow + (timeout ?? DefaultTimeout), cancellationToken: ct);
-            using var call = _invoker.AsyncUnaryCall(m, null, options, request);
-            return await call.ResponseAsync.ConfigureAwait(false);
+            try
+            {
+                using var call = _invoker.AsyncUnaryCall(m, null, new CallOptions(deadline: deadline, cancellationToken: ct), request);
+                return await call.ResponseAsync.ConfigureAwait(false);
+            }
+            catch (RpcException e) when (IsStaleConnection(e) && !ct.IsCancellationRequested && DateTime.UtcNow < deadline)
+            {
+                // The pooled HTTP/2 connection belonged to a node process that has since exited or
+                // restarted on the same socket (GOAWAY / closed). The request never reached a
+                // handler, so one retry on a fresh connection is safe for every method here.
+                using var call = _invoker.AsyncUnaryCall(m, null, new CallOptions(deadline: deadline, cancellationToken: ct), request);
+                return await call.ResponseAsync.ConfigureAwait(false);
+            }
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && ct.IsCancellationRequested)
         {
@@ -121,6 +132,10 @@ public sealed class ControlClient
         return new KmException("GrpcError", KmErrorCategory.InvalidResult,
             $"{path} failed on {Address.Path}: {e.StatusCode}: {e.Status.Detail}", Address.Path, e);
     }
+
+    private static bool IsStaleConnection(RpcException e) =>
+        e.StatusCode is StatusCode.Internal or StatusCode.Unavailable && FindInner<HttpRequestException>(e) is not null
+        && FindInner<SocketException>(e) is null;
 
     private static bool IsNotGrpc(RpcException e) =>
         e.Status.Detail.StartsWith("Bad gRPC response", StringComparison.Ordinal) ||

@@ -10,11 +10,13 @@ public sealed class NodeLog(string path)
 {
     private readonly object _gate = new();
     public string Path { get; } = path;
+    private static readonly JsonSerializerOptions Relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public void Write(string level, string module, string msg, params (string Key, object? Value)[] fields)
     {
         using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream))
+        // Go's encoding/json escapes only what JSON needs (not ' or +), so the lines read like oasis-node's.
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
             w.WriteString("level", level);
@@ -23,7 +25,7 @@ public sealed class NodeLog(string path)
             foreach (var (k, v) in fields)
             {
                 w.WritePropertyName(k);
-                JsonSerializer.Serialize(w, v);
+                JsonSerializer.Serialize(w, v, Relaxed);
             }
             w.WriteString("ts", DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'"));
             w.WriteEndObject();
