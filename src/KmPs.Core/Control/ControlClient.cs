@@ -141,7 +141,7 @@ public sealed class ControlClient
         e.Status.Detail.StartsWith("Bad gRPC response", StringComparison.Ordinal) ||
         FindInner<HttpProtocolException>(e) is not null ||
         (e.StatusCode is StatusCode.Internal or StatusCode.Unavailable && FindInner<IOException>(e) is not null
-            && FindInner<SocketException>(e) is null);
+            && FindInner<SocketException>(e)?.SocketErrorCode is null or SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown);
 
     private static T? FindInner<T>(Exception e) where T : Exception
     {

@@ -77,7 +77,7 @@ public sealed class UpgradeJournal
         {
             _readOnly = !create,
         };
-        fresh.Save();
+        // Nothing is written until Begin: a run refused by its pre-flight leaves no file behind.
         return fresh;
     }
 

@@ -1,0 +1,108 @@
+using System.Management.Automation;
+using KmPs.Diagnosis;
+using KmPs.Orchestration;
+using KmPs.Simulator.Cluster;
+using KmPs.Simulator.Node;
+using KmPs.Tests.Infrastructure;
+
+namespace KmPs.Tests.Scenarios;
+
+/// <summary>Failures during the run: it stops at once, untouched nodes stay as they were, keys survive.</summary>
+public class SafeUpgradeFailureTests
+{
+    [Fact]
+    public async Task Replication_that_never_happens_times_out_and_leaves_the_second_half_untouched()
+    {
+        await using var c = await UpgradeHarness.ClusterAsync(4);
+        var before = (await c.StatusAsync("km1")).Checksum!;
+        foreach (var n in new[] { "km1", "km2" }) c.SetFaults(n, new Faults { RefuseReplication = true });
+        var r = UpgradeHarness.Run(c, timeoutSec: 6);
+        var e = UpgradeHarness.SingleError(r);
+        Assert.Equal("UpgradeStopped,Invoke-KmSafeUpgrade", e.FullyQualifiedErrorId);
+        Assert.Contains("Timed out", e.Exception.Message);
+        Assert.Contains("km1 [untouched]", e.Exception.Message);
+        Assert.Contains("What to do", e.Exception.Message);
+        await UpgradeHarness.AssertStoppedSafelyAsync(c, new[] { "km1", "km2" }, before);
+    }
+
+    [Fact]
+    public async Task New_node_crashing_while_replicating_stops_the_run()
+    {
+        await using var c = await UpgradeHarness.ClusterAsync(2);
+        var before = (await c.StatusAsync("km1")).Checksum!;
+        c.SetFaults("km2", new Faults { CrashWhileReplicating = true });
+        var e = UpgradeHarness.SingleError(UpgradeHarness.Run(c, timeoutSec: 8));
+        Assert.Equal("UpgradeStopped,Invoke-KmSafeUpgrade", e.FullyQualifiedErrorId);
+        Assert.Contains("km2", e.Exception.Message);
+        await UpgradeHarness.AssertStoppedSafelyAsync(c, new[] { "km1" }, before);
+        Assert.Contains("simulated crash while replicating", c.Log("km2"));
+    }
+
+    [Fact]
+    public async Task Peer_lost_mid_run_blocks_the_next_wipe()
+    {
+        await using var c = await UpgradeHarness.ClusterAsync(4);
+        var before = (await c.StatusAsync("km1")).Checksum!;
+        using var ps = new PsEngine();
+        using var shell = PowerShell.Create();
+        shell.Runspace = ps.Runspace;
+        shell.AddScript(UpgradeHarness.Command(c));
+        var run = shell.BeginInvoke();
+        // As soon as the first node of the first half is back, a staying peer dies.
+        await SimCluster.EventuallyAsync(() => Task.FromResult(File.Exists(UpgradeHarness.Journal(c)) ? File.ReadAllText(UpgradeHarness.Journal(c)) : ""),
+            j => j.Contains("km3:Start"), TimeSpan.FromSeconds(30), "km3 started");
+        NodeProcesses.Kill(c.Layout, "km1");
+        await Task.Factory.FromAsync(run, _ => { });
+        var e = Assert.Single(shell.Streams.Error);
+        Assert.Equal("UpgradeStopped,Invoke-KmSafeUpgrade", e.FullyQualifiedErrorId);
+        Assert.Contains("Refusing to wipe", e.Exception.Message);
+        // km4 was stopped but not wiped; km2 untouched; the key material lives on km2.
+        Assert.True(c.Audit().Nodes.Single(n => n.Name == "km4").HasState);
+        Assert.Contains("km4 is stopped with its state and bundle unchanged", e.Exception.Message);
+        await UpgradeHarness.AssertStoppedSafelyAsync(c, new[] { "km2" }, before);
+    }
+
+    [Fact]
+    public async Task Forgotten_wipe_after_a_stopped_run_is_found_by_the_diagnosis()
+    {
+        await using var c = await UpgradeHarness.ClusterAsync(2, upgradeIn: 1);
+        // An operator finishes a node by hand and forgets the wipe.
+        var node = (await Task.FromResult(KmPs.Inventory.InventoryFile.ParseJson(File.ReadAllText(c.Layout.InventoryFile), c.Layout.InventoryFile)))[1];
+        using var ps = new PsEngine();
+        ps.Run($"$n = Import-KmNode '{c.Layout.InventoryFile}' | Where-Object Name -eq km2; $n | Stop-KmNode -Confirm:$false; $n | Set-KmRuntimeBundle -Path '{c.NewOrc}' -Confirm:$false; $n | Start-KmNode -Confirm:$false").AssertClean();
+        await SimCluster.EventuallyAsync(() => Task.FromResult(c.Log("km2")), l => l.Contains("Enclave panicked"), TimeSpan.FromSeconds(20), "panic");
+        var found = ps.Run($"Import-KmNode '{c.Layout.InventoryFile}' | Find-KmUpgradeProblem").AssertClean()
+            .Output.Select(o => (UpgradeProblem)o.BaseObject).ToList();
+        var p = Assert.Single(found);
+        Assert.Equal("km2", p.Node);
+        Assert.Equal("EnclavePanicAfterUpgrade", p.Problem);
+        Assert.Equal(node.LogPath, p.LogPath);
+        // The orchestrator's pre-flight refuses to go on with a node in that state.
+        var e = UpgradeHarness.SingleError(UpgradeHarness.Run(c));
+        Assert.Equal("PreflightFailed,Invoke-KmSafeUpgrade", e.FullyQualifiedErrorId);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public async Task Answering_No_at_a_prompt_stops_the_run_there(int yesBefore)
+    {
+        await using var c = await UpgradeHarness.ClusterAsync(2);
+        var before = (await c.StatusAsync("km1")).Checksum!;
+        var answers = Enumerable.Repeat(0, yesBefore).Append(2).ToArray(); // Yes..., then No
+        var host = new RecordingHost(answers);
+        var e = UpgradeHarness.SingleError(UpgradeHarness.Run(c, "-Confirm", host: host));
+        Assert.Equal("UpgradeDeclined,Invoke-KmSafeUpgrade", e.FullyQualifiedErrorId);
+        Assert.Equal(yesBefore + 1, host.Prompts.Count);
+        var journal = File.ReadAllText(UpgradeHarness.Journal(c));
+        var destructive = new[] { "km2:Stop", "km2:Wipe", "km2:SetBundle", "km1:Stop", "km1:Wipe", "km1:SetBundle" };
+        for (var i = 0; i < destructive.Length; i++)
+            Assert.Equal(i < yesBefore, journal.Contains(destructive[i]));
+        Assert.True(c.Audit().KeyMaterialExists);
+        if (yesBefore < 3) await UpgradeHarness.AssertStoppedSafelyAsync(c, new[] { "km1" }, before);
+    }
+}

@@ -1,0 +1,83 @@
+using KmPs.Bundles;
+using KmPs.Status;
+using KmPs.Tests.Infrastructure;
+
+namespace KmPs.Tests.Scenarios;
+
+/// <summary>Pre-flight refusals: every problem reported, nothing changed.</summary>
+public class SafeUpgradeRefusalTests
+{
+    private static async Task AssertRefusedAsync(SimCluster c, string expected, string? bundle = null)
+    {
+        var before = UpgradeHarness.Snapshot(c);
+        using var ps = new PsEngine();
+        var cmd = UpgradeHarness.Command(c);
+        if (bundle is not null) cmd = cmd.Replace(c.NewOrc, bundle);
+        var e = UpgradeHarness.SingleError(ps.Run(cmd));
+        Assert.Equal("PreflightFailed,Invoke-KmSafeUpgrade", e.FullyQualifiedErrorId);
+        Assert.Contains(expected, e.Exception.Message);
+        Assert.Contains("nothing was changed", e.Exception.Message);
+        Assert.Equal(before, UpgradeHarness.Snapshot(c));
+        foreach (var n in c.Names) Assert.True((await c.StatusAsync(n)).IsReady);
+    }
+
+    [Fact]
+    public async Task Single_node_cluster_is_refused()
+    {
+        await using var c = await UpgradeHarness.ClusterAsync(1);
+        await AssertRefusedAsync(c, "only one key manager node");
+    }
+
+    [Fact]
+    public async Task Orc_of_another_runtime_is_refused()
+    {
+        await using var c = await UpgradeHarness.ClusterAsync(2);
+        var other = Path.Combine(c.Root, "compute.orc");
+        OrcWriter.Write(other, new OrcSpec
+        {
+            RuntimeId = "000000000000000000000000000000000000000000000000a6d1e3ebf60dff6c", Version = new OasisVersion(0, 6, 0),
+            Elf = new byte[] { 0x7f, 0x45, 0x4c, 0x46 }, Sgx = new byte[64],
+        });
+        await AssertRefusedAsync(c, "not a key manager bundle", other);
+    }
+
+    [Fact]
+    public async Task Corrupt_orc_is_refused()
+    {
+        await using var c = await UpgradeHarness.ClusterAsync(2);
+        var bad = Path.Combine(c.Root, "corrupt.orc");
+        File.WriteAllBytes(bad, System.Security.Cryptography.RandomNumberGenerator.GetBytes(4096));
+        await AssertRefusedAsync(c, "the new bundle is not usable", bad);
+    }
+
+    [Fact]
+    public async Task Version_not_deployed_is_refused()
+    {
+        await using var c = await UpgradeHarness.ClusterAsync(2);
+        var v7 = Simulator.Cluster.ClusterBuilder.WriteOrc(c.Layout, c.Spec.KmRuntimeId, "0.7.0", OrcLayout.Components);
+        await AssertRefusedAsync(c, "0.7.0 is not in the deployments", v7.Path);
+    }
+
+    [Fact]
+    public async Task Config_listing_two_bundles_is_refused()
+    {
+        await using var c = await UpgradeHarness.ClusterAsync(3);
+        // A config edited by hand to list both bundles (the running node read the old, single one).
+        var cfg = c.Layout.ConfigFile("km2");
+        File.WriteAllText(cfg, File.ReadAllText(cfg).Replace($"    - \"{c.OldOrc}\"", $"    - \"{c.OldOrc}\"\n    - \"{c.NewOrc}\""));
+        await AssertRefusedAsync(c, "km2");
+    }
+
+    [Fact]
+    public async Task Node_not_ready_is_refused_with_every_problem_listed()
+    {
+        await using var c = await UpgradeHarness.ClusterAsync(3);
+        Simulator.Cluster.NodeProcesses.Stop(c.Layout, "km3", TimeSpan.FromSeconds(20));
+        var cfg = c.Layout.ConfigFile("km2");
+        File.WriteAllText(cfg, File.ReadAllText(cfg).Replace($"    - \"{c.OldOrc}\"", $"    - \"{c.OldOrc}\"\n    - \"{c.NewOrc}\""));
+        using var ps = new PsEngine();
+        var e = UpgradeHarness.SingleError(ps.Run(UpgradeHarness.Command(c)));
+        Assert.Contains("km3: cannot read its status", e.Exception.Message);
+        Assert.Contains("km2:", e.Exception.Message);
+    }
+}
