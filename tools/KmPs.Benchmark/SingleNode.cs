@@ -24,9 +24,10 @@ public static class SingleNode
         , $ms
         """;
 
-    public static void Run(Engine engine, string address, string where, Counts c)
+    public static void Run(Engine engine, string address, string where, Counts c, double? nodeStartMs = null)
     {
         Report.Section($"1. Get-KmStatus against one node ({where})");
+        if (nodeStartMs is { } started) Report.Figure("node start: Process.Start until its socket file exists", started);
         using var ps = engine.Script("Get-KmStatus -Socket $s", ("s", address));
         void Invoke()
         {
@@ -64,6 +65,8 @@ public sealed class SimulatorProcess : IAsyncDisposable
     }
 
     public string SocketPath => _dir.File(SocketAddress.SocketFileName);
+    /// <summary>From Process.Start until the socket file existed.</summary>
+    public double StartMs { get; private set; }
     public string Address => "unix:" + SocketPath;
 
     public static async Task<SimulatorProcess> StartAsync(SimNodeStatus status)
@@ -85,7 +88,7 @@ public sealed class SimulatorProcess : IAsyncDisposable
             }
             await Task.Delay(5);
         }
-        Report.Figure("simulator process: Process.Start until its socket file exists", Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        sim.StartMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         return sim;
     }
 

@@ -2,6 +2,7 @@ using System.Collections.ObjectModel;
 using System.Diagnostics;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
+using System.Reflection;
 using KmPs.Simulator.Shapes;
 using KmPs.Status;
 using KmPs.Tests.Infrastructure;
@@ -131,7 +132,8 @@ public static class Report
 {
     public static void Header(Counts counts)
     {
-        var smaVersion = typeof(PowerShell).Assembly.GetName().Version;
+        var smaVersion = typeof(PowerShell).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+            .Split(' ', '+')[0];
         Console.WriteLine($"# KmPs.Benchmark: {Environment.ProcessorCount} cores, configuration {TestPaths.Configuration}, " +
                           $".NET {Environment.Version}, System.Management.Automation {smaVersion}, {counts.Mode} counts");
         Console.WriteLine($"# {counts.Calls} calls a figure after {counts.Warmup} warm-up calls; steady figures after " +
