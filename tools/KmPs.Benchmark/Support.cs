@@ -11,9 +11,9 @@ namespace KmPs.Benchmark;
 
 /// <summary>How many calls and repetitions each figure takes.</summary>
 /// <remarks>
-/// <see cref="SettleTime"/>: the engine assembly from NuGet is not ReadyToRun-compiled, so the tiered
-/// JIT keeps recompiling hot code for several seconds (here ~8000 calls) and per-call figures
-/// are up to three times higher until it settles.
+/// <see cref="SettleTime"/>: for the first several thousand calls the runtime's tiered JIT is still
+/// recompiling hot engine code on one of the cores (with or without ReadyToRun images), and per-call
+/// figures run two to three times higher than once it settles.
 /// </remarks>
 public sealed record Counts(string Mode, int Warmup, int Calls, TimeSpan SettleTime, int FirstCallRuns, int FiftyWarmup, int FiftyRuns)
 {
