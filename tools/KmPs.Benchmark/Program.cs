@@ -24,7 +24,7 @@ await using (var node = await KmPs.Tests.Infrastructure.SnapshotNode.StartAsync(
 {
     SingleNode.Run(engine, node.Address, "in-process node", counts);
     await using (var sim = await SimulatorProcess.StartAsync(Nodes.Ready()))
-        SingleNode.Run(engine, sim.Address, "simulator process", counts);
+        SingleNode.Run(engine, sim.Address, "simulator process", counts, sim.StartMs);
     FirstCall.Run(node.Address, counts);
 }
 await FiftyNodes.RunAsync(engine, counts);

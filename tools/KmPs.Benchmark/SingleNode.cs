@@ -13,8 +13,8 @@ public static class SingleNode
 {
     /// <summary>The same calls timed inside the engine, so PowerShell.Invoke's own overhead shows as the difference.</summary>
     private const string LoopScript = """
-        $sw = [System.Diagnostics.Stopwatch]::StartNew()
-        for ($i = 0; $i -lt $w -or $sw.Elapsed -lt $wt; $i++) { $null = Get-KmStatus -Socket $s }
+        for ($i = 0; $i -lt $w; $i++) { $null = Get-KmStatus -Socket $s }
+        $sw = [System.Diagnostics.Stopwatch]::new()
         $ms = [double[]]::new($n)
         for ($i = 0; $i -lt $n; $i++) {
             $sw.Restart()
@@ -24,22 +24,25 @@ public static class SingleNode
         , $ms
         """;
 
-    public static void Run(Engine engine, string address, string where, Counts c)
+    public static void Run(Engine engine, string address, string where, Counts c, double? nodeStartMs = null)
     {
-        Report.Section($"1. Get-KmStatus against one node ({where}): {c.Calls} calls after warm-up");
-        var client = ControlClient.For(SocketAddress.Parse(address));
-        Summary("client only, ControlClient.GetStatusAsync (no engine)",
-            Stats.Time(c.Warmup, c.WarmupTime, c.Calls, () => client.GetStatusAsync().GetAwaiter().GetResult()), null);
-
+        Report.Section($"1. Get-KmStatus against one node ({where})");
+        if (nodeStartMs is { } started) Report.Figure("node start: Process.Start until its socket file exists", started);
         using var ps = engine.Script("Get-KmStatus -Socket $s", ("s", address));
-        Summary("C# around reused PowerShell.Invoke('Get-KmStatus -Socket $s')", Stats.Time(c.Warmup, c.WarmupTime, c.Calls, () =>
+        void Invoke()
         {
             if (Engine.Invoke(ps) is not [{ BaseObject: KmStatus { IsReady: true } }])
                 throw new InvalidOperationException("Get-KmStatus did not return one ready status");
-        }), 1.0);
+        }
+        Summary("C# around PowerShell.Invoke, JIT still tiering", Stats.Time(c.Warmup, c.Calls, Invoke), 1.0);
 
-        using var loop = engine.Script(LoopScript, ("s", address), ("n", c.Calls), ("w", c.Warmup), ("wt", c.WarmupTime));
-        Summary("one script loop, [Stopwatch] around each call", (double[])Engine.Invoke(loop).Single().BaseObject, 1.0);
+        Stats.Settle(c.SettleTime, Invoke);
+        var client = ControlClient.For(SocketAddress.Parse(address));
+        Summary("steady: client only, ControlClient.GetStatusAsync (no engine)",
+            Stats.Time(c.Warmup, c.Calls, () => client.GetStatusAsync().GetAwaiter().GetResult()), null);
+        Summary("steady: C# around reused PowerShell.Invoke('Get-KmStatus -Socket $s')", Stats.Time(c.Warmup, c.Calls, Invoke), 1.0);
+        using var loop = engine.Script(LoopScript, ("s", address), ("n", c.Calls), ("w", c.Warmup));
+        Summary("steady: one script loop, [Stopwatch] around each call", (double[])Engine.Invoke(loop).Single().BaseObject, 1.0);
     }
 
     private static void Summary(string label, double[] ms, double? targetMs)
@@ -62,6 +65,8 @@ public sealed class SimulatorProcess : IAsyncDisposable
     }
 
     public string SocketPath => _dir.File(SocketAddress.SocketFileName);
+    /// <summary>From Process.Start until the socket file existed.</summary>
+    public double StartMs { get; private set; }
     public string Address => "unix:" + SocketPath;
 
     public static async Task<SimulatorProcess> StartAsync(SimNodeStatus status)
@@ -83,7 +88,7 @@ public sealed class SimulatorProcess : IAsyncDisposable
             }
             await Task.Delay(5);
         }
-        Report.Figure("simulator process: Process.Start until its socket file exists", Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        sim.StartMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         return sim;
     }
 

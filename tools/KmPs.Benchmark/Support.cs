@@ -2,6 +2,7 @@ using System.Collections.ObjectModel;
 using System.Diagnostics;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
+using System.Reflection;
 using KmPs.Simulator.Shapes;
 using KmPs.Status;
 using KmPs.Tests.Infrastructure;
@@ -10,14 +11,14 @@ namespace KmPs.Benchmark;
 
 /// <summary>How many calls and repetitions each figure takes.</summary>
 /// <remarks>
-/// A warm-up lasts its count of calls and at least <see cref="WarmupTime"/>: the tiered JIT needs
-/// about 2 s of steady calls before call-heavy code reaches its optimised tier, and until then
-/// figures run up to twice as high.
+/// <see cref="SettleTime"/>: for the first several thousand calls the runtime's tiered JIT is still
+/// recompiling hot engine code on one of the cores (with or without ReadyToRun images), and per-call
+/// figures run two to three times higher than once it settles.
 /// </remarks>
-public sealed record Counts(string Mode, int Warmup, int Calls, int FirstCallRuns, int FiftyWarmup, int FiftyRuns, TimeSpan WarmupTime)
+public sealed record Counts(string Mode, int Warmup, int Calls, TimeSpan SettleTime, int FirstCallRuns, int FiftyWarmup, int FiftyRuns)
 {
-    public static readonly Counts Full = new("full", 50, 1000, 5, 3, 20, TimeSpan.FromSeconds(3));
-    public static readonly Counts Quick = new("quick", 20, 200, 2, 2, 5, TimeSpan.FromSeconds(1));
+    public static readonly Counts Full = new("full", 50, 1000, TimeSpan.FromSeconds(8), 5, 3, 20);
+    public static readonly Counts Quick = new("quick", 20, 200, TimeSpan.FromSeconds(2), 2, 2, 5);
 }
 
 /// <summary>
@@ -94,10 +95,9 @@ public static class Nodes
 /// <summary>Milliseconds per call, summarised.</summary>
 public static class Stats
 {
-    public static double[] Time(int warmup, TimeSpan warmupTime, int calls, Action call)
+    public static double[] Time(int warmup, int calls, Action call)
     {
-        var started = Stopwatch.GetTimestamp();
-        for (var i = 0; i < warmup || Stopwatch.GetElapsedTime(started) < warmupTime; i++) call();
+        for (var i = 0; i < warmup; i++) call();
         var ms = new double[calls];
         for (var i = 0; i < calls; i++)
         {
@@ -106,6 +106,13 @@ public static class Stats
             ms[i] = Stopwatch.GetElapsedTime(t).TotalMilliseconds;
         }
         return ms;
+    }
+
+    /// <summary>Calls for <paramref name="time"/>, so that the tiered JIT settles.</summary>
+    public static void Settle(TimeSpan time, Action call)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetElapsedTime(started) < time) call();
     }
 
     public static double Median(IEnumerable<double> values) => Percentile(values, 50);
@@ -125,11 +132,13 @@ public static class Report
 {
     public static void Header(Counts counts)
     {
-        var smaVersion = typeof(PowerShell).Assembly.GetName().Version;
+        var smaVersion = typeof(PowerShell).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+            .Split(' ', '+')[0];
         Console.WriteLine($"# KmPs.Benchmark: {Environment.ProcessorCount} cores, configuration {TestPaths.Configuration}, " +
                           $".NET {Environment.Version}, System.Management.Automation {smaVersion}, {counts.Mode} counts");
-        Console.WriteLine($"# warm-ups: their count of calls and at least {counts.WarmupTime.TotalSeconds:0} s; " +
-                          "runspace ThreadOptions ReuseThread (as pwsh's console host)");
+        Console.WriteLine($"# {counts.Calls} calls a figure after {counts.Warmup} warm-up calls; steady figures after " +
+                          $"{counts.SettleTime.TotalSeconds:0} s more of calls (the tiered JIT settles)");
+        Console.WriteLine("# runspace ThreadOptions ReuseThread, as in pwsh's console host");
         Console.WriteLine($"# module: {TestPaths.ModuleManifest}");
         if (TestPaths.Configuration != "release")
             Console.WriteLine("# not a Release build: run with -c Release for representative figures");
@@ -140,8 +149,8 @@ public static class Report
     public static void Figure(string label, double ms, double? targetMs = null)
     {
         var verdict = targetMs is { } t ? $"   (target < {t:0.###} ms: {(ms < t ? "met" : "MISSED")})" : "";
-        Console.WriteLine($"{label,-74} {ms,9:0.000} ms{verdict}");
+        Console.WriteLine($"{label,-80} {ms,9:0.000} ms{verdict}");
     }
 
-    public static void Text(string label, string value) => Console.WriteLine($"{label,-74} {value}");
+    public static void Text(string label, string value) => Console.WriteLine($"{label,-80} {value}");
 }
