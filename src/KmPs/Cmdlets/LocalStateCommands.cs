@@ -5,13 +5,8 @@ using KmPs.LocalState;
 
 namespace KmPs.Cmdlets;
 
-/// <summary>
-/// Clear-KmLocalState: the guarded wipe of a stopped key manager node's sealed state
-/// (design invariants 1-4). Moves the folder aside by default; -Delete removes it for good.
-/// </summary>
-[Cmdlet(VerbsCommon.Clear, "KmLocalState", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
-[OutputType(typeof(LocalStateRecord))]
-public sealed class ClearKmLocalStateCommand : KmCmdlet
+/// <summary>The node a local state command works on, bound from inventory nodes by property name.</summary>
+public abstract class KmLocalStateCommand : KmCmdlet
 {
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
     [AllowEmptyString]
@@ -27,7 +22,16 @@ public sealed class ClearKmLocalStateCommand : KmCmdlet
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? Name { get; set; }
+}
 
+/// <summary>
+/// Clear-KmLocalState: the guarded wipe of a stopped key manager node's sealed state
+/// (design invariants 1-4). Moves the folder aside by default; -Delete removes it for good.
+/// </summary>
+[Cmdlet(VerbsCommon.Clear, "KmLocalState", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[OutputType(typeof(LocalStateRecord))]
+public sealed class ClearKmLocalStateCommand : KmLocalStateCommand
+{
     /// <summary>Nodes that stay untouched and must be ready with one checksum: sockets, data dirs or KmNode objects.</summary>
     [Parameter(Mandatory = true)]
     [ValidateNotNullOrEmpty]
@@ -118,22 +122,8 @@ public sealed class ClearKmLocalStateCommand : KmCmdlet
 /// <summary>Restore-KmLocalState: puts a moved-aside state back (rollback on the same CPU with the old ORC).</summary>
 [Cmdlet(VerbsData.Restore, "KmLocalState", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(LocalStateRecord))]
-public sealed class RestoreKmLocalStateCommand : KmCmdlet
+public sealed class RestoreKmLocalStateCommand : KmLocalStateCommand
 {
-    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
-    [AllowEmptyString]
-    public string DataDir { get; set; } = "";
-
-    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
-    [AllowEmptyString]
-    public string RuntimeId { get; set; } = "";
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    public string? Socket { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    public string? Name { get; set; }
-
     /// <summary>The backup folder to restore (name or path); the newest when omitted.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("BackupPath")]

@@ -12,16 +12,8 @@ namespace KmPs.Cmdlets;
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "KmReplication")]
 [OutputType(typeof(ReplicationReport), typeof(bool))]
-public sealed class TestKmReplicationCommand : KmCmdlet
+public sealed class TestKmReplicationCommand : KmNodeSetCommand
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("Address")]
-    [ValidateNotNullOrEmpty]
-    public string[] Socket { get; set; } = Array.Empty<string>();
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    public string? Name { get; set; }
-
     /// <summary>Every node must be registered with this runtime version.</summary>
     [Parameter]
     public string? ExpectedVersion { get; set; }
@@ -41,21 +33,6 @@ public sealed class TestKmReplicationCommand : KmCmdlet
     [Parameter]
     [ValidateRange(1, 86400)]
     public int TimeoutSec { get; set; } = 600;
-
-    private readonly List<(string Name, string Input, SocketAddress? Address, string? Error)> _nodes = new();
-
-    protected override void ProcessRecord()
-    {
-        foreach (var s in Socket)
-        {
-            try
-            {
-                var a = SocketAddress.Parse(s, CurrentDirectory);
-                _nodes.Add((Socket.Length == 1 && !string.IsNullOrEmpty(Name) ? Name! : a.ToString(), s, a, null));
-            }
-            catch (KmException e) { _nodes.Add((s, s, null, e.Message)); }
-        }
-    }
 
     protected override void EndProcessing()
     {
@@ -93,7 +70,7 @@ public sealed class TestKmReplicationCommand : KmCmdlet
         if (Quiet) WriteObject(allOk);
     }
 
-    private ulong CurrentEpoch() => Await(Task.WhenAll(_nodes.Where(n => n.Address is not null).Select(async n =>
+    private ulong CurrentEpoch() => Await(Task.WhenAll(Nodes.Where(n => n.Address is not null).Select(async n =>
     {
         try { return (await ControlClient.For(n.Address!).GetStatusAsync(TimeSpan.FromSeconds(5), Stopping).ConfigureAwait(false)).Epoch; }
         catch (KmException) { return 0UL; }
@@ -101,9 +78,9 @@ public sealed class TestKmReplicationCommand : KmCmdlet
 
     private ReplicationReport Check(OasisVersion? expected, int round)
     {
-        var inputs = Await(Task.WhenAll(_nodes.Select(async n =>
+        var inputs = Await(Task.WhenAll(Nodes.Select(async n =>
         {
-            if (n.Address is null) return new ReplicationCheck.Input(n.Name, null, n.Error, expected);
+            if (n.Address is null) return new ReplicationCheck.Input(n.Name, null, n.Error!.Message, expected);
             try
             {
                 var s = await ControlClient.For(n.Address).GetStatusAsync(TimeSpan.FromSeconds(10), Stopping).ConfigureAwait(false);

@@ -14,16 +14,8 @@ public enum KmWaitCondition { Ready, Replicated, Epoch }
 /// </summary>
 [Cmdlet(VerbsLifecycle.Wait, "KmNode")]
 [OutputType(typeof(KmStatus))]
-public sealed class WaitKmNodeCommand : KmCmdlet
+public sealed class WaitKmNodeCommand : KmNodeSetCommand
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("Address")]
-    [ValidateNotNullOrEmpty]
-    public string[] Socket { get; set; } = Array.Empty<string>();
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    public string? Name { get; set; }
-
     [Parameter(Mandatory = true)]
     public KmWaitCondition Until { get; set; }
 
@@ -47,8 +39,6 @@ public sealed class WaitKmNodeCommand : KmCmdlet
     [ValidateRange(50, 60000)]
     public int PollIntervalMs { get; set; } = 500;
 
-    private readonly List<(string Name, SocketAddress Address)> _nodes = new();
-
     protected override void BeginProcessing()
     {
         if (Until == KmWaitCondition.Epoch && Epoch == 0)
@@ -57,29 +47,18 @@ public sealed class WaitKmNodeCommand : KmCmdlet
             ThrowKmError(new KmException("InvalidVersion", KmErrorCategory.InvalidArgument, $"'{Version}' is not a version (e.g. 0.6.0).", Version));
     }
 
-    protected override void ProcessRecord()
-    {
-        foreach (var s in Socket)
-        {
-            try
-            {
-                var a = SocketAddress.Parse(s, CurrentDirectory);
-                _nodes.Add((Socket.Length == 1 && !string.IsNullOrEmpty(Name) ? Name! : a.ToString(), a));
-            }
-            catch (KmException e) { WriteKmError(e, s); }
-        }
-    }
-
     protected override void EndProcessing()
     {
-        if (_nodes.Count == 0) return;
+        foreach (var bad in Nodes.Where(n => n.Error is not null)) WriteKmError(bad.Error!, bad.Input);
+        var nodes = Nodes.Where(n => n.Address is not null).Select(n => (n.Name, Address: n.Address!)).ToList();
+        if (nodes.Count == 0) return;
         var sw = Stopwatch.StartNew();
         var timeout = TimeSpan.FromSeconds(TimeoutSec);
         var expected = Version is null ? (OasisVersion?)null : OasisVersion.Parse(Version);
         var last = new Dictionary<string, string>();
         while (true)
         {
-            var results = Await(Task.WhenAll(_nodes.Select(async n =>
+            var results = Await(Task.WhenAll(nodes.Select(async n =>
             {
                 try { return (n.Name, Status: await ControlClient.For(n.Address).GetStatusAsync(TimeSpan.FromSeconds(5), Stopping).ConfigureAwait(false), Error: (string?)null); }
                 catch (KmException e) { return (n.Name, Status: (KmStatus?)null, Error: (string?)e.Message); }
@@ -106,12 +85,12 @@ public sealed class WaitKmNodeCommand : KmCmdlet
                     string.Join("; ", pending.Select(p => $"{p}: {last[p]}")) + ".", pending.ToArray()));
             }
             var epoch = results.Select(r => r.Status?.Epoch ?? 0).DefaultIfEmpty(0UL).Max();
-            var status = $"{_nodes.Count - pending.Count}/{_nodes.Count} done, epoch {epoch}" +
+            var status = $"{nodes.Count - pending.Count}/{nodes.Count} done, epoch {epoch}" +
                          (Until == KmWaitCondition.Epoch ? $" of {Epoch}" : "") + $"; waiting for {pending[0]} ({last[pending[0]]})";
             WriteProgress(new ProgressRecord(2, Activity, status)
             {
                 SecondsRemaining = (int)Math.Max(0, (timeout - sw.Elapsed).TotalSeconds),
-                PercentComplete = Until == KmWaitCondition.Epoch && epoch > 0 ? (int)Math.Min(99, 100.0 * epoch / Epoch) : 100 * (_nodes.Count - pending.Count) / _nodes.Count,
+                PercentComplete = Until == KmWaitCondition.Epoch && epoch > 0 ? (int)Math.Min(99, 100.0 * epoch / Epoch) : 100 * (nodes.Count - pending.Count) / nodes.Count,
             });
             Stopping.WaitHandle.WaitOne(PollIntervalMs);
             if (Stopping.IsCancellationRequested) throw new PipelineStoppedException();
