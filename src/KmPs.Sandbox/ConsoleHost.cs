@@ -32,8 +32,16 @@ internal sealed class ConsoleHost : PSHost
         private readonly object _gate = new();
         public override PSHostRawUserInterface RawUI { get; } = new RawUI();
 
+        // When output is a file or pipe, strip the ANSI styles PowerShell puts in table headers
+        // (its PlainText rendering does not reach hosted engines' formatter here).
+        private static readonly bool Plain = Console.IsOutputRedirected;
+        private static readonly System.Text.RegularExpressions.Regex Ansi = new("\u001b\\[[0-9;?]*[A-Za-z]", System.Text.RegularExpressions.RegexOptions.Compiled);
+        private static string Clean(string text) => Plain ? Ansi.Replace(text, "") : text;
+
         private static void Colored(ConsoleColor color, string text)
         {
+            text = Clean(text);
+            if (Plain) { Console.Write(text); return; }
             var old = Console.ForegroundColor;
             Console.ForegroundColor = color;
             Console.Write(text);
@@ -83,9 +91,9 @@ internal sealed class ConsoleHost : PSHost
         public override PSCredential PromptForCredential(string caption, string message, string userName, string targetName, PSCredentialTypes allowedCredentialTypes, PSCredentialUIOptions options) => throw new NotSupportedException();
         public override string ReadLine() => Console.ReadLine() ?? "";
         public override SecureString ReadLineAsSecureString() => throw new NotSupportedException();
-        public override void Write(string value) { lock (_gate) Console.Write(value); }
+        public override void Write(string value) { lock (_gate) Console.Write(Clean(value)); }
         public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) { lock (_gate) Colored(foregroundColor, value); }
-        public override void WriteLine(string value) { lock (_gate) Console.WriteLine(value); }
+        public override void WriteLine(string value) { lock (_gate) Console.WriteLine(Clean(value)); }
         public override void WriteErrorLine(string value) { lock (_gate) Colored(ConsoleColor.Red, value + "\n"); }
         public override void WriteDebugLine(string message) { lock (_gate) Colored(ConsoleColor.DarkGray, "DEBUG: " + message + "\n"); }
         public override void WriteVerboseLine(string message) { lock (_gate) Colored(ConsoleColor.DarkCyan, "VERBOSE: " + message + "\n"); }

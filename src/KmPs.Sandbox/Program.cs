@@ -56,9 +56,12 @@ public static class Program
         var exit = 1;
         try
         {
-            Console.WriteLine($"Starting the nodes (epoch = {options.EpochIntervalMs} ms; version {options.NewVersion} deployed {options.UpgradeInEpochs} epochs after start)...");
+            Console.WriteLine($"Starting the nodes (epoch = {options.EpochIntervalMs} ms)...");
             await ClusterControl.StartAllAsync(layout, TimeSpan.FromSeconds(90), CancellationToken.None);
-            Console.WriteLine($"Cluster ready after {total.Elapsed.TotalSeconds:0.0} s.\n");
+            // The runtime owner registers the new version's deployment now, N epochs ahead, so the
+            // rehearsal waits for a real upgrade epoch however long the start took.
+            var epoch = ClusterControl.Deploy(layout, options.NewVersion, options.UpgradeInEpochs);
+            Console.WriteLine($"Cluster ready after {total.Elapsed.TotalSeconds:0.0} s; version {options.NewVersion} deployed from epoch {epoch}.\n");
 
             var script = o.Optional("script") is { } file ? File.ReadAllText(file) : Embedded(o.Optional("manual") is null ? "Rehearsal.ps1" : "ManualUpgrade.ps1");
             var ok = RunScript(module, script, new Dictionary<string, object?>
@@ -117,9 +120,6 @@ public static class Program
         runspace.Open();
         using var ps = PowerShell.Create();
         ps.Runspace = runspace;
-        // Plain text when output is not a terminal (CI logs, pipes): no ANSI colour codes.
-        if (Console.IsOutputRedirected) ps.AddScript("$PSStyle.OutputRendering = 'PlainText'").Invoke();
-        ps.Commands.Clear();
         ps.AddScript(script);
         ps.Commands.Commands[0].MergeMyResults(PipelineResultTypes.Error, PipelineResultTypes.Output);
         ps.AddCommand("Out-Default");

@@ -42,6 +42,24 @@ public static class ClusterControl
         }
     }
 
+    /// <summary>
+    /// Sets the upgrade epoch of an already listed version to now + <paramref name="inEpochs"/>, as
+    /// the runtime owner's registry update would; running nodes pick it up on their next tick.
+    /// </summary>
+    public static ulong Deploy(ClusterLayout layout, string version, int inEpochs)
+    {
+        var chain = new Chain(layout);
+        var deployments = chain.Deployments();
+        var d = deployments.FirstOrDefault(x => x.Version == version)
+                ?? throw new ArgumentException($"version {version} has no bundle deployment in this cluster");
+        var now = EpochClock.Of(ClusterSpec.Load(layout)).Now;
+        if (d.ValidFrom <= now && deployments.Count(x => x.ValidFrom <= now) > 1 && deployments.Where(x => x.ValidFrom <= now).Max(x => x.ValidFrom) == d.ValidFrom)
+            throw new InvalidOperationException($"version {version} is already the active deployment; it cannot be moved");
+        d.ValidFrom = now + (ulong)Math.Max(1, inEpochs);
+        chain.SaveDeployments(deployments);
+        return d.ValidFrom;
+    }
+
     public static void StopAll(ClusterLayout layout)
     {
         var spec = ClusterSpec.Load(layout);

@@ -257,3 +257,25 @@ public class GetKmStatusModuleTests
         Assert.Contains(Statuses.VectorChecksum[..16], text);
     }
 }
+
+public class FormatViewTests
+{
+    [Theory]
+    [InlineData("KmPs.Orchestration.UpgradeNodeResult", "Half")]
+    [InlineData("KmPs.LocalState.LocalStateRecord", "PeerChecksum")]
+    [InlineData("KmPs.Inventory.KmNode", "Lifecycle")]
+    [InlineData("KmPs.Inventory.KmLifecycleResult", "Seconds")]
+    [InlineData("KmPs.Status.KmDeployment", "EpochsRemaining")]
+    [InlineData("KmPs.Replication.ReplicationReport", "Ready")]
+    [InlineData("KmPs.Replication.ReplicationNodeResult", "Problems")]
+    [InlineData("KmPs.Diagnosis.UpgradeProblem", "Fix")]
+    [InlineData("KmPs.Orchestration.UpgradeResult", "JournalPath")]
+    public void View_renders_through_Out_Default(string type, string column)
+    {
+        var host = new RecordingHost();
+        using var ps = new PsEngine(host);
+        ps.Run($"[{type}]::new() | Out-Default").AssertClean();
+        Assert.Contains(column, host.Text);
+        Assert.DoesNotContain("ERROR", host.Text);
+    }
+}
