@@ -31,19 +31,6 @@ public sealed class GetKmRuntimeBundleCommand : KmCmdlet
     }
 }
 
-/// <summary>What Set-KmRuntimeBundle changed.</summary>
-public sealed class KmBundleChange
-{
-    public string Node { get; init; } = "";
-    public string ConfigPath { get; init; } = "";
-    public string RuntimeId { get; init; } = "";
-    public string OldBundle { get; init; } = "";
-    public string NewBundle { get; init; } = "";
-    public string NewVersion { get; init; } = "";
-    public bool Changed { get; init; }
-    public string? BackupPath { get; init; }
-}
-
 /// <summary>
 /// Set-KmRuntimeBundle: points a node's config at a new key manager ORC, editing only that one
 /// path so comments, order and quoting survive; refuses an ORC of another runtime and a result

@@ -228,3 +228,46 @@ public class NodeOperationsModuleTests
         Assert.Equal("NoLifecycle,KmPs.Cmdlets.StopKmNodeCommand", Assert.Single(none.Errors).FullyQualifiedErrorId);
     }
 }
+
+public class LifecycleConfirmTests
+{
+    [Theory]
+    [InlineData("Start-KmNode", "-WhatIf", null)]
+    [InlineData("Stop-KmNode", "-WhatIf", null)]
+    [InlineData("Start-KmNode", "-Confirm", 2)]
+    [InlineData("Stop-KmNode", "-Confirm", 3)]
+    public void WhatIf_and_No_run_no_lifecycle_script(string command, string switchText, int? answer)
+    {
+        using var dir = new TempDir();
+        var marker = dir.File("ran");
+        var host = answer is null ? new RecordingHost() : new RecordingHost(answer.Value);
+        using var ps = new PsEngine(host);
+        var r = ps.Run($$"""
+            $n = New-KmNode -Name km1 -DataDir '{{dir.Path}}' -StartScript { [IO.File]::WriteAllText('{{marker}}', 'start') } -StopScript { [IO.File]::WriteAllText('{{marker}}', 'stop') }
+            $n | {{command}} {{switchText}} -TimeoutSec 1
+            """).AssertClean();
+        Assert.Empty(r.Output);
+        Assert.False(File.Exists(marker));
+        Assert.Equal(answer is null ? 0 : 1, host.Prompts.Count);
+    }
+
+    [Fact]
+    public void Restore_WhatIf_and_No_change_nothing()
+    {
+        using var d = new FakeDataDir();
+        var backup = Path.Combine(d.RuntimeDir, "worker-local-storage.badger.db.backup-20260101T000000Z");
+        Directory.Move(d.StorageDir, backup);
+        var before = d.Hash();
+        var vars = new Dictionary<string, object?> { ["dd"] = d.DataDir, ["rid"] = d.RuntimeId };
+        using (var ps = new PsEngine())
+            Assert.Empty(ps.Run("Restore-KmLocalState -DataDir $dd -RuntimeId $rid -WhatIf", vars).AssertClean().Output);
+        var no = new RecordingHost(2);
+        using (var ps = new PsEngine(no))
+            Assert.Empty(ps.Run("Restore-KmLocalState -DataDir $dd -RuntimeId $rid -Confirm", vars).AssertClean().Output);
+        Assert.Single(no.Prompts);
+        Assert.Equal(before, d.Hash());
+        using (var ps = new PsEngine(new RecordingHost(0)))
+            Assert.Single(ps.Run("Restore-KmLocalState -DataDir $dd -RuntimeId $rid -Confirm", vars).AssertClean().Output);
+        Assert.True(Directory.Exists(d.StorageDir));
+    }
+}
