@@ -15,8 +15,12 @@ public class SafeUpgradeFailureTests
     {
         await using var c = await UpgradeHarness.ClusterAsync(4);
         var before = (await c.StatusAsync("km1")).Checksum!;
-        foreach (var n in new[] { "km1", "km2" }) c.SetFaults(n, new Faults { RefuseReplication = true });
+        // Every node refuses: not only the staying half, but also km4, which still runs the old
+        // version while km3 upgrades and could otherwise serve it once the epoch has passed.
+        foreach (var n in c.Names) c.SetFaults(n, new Faults { RefuseReplication = true });
         var r = UpgradeHarness.Run(c, timeoutSec: 6);
+        Assert.True(r.Errors.Count + (r.Terminating is null ? 0 : 1) == 1,
+            $"expected one error; output: {string.Join(" | ", r.Output.Select(o => o.ToString()))}; journal: {File.ReadAllText(UpgradeHarness.Journal(c))}");
         var e = UpgradeHarness.SingleError(r);
         Assert.Equal("UpgradeStopped,Invoke-KmSafeUpgrade", e.FullyQualifiedErrorId);
         Assert.Contains("Timed out", e.Exception.Message);
