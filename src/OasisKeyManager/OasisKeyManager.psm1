@@ -185,6 +185,7 @@ function Invoke-KmSafeUpgrade {
 
         $journal.Begin($plan)
         $verifiedAt = 0
+        $stoppedAt = @{}
         $total = $plan.Steps.Count
         foreach ($step in $plan.Steps) {
             if ($journal.IsDone($step.Key)) {
@@ -203,6 +204,7 @@ function Invoke-KmSafeUpgrade {
                 Stop-KmUpgradeRun $PSCmdlet ("You declined: $($step.Description). " + (Get-KmUpgradeState $plan $journal $byName $step)) 'UpgradeDeclined' 'OperationStopped'
             }
             $detail = $null
+            $started = [DateTime]::UtcNow
             try {
                 $detail = Invoke-KmUpgradeStep $step $plan $byName $result ([ref]$verifiedAt) $TimeoutSec $NodeTimeoutSec $VerifyEpochs
             }
@@ -212,6 +214,10 @@ function Invoke-KmSafeUpgrade {
                 Stop-KmUpgradeRun $PSCmdlet ("Step $($step.Index) failed ($($step.Description)): $why`n" + (Get-KmUpgradeState $plan $journal $byName $step)) 'UpgradeStopped' 'OperationStopped'
             }
             $journal.Record($step.Key, $detail)
+            if ($step.Action -eq 'Stop') { $stoppedAt[$step.Node] = $started }
+            if ($step.Action -eq 'Start' -and $stoppedAt.ContainsKey($step.Node)) {
+                @($result.Nodes | Where-Object Name -eq $step.Node)[0].Downtime = [DateTime]::UtcNow - $stoppedAt[$step.Node]
+            }
             $PSCmdlet.WriteVerbose("step $($step.Index) done: $($step.Description)")
         }
         $done = [System.Management.Automation.ProgressRecord]::new(10, "Safe upgrade to $($plan.NewVersion)", 'done')

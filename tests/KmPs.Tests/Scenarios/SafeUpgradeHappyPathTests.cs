@@ -25,6 +25,7 @@ public class SafeUpgradeHappyPathTests
         Assert.All(result.Nodes, n => Assert.Equal(c.Options.OldVersion, n.BeforeVersion));
         Assert.All(result.Nodes, n => Assert.Equal(c.Options.NewVersion, n.AfterVersion));
         Assert.All(result.Nodes, n => Assert.NotNull(n.BackupPath));
+        Assert.All(result.Nodes, n => Assert.True(n.Downtime > TimeSpan.Zero, n.Name + " has no downtime measured"));
         // The journal recorded every step in plan order, second half only after the second verification.
         var journal = File.ReadAllText(UpgradeHarness.Journal(c));
         Assert.Contains("\"finished\"", journal);
