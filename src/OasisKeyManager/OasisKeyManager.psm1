@@ -277,7 +277,8 @@ function Test-KmUpgradeReplication($plan, $byName, [bool]$final) {
     $all = @($byName.Values)
     $report = Test-KmReplication -Socket @($all | ForEach-Object Socket) -ErrorAction Stop
     if (-not $report.Ok) { throw "replication not verified: $($report.Problems -join '; ')" }
-    $upgraded = if ($final) { $all } else { @(@($plan.FirstHalf) + @($plan.Skipped) | ForEach-Object { $byName[$_] }) }
+    # @() around the if: a one-node half would otherwise come out as a scalar, which has no .Count under strict mode.
+    $upgraded = @(if ($final) { $all } else { @($plan.FirstHalf) + @($plan.Skipped) | ForEach-Object { $byName[$_] } })
     if ($upgraded.Count -gt 0) {
         $versions = Test-KmReplication -Socket @($upgraded | ForEach-Object Socket) -ExpectedVersion $plan.NewVersion -ErrorAction Stop
         if (-not $versions.Ok) { throw "upgraded nodes not verified: $($versions.Problems -join '; ')" }
