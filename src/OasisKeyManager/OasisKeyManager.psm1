@@ -218,12 +218,12 @@ function Invoke-KmSafeUpgrade {
         $done.RecordType = [System.Management.Automation.ProgressRecordType]::Completed
         $PSCmdlet.WriteProgress($done)
 
-        $final = @(Get-KmStatus -Socket ($nodes | ForEach-Object Socket) -ErrorAction SilentlyContinue)
+        $final = @(Get-KmStatus -Socket ($nodes | ForEach-Object { $_.Socket }) -ErrorAction SilentlyContinue)
         foreach ($s in $final) {
             $r = @($result.Nodes | Where-Object { $byName[$_.Name].Socket -eq $s.Socket })[0]
             if ($r) { $r.AfterVersion = [string]$s.RegisteredVersion; $r.Checksum = $s.Checksum; $r.Status = $s.Status }
         }
-        $result.Checksum = @($final | ForEach-Object Checksum | Select-KmUnique)[0]
+        $result.Checksum = @($final | ForEach-Object { $_.Checksum } | Select-KmUnique)[0]
         $result.Success = $true
         $result.Duration = $clock.Elapsed
         $journal.Finish()
@@ -233,6 +233,8 @@ function Invoke-KmSafeUpgrade {
 }
 
 # ---- helpers (not exported) -------------------------------------------------------------------
+# Property values are read with ForEach-Object { $_.Name }, never ForEach-Object Name: the member-name form
+# calls ShouldProcess, so under -Confirm it would ask before every property read.
 
 function Invoke-KmUpgradeStep($step, $plan, $byName, $result, [ref]$verifiedAt, $timeoutSec, $nodeTimeoutSec, $verifyEpochs) {
     $all = @($byName.Values)
@@ -250,7 +252,7 @@ function Invoke-KmUpgradeStep($step, $plan, $byName, $result, [ref]$verifiedAt, 
         'Start' { $null = $byName[$step.Node] | Start-KmNode -Confirm:$false -TimeoutSec $nodeTimeoutSec -ErrorAction Stop; return $null }
         'WaitEpoch' {
             $watch = @(@($plan.SecondHalf) + @($plan.Skipped) | ForEach-Object { $byName[$_].Socket })
-            if ($watch.Count -eq 0) { $watch = @($all | ForEach-Object Socket) }
+            if ($watch.Count -eq 0) { $watch = @($all | ForEach-Object { $_.Socket }) }
             $null = Wait-KmNode -Socket $watch[0] -Until Epoch -Epoch $plan.UpgradeEpoch -TimeoutSec $timeoutSec -ErrorAction Stop
             return $null
         }
@@ -266,7 +268,7 @@ function Invoke-KmUpgradeStep($step, $plan, $byName, $result, [ref]$verifiedAt, 
         }
         'VerifyAgain' {
             $target = [uint64]$verifiedAt.Value + [uint64]$verifyEpochs
-            $null = Wait-KmNode -Socket @($all | ForEach-Object Socket)[0] -Until Epoch -Epoch $target -TimeoutSec $timeoutSec -ErrorAction Stop
+            $null = Wait-KmNode -Socket @($all | ForEach-Object { $_.Socket })[0] -Until Epoch -Epoch $target -TimeoutSec $timeoutSec -ErrorAction Stop
             return [string](Test-KmUpgradeReplication $plan $byName $false)
         }
     }
@@ -275,12 +277,12 @@ function Invoke-KmUpgradeStep($step, $plan, $byName, $result, [ref]$verifiedAt, 
 # Verification: every node ready with one checksum; upgraded nodes registered with the new version.
 function Test-KmUpgradeReplication($plan, $byName, [bool]$final) {
     $all = @($byName.Values)
-    $report = Test-KmReplication -Socket @($all | ForEach-Object Socket) -ErrorAction Stop
+    $report = Test-KmReplication -Socket @($all | ForEach-Object { $_.Socket }) -ErrorAction Stop
     if (-not $report.Ok) { throw "replication not verified: $($report.Problems -join '; ')" }
     # @() around the if: a one-node half would otherwise come out as a scalar, which has no .Count under strict mode.
     $upgraded = @(if ($final) { $all } else { @($plan.FirstHalf) + @($plan.Skipped) | ForEach-Object { $byName[$_] } })
     if ($upgraded.Count -gt 0) {
-        $versions = Test-KmReplication -Socket @($upgraded | ForEach-Object Socket) -ExpectedVersion $plan.NewVersion -ErrorAction Stop
+        $versions = Test-KmReplication -Socket @($upgraded | ForEach-Object { $_.Socket }) -ExpectedVersion $plan.NewVersion -ErrorAction Stop
         if (-not $versions.Ok) { throw "upgraded nodes not verified: $($versions.Problems -join '; ')" }
     }
     $report.Epoch

@@ -24,4 +24,18 @@ public class SafeUpgradeModuleTests
         Assert.Equal(new[] { "km2" }, result.Plan!.FirstHalf);
         Assert.Equal(2, c.Audit().Holders);
     }
+
+    [Fact]
+    public async Task Confirm_prompts_only_before_the_destructive_steps()
+    {
+        await using var c = await SimCluster.StartAsync(nodes: 2, epochMs: 300, upgradeIn: 4);
+        // Stop, Wipe and SetBundle of each of the two nodes: six prompts, answered Yes; a seventh throws.
+        var host = new RecordingHost(0, 0, 0, 0, 0, 0);
+        using var ps = new PsEngine(host);
+        var r = ps.Run("Invoke-KmSafeUpgrade -InventoryPath $inv -BundlePath $orc -JournalPath $journal -Confirm -TimeoutSec 60", Variables(c));
+        r.AssertClean();
+        Assert.True(r.Single<UpgradeResult>().Success);
+        Assert.Equal(6, host.Prompts.Count);
+        Assert.All(host.Prompts, p => Assert.Matches(@"""(Stop|Move|Point) km[12]", p));
+    }
 }
