@@ -64,13 +64,16 @@ public sealed class UpgradeJournal
             {
                 throw new KmException("JournalInvalid", KmErrorCategory.InvalidData, $"The journal {path} is not readable: {e.Message}", path, e);
             }
-            if (doc is null || doc.PlanId != planId)
+            // A journal whose run never began (refused by the pre-flight: nothing was changed) holds
+            // nothing to resume or protect; any plan may start afresh over it.
+            var begun = doc is null || doc.Halves is not null || doc.Completed.Count > 0;
+            if (begun && (doc is null || doc.PlanId != planId))
                 throw new KmException("JournalMismatch", KmErrorCategory.InvalidOperation,
                     $"The journal {path} belongs to another upgrade (other nodes, bundle or version).", path)
                 {
                     RecommendedAction = "Run with the same nodes and bundle to resume it, or give another -JournalPath for a new upgrade.",
                 };
-            if (doc.Finished is null && doc.Halves is not null) return new UpgradeJournal(path, doc, resumed: true) { _readOnly = !create };
+            if (doc!.Finished is null && doc.Halves is not null) return new UpgradeJournal(path, doc, resumed: true) { _readOnly = !create };
             // A finished journal of the same plan: start afresh (nothing to resume).
         }
         var fresh = new UpgradeJournal(path, new Document { PlanId = planId, NewVersion = newVersion, Started = DateTimeOffset.UtcNow }, false)
