@@ -135,7 +135,7 @@ function Invoke-KmSafeUpgrade {
             $planId = [KmPs.Orchestration.UpgradePlanner]::PlanId($nodes, $bundle, $version)
             try { $journal = [KmPs.Orchestration.UpgradeJournal]::Open($JournalPath, $planId, $version.ToString(), -not $whatIf) }
             catch { Stop-KmUpgradeRun $PSCmdlet $_ 'JournalUnusable' }
-            foreach ($e in $journal.Completed) { $null = $midUpgrade.Add($e.Key.Split(':')[0]) }
+            foreach ($n in $journal.TouchedNodes) { $null = $midUpgrade.Add($n) }
         }
         $preflight = Invoke-KmAwait ([KmPs.Orchestration.UpgradePreflight]::RunAsync($nodes, $bundle, $midUpgrade, [TimeSpan]::FromSeconds(15), [System.Threading.CancellationToken]::None))
         if (-not $preflight.Ok) {
@@ -203,6 +203,7 @@ function Invoke-KmSafeUpgrade {
                 Stop-KmUpgradeRun $PSCmdlet ("You declined: $($step.Description). " + (Get-KmUpgradeState $plan $journal $byName $step)) 'UpgradeDeclined' 'OperationStopped'
             }
             $detail = $null
+            $journal.Starting($step.Key)
             try {
                 $detail = Invoke-KmUpgradeStep $step $plan $byName $result ([ref]$verifiedAt) $TimeoutSec $NodeTimeoutSec $VerifyEpochs
             }

@@ -33,6 +33,8 @@ public sealed class UpgradeJournal
         public DateTimeOffset? Finished { get; set; }
         public JournalHalves? Halves { get; set; }
         public List<JournalEntry> Completed { get; set; } = new();
+        /// <summary>The step that started and has not been recorded as done (a run stopped in the middle of it).</summary>
+        public string? InProgress { get; set; }
     }
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
@@ -94,10 +96,24 @@ public sealed class UpgradeJournal
 
     public bool IsDone(string key) => _doc.Completed.Any(e => e.Key == key);
 
+    /// <summary>
+    /// Nodes a resumed run may find changed: those with a completed step, and the node of a step that
+    /// started but was not recorded (its stop may have happened, so it may be down).
+    /// </summary>
+    public IReadOnlyCollection<string> TouchedNodes =>
+        _doc.Completed.Select(e => e.Key).Append(_doc.InProgress).OfType<string>().Select(k => k.Split(':')[0]).Distinct().ToList();
+
+    /// <summary>Records that a step starts, before it changes anything.</summary>
+    public void Starting(string key)
+    {
+        _doc.InProgress = key;
+        Save();
+    }
+
     public void Record(string key, string? detail = null)
     {
-        if (IsDone(key)) return;
-        _doc.Completed.Add(new JournalEntry { Key = key, At = DateTimeOffset.UtcNow, Detail = detail });
+        if (!IsDone(key)) _doc.Completed.Add(new JournalEntry { Key = key, At = DateTimeOffset.UtcNow, Detail = detail });
+        _doc.InProgress = null;
         Save();
     }
 

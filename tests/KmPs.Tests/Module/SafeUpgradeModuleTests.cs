@@ -1,3 +1,4 @@
+using KmPs.Inventory;
 using KmPs.Orchestration;
 using KmPs.Tests.Infrastructure;
 
@@ -37,5 +38,30 @@ public class SafeUpgradeModuleTests
         Assert.True(r.Single<UpgradeResult>().Success);
         Assert.Equal(6, host.Prompts.Count);
         Assert.All(host.Prompts, p => Assert.Matches(@"""(Stop|Move|Point) km[12]", p));
+    }
+
+    [Fact]
+    public async Task A_step_that_stopped_its_node_and_then_failed_resumes()
+    {
+        // km2's stop command stops the node and then fails: the step is not recorded as done, yet km2
+        // is down. Running the same command again (cause fixed) must resume, not refuse at pre-flight.
+        await using var c = await SimCluster.StartAsync(nodes: 2, epochMs: 300, upgradeIn: 4);
+        var inventory = File.ReadAllText(c.Layout.InventoryFile);
+        var nodes = InventoryFile.ParseJson(inventory, "inventory").ToList();
+        var km2 = nodes.Single(n => n.Name == "km2");
+        km2.StopScript += "; throw 'stop command lost its connection'";
+        File.WriteAllText(c.Layout.InventoryFile, InventoryFile.ToJson(nodes));
+        using var ps = new PsEngine();
+        const string upgrade = "Invoke-KmSafeUpgrade -InventoryPath $inv -BundlePath $orc -JournalPath $journal -Confirm:$false -TimeoutSec 60";
+        var first = ps.Run(upgrade, Variables(c));
+        Assert.Contains(first.Errors, e => e.FullyQualifiedErrorId.StartsWith("UpgradeStopped", StringComparison.Ordinal));
+        Assert.Equal(2, c.Audit().Holders);
+
+        File.WriteAllText(c.Layout.InventoryFile, inventory);
+        var again = ps.Run(upgrade, Variables(c));
+        again.AssertClean();
+        var result = again.Single<UpgradeResult>();
+        Assert.True(result.Success);
+        Assert.True(result.Resumed);
     }
 }
