@@ -135,7 +135,7 @@ function Invoke-KmSafeUpgrade {
             $planId = [KmPs.Orchestration.UpgradePlanner]::PlanId($nodes, $bundle, $version)
             try { $journal = [KmPs.Orchestration.UpgradeJournal]::Open($JournalPath, $planId, $version.ToString(), -not $whatIf) }
             catch { Stop-KmUpgradeRun $PSCmdlet $_ 'JournalUnusable' }
-            foreach ($e in $journal.Completed) { $null = $midUpgrade.Add($e.Key.Split(':')[0]) }
+            foreach ($n in $journal.TouchedNodes) { $null = $midUpgrade.Add($n) }
         }
         $preflight = Invoke-KmAwait ([KmPs.Orchestration.UpgradePreflight]::RunAsync($nodes, $bundle, $midUpgrade, [TimeSpan]::FromSeconds(15), [System.Threading.CancellationToken]::None))
         if (-not $preflight.Ok) {
@@ -205,6 +205,7 @@ function Invoke-KmSafeUpgrade {
             }
             $detail = $null
             $started = [DateTime]::UtcNow
+            $journal.Starting($step.Key)
             try {
                 $detail = Invoke-KmUpgradeStep $step $plan $byName $result ([ref]$verifiedAt) $TimeoutSec $NodeTimeoutSec $VerifyEpochs
             }
@@ -239,6 +240,8 @@ function Invoke-KmSafeUpgrade {
 }
 
 # ---- helpers (not exported) -------------------------------------------------------------------
+# Property values are read with ForEach-Object { $_.Name }, never ForEach-Object Name: the member-name form
+# calls ShouldProcess, so under -Confirm it would ask before every property read.
 
 function Invoke-KmUpgradeStep($step, $plan, $byName, $result, [ref]$verifiedAt, $timeoutSec, $nodeTimeoutSec, $verifyEpochs) {
     $all = @($byName.Values)
@@ -283,6 +286,7 @@ function Test-KmUpgradeReplication($plan, $byName, [bool]$final) {
     $all = @($byName.Values)
     $report = Test-KmReplication -Socket @($all | ForEach-Object { $_.Socket }) -ErrorAction Stop
     if (-not $report.Ok) { throw "replication not verified: $($report.Problems -join '; ')" }
+    # @() around the if: a one-node half would otherwise come out as a scalar, which has no .Count under strict mode.
     $upgraded = @(if ($final) { $all } else { @($plan.FirstHalf) + @($plan.Skipped) | ForEach-Object { $byName[$_] } })
     if ($upgraded.Count -gt 0) {
         $versions = Test-KmReplication -Socket @($upgraded | ForEach-Object { $_.Socket }) -ExpectedVersion $plan.NewVersion -ErrorAction Stop

@@ -33,6 +33,8 @@ public sealed class UpgradeJournal
         public DateTimeOffset? Finished { get; set; }
         public JournalHalves? Halves { get; set; }
         public List<JournalEntry> Completed { get; set; } = new();
+        /// <summary>The step that started and has not been recorded as done (a run stopped in the middle of it).</summary>
+        public string? InProgress { get; set; }
     }
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
@@ -64,13 +66,16 @@ public sealed class UpgradeJournal
             {
                 throw new KmException("JournalInvalid", KmErrorCategory.InvalidData, $"The journal {path} is not readable: {e.Message}", path, e);
             }
-            if (doc is null || doc.PlanId != planId)
+            // A journal whose run never began (refused by the pre-flight: nothing was changed) holds
+            // nothing to resume or protect; any plan may start afresh over it.
+            var begun = doc is null || doc.Halves is not null || doc.Completed.Count > 0;
+            if (begun && (doc is null || doc.PlanId != planId))
                 throw new KmException("JournalMismatch", KmErrorCategory.InvalidOperation,
                     $"The journal {path} belongs to another upgrade (other nodes, bundle or version).", path)
                 {
                     RecommendedAction = "Run with the same nodes and bundle to resume it, or give another -JournalPath for a new upgrade.",
                 };
-            if (doc.Finished is null && doc.Halves is not null) return new UpgradeJournal(path, doc, resumed: true) { _readOnly = !create };
+            if (doc!.Finished is null && doc.Halves is not null) return new UpgradeJournal(path, doc, resumed: true) { _readOnly = !create };
             // A finished journal of the same plan: start afresh (nothing to resume).
         }
         var fresh = new UpgradeJournal(path, new Document { PlanId = planId, NewVersion = newVersion, Started = DateTimeOffset.UtcNow }, false)
@@ -91,10 +96,24 @@ public sealed class UpgradeJournal
 
     public bool IsDone(string key) => _doc.Completed.Any(e => e.Key == key);
 
+    /// <summary>
+    /// Nodes a resumed run may find changed: those with a completed step, and the node of a step that
+    /// started but was not recorded (its stop may have happened, so it may be down).
+    /// </summary>
+    public IReadOnlyCollection<string> TouchedNodes =>
+        _doc.Completed.Select(e => e.Key).Append(_doc.InProgress).OfType<string>().Select(k => k.Split(':')[0]).Distinct().ToList();
+
+    /// <summary>Records that a step starts, before it changes anything.</summary>
+    public void Starting(string key)
+    {
+        _doc.InProgress = key;
+        Save();
+    }
+
     public void Record(string key, string? detail = null)
     {
-        if (IsDone(key)) return;
-        _doc.Completed.Add(new JournalEntry { Key = key, At = DateTimeOffset.UtcNow, Detail = detail });
+        if (!IsDone(key)) _doc.Completed.Add(new JournalEntry { Key = key, At = DateTimeOffset.UtcNow, Detail = detail });
+        _doc.InProgress = null;
         Save();
     }
 

@@ -126,4 +126,40 @@ public class UpgradePlannerTests
         j.Finish();
         Assert.False(UpgradeJournal.Open(path, plan.PlanId, "0.6.0").Resumed);
     }
+
+    [Fact]
+    public void Journal_of_a_run_that_never_began_does_not_block_another_plan()
+    {
+        // A run refused by the pre-flight (say, a wrong ORC path) opened the journal but changed nothing:
+        // the corrected command with the same -JournalPath must start, not report "another upgrade".
+        using var dir = new TempDir();
+        var path = dir.File("j.json");
+        UpgradeJournal.Open(path, "wrong-orc-plan", "0.6.0");
+        var plan = Plan(2);
+        var j = UpgradeJournal.Open(path, plan.PlanId, "0.6.0");
+        Assert.False(j.Resumed);
+        j.Begin(plan);
+        j.Record("km2:Stop");
+        Assert.True(UpgradeJournal.Open(path, plan.PlanId, "0.6.0").IsDone("km2:Stop"));
+        // Once a run has begun, another plan's journal is still refused.
+        Assert.Equal("JournalMismatch", Assert.Throws<KmException>(() => UpgradeJournal.Open(path, "wrong-orc-plan", "0.6.0")).ErrorId);
+    }
+
+    [Fact]
+    public void Journal_knows_the_node_of_a_step_that_started_and_was_not_recorded()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("j.json");
+        var plan = Plan(4, first: 1);
+        var j = UpgradeJournal.Open(path, plan.PlanId, "0.6.0");
+        j.Begin(plan);
+        j.Starting("km4:Stop");
+        var resumed = UpgradeJournal.Open(path, plan.PlanId, "0.6.0");
+        Assert.False(resumed.IsDone("km4:Stop"));
+        Assert.Equal(new[] { "km4" }, resumed.TouchedNodes);
+        resumed.Record("km4:Stop");
+        resumed.Starting("first:WaitEpoch");
+        resumed.Record("first:WaitEpoch");
+        Assert.Equal(new[] { "km4", "first" }, UpgradeJournal.Open(path, plan.PlanId, "0.6.0").TouchedNodes);
+    }
 }

@@ -1,0 +1,67 @@
+using KmPs.Inventory;
+using KmPs.Orchestration;
+using KmPs.Tests.Infrastructure;
+
+namespace KmPs.Tests.Module;
+
+/// <summary>Invoke-KmSafeUpgrade in a hosted engine against a simulated cluster.</summary>
+public class SafeUpgradeModuleTests
+{
+    private static Dictionary<string, object?> Variables(SimCluster c) => new()
+    {
+        ["inv"] = c.Layout.InventoryFile, ["orc"] = c.NewOrc, ["journal"] = Path.Combine(c.Root, "journal.json"),
+    };
+
+    [Fact]
+    public async Task Two_nodes_upgrade_one_at_a_time()
+    {
+        // A first half of one node: its verification must not trip over a scalar where a list was meant.
+        await using var c = await SimCluster.StartAsync(nodes: 2, epochMs: 300, upgradeIn: 4);
+        using var ps = new PsEngine();
+        var r = ps.Run("Invoke-KmSafeUpgrade -InventoryPath $inv -BundlePath $orc -JournalPath $journal -Confirm:$false -TimeoutSec 60", Variables(c));
+        r.AssertClean();
+        var result = r.Single<UpgradeResult>();
+        Assert.True(result.Success);
+        Assert.Equal(new[] { "km2" }, result.Plan!.FirstHalf);
+        Assert.Equal(2, c.Audit().Holders);
+    }
+
+    [Fact]
+    public async Task Confirm_prompts_only_before_the_destructive_steps()
+    {
+        await using var c = await SimCluster.StartAsync(nodes: 2, epochMs: 300, upgradeIn: 4);
+        // Stop, Wipe and SetBundle of each of the two nodes: six prompts, answered Yes; a seventh throws.
+        var host = new RecordingHost(0, 0, 0, 0, 0, 0);
+        using var ps = new PsEngine(host);
+        var r = ps.Run("Invoke-KmSafeUpgrade -InventoryPath $inv -BundlePath $orc -JournalPath $journal -Confirm -TimeoutSec 60", Variables(c));
+        r.AssertClean();
+        Assert.True(r.Single<UpgradeResult>().Success);
+        Assert.Equal(6, host.Prompts.Count);
+        Assert.All(host.Prompts, p => Assert.Matches(@"""(Stop|Move|Point) km[12]", p));
+    }
+
+    [Fact]
+    public async Task A_step_that_stopped_its_node_and_then_failed_resumes()
+    {
+        // km2's stop command stops the node and then fails: the step is not recorded as done, yet km2
+        // is down. Running the same command again (cause fixed) must resume, not refuse at pre-flight.
+        await using var c = await SimCluster.StartAsync(nodes: 2, epochMs: 300, upgradeIn: 4);
+        var inventory = File.ReadAllText(c.Layout.InventoryFile);
+        var nodes = InventoryFile.ParseJson(inventory, "inventory").ToList();
+        var km2 = nodes.Single(n => n.Name == "km2");
+        km2.StopScript += "; throw 'stop command lost its connection'";
+        File.WriteAllText(c.Layout.InventoryFile, InventoryFile.ToJson(nodes));
+        using var ps = new PsEngine();
+        const string upgrade = "Invoke-KmSafeUpgrade -InventoryPath $inv -BundlePath $orc -JournalPath $journal -Confirm:$false -TimeoutSec 60";
+        var first = ps.Run(upgrade, Variables(c));
+        Assert.Contains(first.Errors, e => e.FullyQualifiedErrorId.StartsWith("UpgradeStopped", StringComparison.Ordinal));
+        Assert.Equal(2, c.Audit().Holders);
+
+        File.WriteAllText(c.Layout.InventoryFile, inventory);
+        var again = ps.Run(upgrade, Variables(c));
+        again.AssertClean();
+        var result = again.Single<UpgradeResult>();
+        Assert.True(result.Success);
+        Assert.True(result.Resumed);
+    }
+}
