@@ -27,9 +27,36 @@ public static class LocalStateWiper
     public static string BackupName(DateTimeOffset now) =>
         LocalStatePath.StorageName + LocalStatePath.BackupInfix + now.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
 
+    public const string LockFileName = "LOCK";
+
+    /// <summary>
+    /// Badger holds an exclusive flock on &lt;db&gt;/LOCK while the database is open, so a running
+    /// node's state is locked whatever its socket says (invariant 1, proven independently of the
+    /// control API). .NET's FileShare.None takes the same flock(LOCK_EX|LOCK_NB); the handle is held
+    /// across the rename so the node cannot open the database in between.
+    /// </summary>
+    public static IDisposable? LockState(string storageDir)
+    {
+        var lockFile = System.IO.Path.Combine(storageDir, LockFileName);
+        if (!File.Exists(lockFile)) return null;
+        try
+        {
+            return new FileStream(lockFile, FileMode.Open, FileAccess.Read, FileShare.None);
+        }
+        catch (IOException e) when (e is not FileNotFoundException)
+        {
+            throw new KmException("LocalStateInUse", KmErrorCategory.ResourceUnavailable,
+                $"{storageDir} is locked by a running process (the database's LOCK): the node is still running, whatever its control socket says.", storageDir, e)
+            {
+                RecommendedAction = "Stop the node (and any process that opens its data dir) and try again.",
+            };
+        }
+    }
+
     public static LocalStateRecord MoveAside(LocalStatePath p, string node, DateTimeOffset now)
     {
         if (!p.Exists) return Record(p, node, "NothingToWipe", null);
+        using var held = LockState(p.StorageDir);
         var backup = System.IO.Path.Combine(p.RuntimeDir, BackupName(now));
         for (var i = 1; Directory.Exists(backup) || File.Exists(backup); i++)
             backup = System.IO.Path.Combine(p.RuntimeDir, BackupName(now) + "-" + i);
@@ -40,6 +67,7 @@ public static class LocalStateWiper
     public static LocalStateRecord Delete(LocalStatePath p, string node)
     {
         if (!p.Exists) return Record(p, node, "NothingToWipe", null);
+        using var held = LockState(p.StorageDir);
         // Directory.Delete removes links inside the folder without following them.
         Directory.Delete(p.StorageDir, recursive: true);
         return Record(p, node, "Deleted", null);
@@ -63,6 +91,7 @@ public static class LocalStateWiper
                      ?? throw new KmException("NoLocalStateBackup", KmErrorCategory.ObjectNotFound,
                          $"'{backup}' is not a local state backup of {p.RuntimeDir} (found: {string.Join(", ", backups.Select(System.IO.Path.GetFileName))}).", backup);
         }
+        using var held = LockState(chosen);
         Directory.Move(chosen, p.StorageDir);
         return Record(p, node, "Restored", chosen);
     }

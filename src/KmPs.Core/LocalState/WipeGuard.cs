@@ -25,7 +25,8 @@ public sealed class WipeCheck
 /// </summary>
 public static class WipeGuard
 {
-    public static async Task<WipeCheck> CheckAsync(SocketAddress node, IReadOnlyList<SocketAddress> peers, TimeSpan timeout, CancellationToken ct)
+    /// <param name="runtimeId">The key manager runtime being wiped: every peer must hold that runtime's keys.</param>
+    public static async Task<WipeCheck> CheckAsync(SocketAddress node, IReadOnlyList<SocketAddress> peers, string runtimeId, TimeSpan timeout, CancellationToken ct)
     {
         var problems = new List<string>();
         bool stopped;
@@ -54,28 +55,34 @@ public static class WipeGuard
         if (distinct.Count == 0)
             problems.Add("no staying peer was given: wiping would leave no verified holder of the key material (use -RequirePeer)");
 
-        var results = await Task.WhenAll(distinct.Select(async p =>
+        var checks = await Task.WhenAll(distinct.Select(async p =>
         {
             try
             {
                 var s = await ControlClient.For(p).GetStatusAsync(timeout, ct).ConfigureAwait(false);
-                return new PeerCheck(p.ToString(), s.Status, s.Checksum, s.InitResponseError);
+                return (new PeerCheck(p.ToString(), s.Status, s.Checksum, s.InitResponseError), s);
             }
             catch (KmException e)
             {
-                return new PeerCheck(p.ToString(), null, null, e.Message);
+                return (new PeerCheck(p.ToString(), null, null, e.Message), (KmStatus?)null);
             }
         })).ConfigureAwait(false);
 
-        foreach (var r in results)
+        foreach (var (r, s) in checks)
         {
-            if (r.Status is null) problems.Add($"peer {r.Socket} cannot be read: {r.Error}");
+            if (s is null) problems.Add($"peer {r.Socket} cannot be read: {r.Error}");
+            else if (s.RuntimeId != runtimeId) problems.Add($"peer {r.Socket} runs key manager runtime {s.RuntimeId ?? "(none)"}, not {runtimeId}");
             else if (r.Status != KmStatusWords.Ready) problems.Add($"peer {r.Socket} is {r.Status}, not ready");
             else if (r.Checksum is null) problems.Add($"peer {r.Socket} is ready but has registered no checksum (extra_info)");
+            else if (s.ConsensusChecksum is not null && s.ConsensusChecksum != r.Checksum)
+                problems.Add($"peer {r.Socket}'s checksum differs from the consensus key manager checksum it reports");
+            else if (s.LastRegistration is null || (s.RegistrationExpiration ?? 0) <= s.Epoch)
+                problems.Add($"peer {r.Socket}'s registration is stale (expires at epoch {s.RegistrationExpiration}, now {s.Epoch})");
         }
+        var results = checks.Select(c => c.Item1).ToList();
         var checksums = results.Where(r => r.Checksum is not null).Select(r => r.Checksum!).Distinct().ToList();
         if (checksums.Count > 1)
-            problems.Add($"staying peers disagree on the checksum ({string.Join(", ", checksums.Select(c => c[..16]))}): the key material is not consistent");
+            problems.Add($"staying peers disagree on the checksum ({string.Join(", ", checksums.Select(Hex.Short))}): the key material is not consistent");
 
         return new WipeCheck
         {

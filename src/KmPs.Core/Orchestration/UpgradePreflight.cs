@@ -89,7 +89,7 @@ public static class UpgradePreflight
         }
         var checksums = r.Statuses.Where(kv => !midUpgrade.Contains(kv.Key) && kv.Value.Checksum is not null)
             .Select(kv => kv.Value.Checksum!).Distinct().ToList();
-        if (checksums.Count > 1) r.Problems.Add($"the nodes disagree on the checksum ({string.Join(", ", checksums.Select(c => c[..16]))}): fix replication before upgrading");
+        if (checksums.Count > 1) r.Problems.Add($"the nodes disagree on the checksum ({string.Join(", ", checksums.Select(Hex.Short))}): fix replication before upgrading");
         r.Checksum = checksums.Count == 1 ? checksums[0] : null;
         r.CurrentEpoch = r.Statuses.Values.Select(s => s.Epoch).DefaultIfEmpty(0UL).Max();
 

@@ -36,7 +36,7 @@ public sealed class ReplicationReport
     public DateTimeOffset CheckedAt { get; init; } = DateTimeOffset.UtcNow;
 
     public override string ToString() => Ok
-        ? $"replicated: {ReadyCount}/{NodeCount} nodes ready with checksum {Checksum?[..16]}"
+        ? $"replicated: {ReadyCount}/{NodeCount} nodes ready with checksum {Hex.Short(Checksum)}"
         : $"NOT replicated: {string.Join("; ", Problems)}";
 }
 
@@ -79,7 +79,7 @@ public static class ReplicationCheck
                 ? "registered without an init response (extra_info null): the enclave has not initialised"
                 : $"extra_info does not decode: {s.InitResponseError}");
             var agrees = hasInit && s.Checksum == reference;
-            if (hasInit && !agrees) p.Add($"checksum {s.Checksum![..16]}… differs from {reference?[..16]}…");
+            if (hasInit && !agrees) p.Add($"checksum {Hex.Short(s.Checksum)} differs from {Hex.Short(reference)}");
             if (s.ConsensusChecksum is not null && hasInit && s.ConsensusChecksum != s.Checksum)
                 p.Add("checksum differs from the consensus key manager status the node reports");
             var fresh = s.LastRegistration is not null && (s.RegistrationExpiration ?? 0) > s.Epoch;

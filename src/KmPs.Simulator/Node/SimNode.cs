@@ -68,6 +68,11 @@ public sealed class SimNode : IControlBackend
         Log.Info("node", "starting simulated oasis-node", ("node", Name), ("software_version", SoftwareVersion),
             ("runtime_id", _setup.KmRuntimeId), ("runtime_version", _setup.Version.ToString()), ("enclave", _setup.Enclave));
         if (Faults.SlowStartMs > 0) await Task.Delay(Faults.SlowStartMs, stop).ConfigureAwait(false);
+        // Like oasis-node opening its badger store: the folder exists from start-up and its LOCK
+        // file is flock'ed (exclusively) for as long as the process runs.
+        Directory.CreateDirectory(StorageDir);
+        var lockFile = Path.Combine(StorageDir, KmPs.LocalState.LocalStateWiper.LockFileName);
+        await using var dbLock = new FileStream(lockFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
         await using var server = await ControlServer.StartAsync(Path.Combine(_setup.DataDir, "internal.sock"), this, stop).ConfigureAwait(false);
         Log.Info("node", "control server listening", ("socket", server.SocketPath));
         var tick = TimeSpan.FromMilliseconds(Math.Clamp(_clock.IntervalMs / 5, 20, 250));

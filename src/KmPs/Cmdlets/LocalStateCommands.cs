@@ -2,6 +2,7 @@ using System.Management.Automation;
 using KmPs.Control;
 using KmPs.Inventory;
 using KmPs.LocalState;
+using KmPs.Status;
 
 namespace KmPs.Cmdlets;
 
@@ -58,8 +59,8 @@ public sealed class ClearKmLocalStateCommand : KmLocalStateCommand
     private void Wipe()
     {
         var path = LocalStatePath.Resolve(DataDir, RuntimeId);
-        var node = NodeSocket(Socket, path.DataDir);
-        var peers = PeerSockets(RequirePeer);
+        var node = NodeSocket(Socket, path.DataDir, CurrentDirectory);
+        var peers = PeerSockets(RequirePeer, CurrentDirectory);
         var name = string.IsNullOrEmpty(Name) ? path.DataDir : Name!;
         if (!path.Exists)
         {
@@ -69,16 +70,17 @@ public sealed class ClearKmLocalStateCommand : KmLocalStateCommand
         }
         var check = Guard(node, peers);
         var action = Delete
-            ? $"Permanently delete the sealed key manager state {path.StorageDir} (node stopped; {check.Peers.Count} staying peer(s) ready with checksum {check.PeerChecksum?[..16]}…)"
-            : $"Move the sealed key manager state {path.StorageDir} aside to {LocalStateWiper.BackupName(DateTimeOffset.UtcNow)} (node stopped; {check.Peers.Count} staying peer(s) ready with checksum {check.PeerChecksum?[..16]}…)";
+            ? $"Permanently delete the sealed key manager state {path.StorageDir} (node stopped; {check.Peers.Count} staying peer(s) ready with checksum {Hex.Short(check.PeerChecksum)})"
+            : $"Move the sealed key manager state {path.StorageDir} aside to {LocalStateWiper.BackupName(DateTimeOffset.UtcNow)} (node stopped; {check.Peers.Count} staying peer(s) ready with checksum {Hex.Short(check.PeerChecksum)})";
         if (!ShouldProcess(name, action)) return;
         if (Delete && !Force && !ShouldContinue(
                 $"{path.StorageDir} will be deleted with no backup. The old enclave on this CPU could not roll back. Continue?",
                 "Delete key manager state permanently"))
             return;
-        // The prompt may have taken minutes: check again right before touching anything.
-        path = LocalStatePath.Resolve(DataDir, RuntimeId);
+        // The prompt may have taken minutes: check again right before touching anything (the
+        // slow network checks first, then the path, then the wipe, which also takes the DB lock).
         check = Guard(node, peers);
+        path = LocalStatePath.Resolve(DataDir, RuntimeId);
         var record = Delete ? LocalStateWiper.Delete(path, name) : LocalStateWiper.MoveAside(path, name, DateTimeOffset.UtcNow);
         WriteObject(new LocalStateRecord
         {
@@ -90,7 +92,7 @@ public sealed class ClearKmLocalStateCommand : KmLocalStateCommand
 
     private WipeCheck Guard(SocketAddress node, IReadOnlyList<SocketAddress> peers)
     {
-        var check = Await(WipeGuard.CheckAsync(node, peers, TimeSpan.FromSeconds(TimeoutSec), Stopping));
+        var check = Await(WipeGuard.CheckAsync(node, peers, KeyManagerRuntimeId.Validate(RuntimeId), TimeSpan.FromSeconds(TimeoutSec), Stopping));
         foreach (var p in check.Peers) WriteVerbose($"peer {p.Socket}: {p.Status ?? "unreadable"} {p.Checksum ?? p.Error}");
         WriteVerbose($"node {node}: {check.NodeState}");
         if (!check.Ok)
@@ -102,17 +104,17 @@ public sealed class ClearKmLocalStateCommand : KmLocalStateCommand
         return check;
     }
 
-    internal static SocketAddress NodeSocket(string? socket, string dataDir) =>
-        SocketAddress.Parse(string.IsNullOrWhiteSpace(socket) ? dataDir : socket);
+    internal static SocketAddress NodeSocket(string? socket, string dataDir, string baseDirectory) =>
+        SocketAddress.Parse(string.IsNullOrWhiteSpace(socket) ? dataDir : socket, baseDirectory);
 
-    internal static IReadOnlyList<SocketAddress> PeerSockets(object[] peers) => peers.Select(p =>
+    internal static IReadOnlyList<SocketAddress> PeerSockets(object[] peers, string baseDirectory) => peers.Select(p =>
     {
         var o = p is PSObject ps ? ps.BaseObject : p;
         return o switch
         {
-            KmNode n => SocketAddress.Parse(n.Socket),
-            string s => SocketAddress.Parse(s),
-            PSCustomObject when p is PSObject holder && holder.Properties["Socket"]?.Value is { } v => SocketAddress.Parse(v.ToString()),
+            KmNode n => SocketAddress.Parse(n.Socket, baseDirectory),
+            string s => SocketAddress.Parse(s, baseDirectory),
+            PSCustomObject when p is PSObject holder && holder.Properties["Socket"]?.Value is { } v => SocketAddress.Parse(v.ToString(), baseDirectory),
             _ => throw new KmException("InvalidPeer", KmErrorCategory.InvalidArgument,
                 $"A required peer must be a socket address, a data dir or a node, not a {o?.GetType().Name ?? "null"}.", p),
         };
@@ -135,8 +137,8 @@ public sealed class RestoreKmLocalStateCommand : KmLocalStateCommand
         {
             var path = LocalStatePath.Resolve(DataDir, RuntimeId);
             var name = string.IsNullOrEmpty(Name) ? path.DataDir : Name!;
-            var node = ClearKmLocalStateCommand.NodeSocket(Socket, path.DataDir);
-            var check = Await(WipeGuard.CheckAsync(node, Array.Empty<SocketAddress>(), TimeSpan.FromSeconds(10), Stopping));
+            var node = ClearKmLocalStateCommand.NodeSocket(Socket, path.DataDir, CurrentDirectory);
+            var check = Await(WipeGuard.CheckAsync(node, Array.Empty<SocketAddress>(), path.RuntimeId, TimeSpan.FromSeconds(10), Stopping));
             if (!check.NodeStopped)
                 throw new KmException("NodeRunning", KmErrorCategory.InvalidOperation,
                     $"Refusing to restore under a running node: {check.NodeState}.", node.ToString());

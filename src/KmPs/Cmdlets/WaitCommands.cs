@@ -109,7 +109,7 @@ public sealed class WaitKmNodeCommand : KmNodeSetCommand
     private (bool Ok, string Seen) Evaluate(KmStatus? s, string? error, IReadOnlyList<KmStatus?> all, OasisVersion? expected)
     {
         if (s is null) return (false, "unreachable: " + error);
-        var seen = $"{s.Status}, version {s.RegisteredVersion}, epoch {s.Epoch}, checksum {(s.Checksum is null ? "none" : s.Checksum[..16] + "…")}";
+        var seen = $"{s.Status}, version {s.RegisteredVersion}, epoch {s.Epoch}, checksum {Hex.Short(s.Checksum)}";
         switch (Until)
         {
             case KmWaitCondition.Epoch: return (s.Epoch >= Epoch, seen);

@@ -52,7 +52,8 @@ public static class TreeHash
     private static void Add(StringBuilder sb, string root, FileSystemInfo e)
     {
         sb.Append(Path.GetRelativePath(root, e.FullName)).Append('|').Append(e.UnixFileMode).Append('|').Append(e.LinkTarget);
-        if (e is FileInfo f && e.LinkTarget is null && !f.Name.EndsWith(".sock", StringComparison.Ordinal))
+        // Sockets have no content; a database LOCK may be flock'ed by a running node (content is empty anyway).
+        if (e is FileInfo f && e.LinkTarget is null && !f.Name.EndsWith(".sock", StringComparison.Ordinal) && f.Name != "LOCK")
             sb.Append('|').Append(Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f.FullName))));
         sb.Append('\n');
     }

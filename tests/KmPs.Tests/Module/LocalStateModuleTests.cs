@@ -257,3 +257,52 @@ public class LocalStateModuleTests : IAsyncLifetime
         Assert.Equal("NoLocalStateBackup,KmPs.Cmdlets.RestoreKmLocalStateCommand", Assert.Single(r.Errors).FullyQualifiedErrorId);
     }
 }
+
+public class LocalStateLockTests : IAsyncLifetime
+{
+    private SnapshotNode _peer = null!;
+    public async Task InitializeAsync() => _peer = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24, "peer"));
+    public async Task DisposeAsync() => await _peer.DisposeAsync();
+
+    [Fact]
+    public void State_whose_database_is_locked_is_never_wiped_even_with_a_silent_socket()
+    {
+        using var d = new FakeDataDir();
+        // A node whose socket lives elsewhere (common.internal_socket_path) still holds badger's LOCK.
+        using var held = new FileStream(Path.Combine(d.StorageDir, "LOCK"), FileMode.Create, FileAccess.ReadWrite, FileShare.None);
+        var before = d.Hash();
+        using var ps = new PsEngine();
+        var r = ps.Run("Clear-KmLocalState -DataDir $dd -RuntimeId $rid -RequirePeer $peers -Confirm:$false",
+            new Dictionary<string, object?> { ["dd"] = d.DataDir, ["rid"] = d.RuntimeId, ["peers"] = new[] { _peer.Address } });
+        Assert.Equal("LocalStateInUse,KmPs.Cmdlets.ClearKmLocalStateCommand", Assert.Single(r.Errors).FullyQualifiedErrorId);
+        Assert.Equal(before, d.Hash());
+    }
+
+    [Fact]
+    public async Task Peer_of_another_key_manager_runtime_does_not_count()
+    {
+        using var d = new FakeDataDir();
+        var other = Statuses.Ready(SchemaGeneration.V24, "other");
+        other.KmRuntimeId = "4000000000000000000000000000000000000000000000008c5ea5e49b4bc9ac";
+        await using var foreign = await SnapshotNode.StartAsync(other);
+        var before = d.Hash();
+        using var ps = new PsEngine();
+        var r = ps.Run("Clear-KmLocalState -DataDir $dd -RuntimeId $rid -RequirePeer $peers -Confirm:$false",
+            new Dictionary<string, object?> { ["dd"] = d.DataDir, ["rid"] = d.RuntimeId, ["peers"] = new[] { foreign.Address } });
+        var e = Assert.Single(r.Errors);
+        Assert.Equal("WipeRefused,KmPs.Cmdlets.ClearKmLocalStateCommand", e.FullyQualifiedErrorId);
+        Assert.Contains("runs key manager runtime 4000000000000000000000000000000000000000000000008c5ea5e49b4bc9ac", e.Exception.Message);
+        Assert.Equal(before, d.Hash());
+    }
+
+    [Fact]
+    public void Relative_socket_resolves_against_the_current_location()
+    {
+        using var d = new FakeDataDir();
+        using var ps = new PsEngine();
+        // The relative '.' is the data dir here; with the process's working directory it would be elsewhere.
+        var r = ps.Run("$ExecutionContext.SessionState.Path.SetLocation($dd) | Out-Null; Clear-KmLocalState -DataDir $dd -RuntimeId $rid -Socket . -RequirePeer $peers -WhatIf -Verbose",
+            new Dictionary<string, object?> { ["dd"] = d.DataDir, ["rid"] = d.RuntimeId, ["peers"] = new[] { _peer.Address } }).AssertClean();
+        Assert.Contains(r.Verbose, v => v.Message.Contains($"node unix:{d.DataDir}/internal.sock"));
+    }
+}
