@@ -186,15 +186,29 @@ function Invoke-KmSafeUpgrade {
         $journal.Begin($plan)
         $verifiedAt = 0
         $stoppedAt = @{}
+        # A resumed run whose second half is untouched verifies the first half again before starting it
+        # (once the second half has begun, every wipe's own guard checks the staying first half).
+        $reverify = [bool]$result.Resumed -and -not @($journal.TouchedNodes | Where-Object { $plan.SecondHalf -contains $_ }).Count
         $total = $plan.Steps.Count
         foreach ($step in $plan.Steps) {
             if ($journal.IsDone($step.Key)) {
                 $PSCmdlet.WriteVerbose("step $($step.Index) already done: $($step.Description)")
                 if ($step.Action -eq 'Verify' -and $step.Phase -eq 'first') {
-                    $done = @($journal.Completed | Where-Object Key -eq $step.Key)[0]
-                    if ($done.Detail) { $verifiedAt = [uint64]$done.Detail }
+                    $done = Get-KmFirst @($journal.Completed | Where-Object Key -eq $step.Key)
+                    if ($done -and $done.Detail) { $verifiedAt = [uint64]$done.Detail }
                 }
                 continue
+            }
+            if ($reverify -and $step.Phase -eq 'second') {
+                # A resumed run trusts no earlier verification before touching the second half:
+                # the first half may have changed while no run was watching.
+                $reverify = $false
+                try { $null = Test-KmUpgradeReplication $plan $byName $false }
+                catch {
+                    Stop-KmUpgradeRun $PSCmdlet ("Before resuming with the second half, the first half no longer verifies: $($_.Exception.Message)`n" +
+                        (Get-KmUpgradeState $plan $journal $byName $step)) 'UpgradeStopped' 'OperationStopped'
+                }
+                $PSCmdlet.WriteVerbose('Resumed run: the first half verified again before the second half.')
             }
             $progress = [System.Management.Automation.ProgressRecord]::new(10, "Safe upgrade to $($plan.NewVersion)", "step $($step.Index)/${total}: $($step.Description)")
             $progress.PercentComplete = [int](100 * ($step.Index - 1) / $total)
@@ -217,7 +231,8 @@ function Invoke-KmSafeUpgrade {
             $journal.Record($step.Key, $detail)
             if ($step.Action -eq 'Stop') { $stoppedAt[$step.Node] = $started }
             if ($step.Action -eq 'Start' -and $stoppedAt.ContainsKey($step.Node)) {
-                @($result.Nodes | Where-Object Name -eq $step.Node)[0].Downtime = [DateTime]::UtcNow - $stoppedAt[$step.Node]
+                $r = Get-KmFirst @($result.Nodes | Where-Object Name -eq $step.Node)
+                if ($r) { $r.Downtime = [DateTime]::UtcNow - $stoppedAt[$step.Node] }
             }
             $PSCmdlet.WriteVerbose("step $($step.Index) done: $($step.Description)")
         }
@@ -225,12 +240,12 @@ function Invoke-KmSafeUpgrade {
         $done.RecordType = [System.Management.Automation.ProgressRecordType]::Completed
         $PSCmdlet.WriteProgress($done)
 
-        $final = @(Get-KmStatus -Socket ($nodes | ForEach-Object { $_.Socket }) -ErrorAction SilentlyContinue)
+        $final = @($nodes | Get-KmStatus -ErrorAction SilentlyContinue)
         foreach ($s in $final) {
-            $r = @($result.Nodes | Where-Object { $byName[$_.Name].Socket -eq $s.Socket })[0]
+            $r = Get-KmFirst @($result.Nodes | Where-Object Name -eq $s.Name)
             if ($r) { $r.AfterVersion = [string]$s.RegisteredVersion; $r.Checksum = $s.Checksum; $r.Status = $s.Status }
         }
-        $result.Checksum = @($final | ForEach-Object { $_.Checksum } | Select-KmUnique)[0]
+        $result.Checksum = Get-KmFirst @($final | ForEach-Object { $_.Checksum } | Select-KmUnique)
         $result.Success = $true
         $result.Duration = $clock.Elapsed
         $journal.Finish()
@@ -251,7 +266,7 @@ function Invoke-KmUpgradeStep($step, $plan, $byName, $result, [ref]$verifiedAt, 
             $staying = if ($step.Phase -eq 'first') { @($plan.SecondHalf) + @($plan.Skipped) } else { @($plan.FirstHalf) + @($plan.Skipped) }
             $peers = @($staying | ForEach-Object { $byName[$_] })
             $record = $byName[$step.Node] | Clear-KmLocalState -RequirePeer $peers -Confirm:$false -ErrorAction Stop
-            $r = @($result.Nodes | Where-Object Name -eq $step.Node)[0]
+            $r = Get-KmFirst @($result.Nodes | Where-Object Name -eq $step.Node)
             if ($record -and $r) { $r.BackupPath = $record.BackupPath }
             return $(if ($record) { $record.BackupPath } else { $null })
         }
@@ -353,6 +368,9 @@ function Write-KmHostLine($cmdlet, [string]$text) {
 }
 
 function Invoke-KmAwait($task) { $task.GetAwaiter().GetResult() }
+
+# The first item, or $null for none (indexing an empty array throws under strict mode).
+function Get-KmFirst([object[]]$items) { if ($items.Count -gt 0) { $items[0] } }
 
 function Select-KmUnique { begin { $seen = @{} } process { if ($null -ne $_ -and -not $seen.ContainsKey($_)) { $seen[$_] = 1; $_ } } }
 

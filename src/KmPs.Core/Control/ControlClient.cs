@@ -71,7 +71,10 @@ public sealed class ControlClient
     public static ControlClient For(SocketAddress address) => Pool.GetOrAdd(address.Path, _ => new ControlClient(address));
 
     /// <summary>One unary call with a raw CBOR body; maps transport failures to <see cref="KmException"/>.</summary>
-    public async Task<byte[]> CallAsync(string service, string method, byte[] request, TimeSpan? timeout, CancellationToken ct)
+    /// <param name="idempotent">Whether the call may be sent again after a stale-connection failure
+    /// (reads and waits). RequestShutdown is not: a retry could reach a freshly restarted node and
+    /// set its persisted forced-deregister flag.</param>
+    public async Task<byte[]> CallAsync(string service, string method, byte[] request, TimeSpan? timeout, CancellationToken ct, bool idempotent = true)
     {
         var m = MethodFor(service, method);
         var path = m.FullName;
@@ -89,7 +92,7 @@ public sealed class ControlClient
                 using var call = _invoker.AsyncUnaryCall(m, null, new CallOptions(deadline: deadline, cancellationToken: ct), request);
                 return await call.ResponseAsync.ConfigureAwait(false);
             }
-            catch (RpcException e) when (IsStaleConnection(e) && !ct.IsCancellationRequested && DateTime.UtcNow < deadline)
+            catch (RpcException e) when (idempotent && IsStaleConnection(e) && !ct.IsCancellationRequested && DateTime.UtcNow < deadline)
             {
                 // The pooled HTTP/2 connection belonged to a node process that has since exited or
                 // restarted on the same socket (GOAWAY / closed). The request never reached a
@@ -238,7 +241,7 @@ public sealed class ControlClient
     /// grpc-go's nil handling). A registered node first deregisters, which can take ~2 epochs.
     /// </summary>
     public Task RequestShutdownAsync(bool wait, TimeSpan? timeout = null, CancellationToken ct = default) =>
-        CallAsync(ControlMethods.NodeController, ControlMethods.RequestShutdown, ShutdownRequest(wait), timeout, ct);
+        CallAsync(ControlMethods.NodeController, ControlMethods.RequestShutdown, ShutdownRequest(wait), timeout, ct, idempotent: false);
 
     public static byte[] ShutdownRequest(bool wait) => CborCodec.Encode(CborNode.Bool(wait));
 

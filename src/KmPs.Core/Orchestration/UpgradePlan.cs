@@ -38,6 +38,9 @@ public static class UpgradePlanner
 {
     public static readonly string[] NodeActions = { "Stop", "Wipe", "SetBundle", "Start" };
 
+    /// <summary>Phase names in journal keys ("first:Verify"); no node may be called so.</summary>
+    public static readonly string[] ReservedNames = { "first", "second", "final" };
+
     /// <param name="nodes">All nodes, in inventory order.</param>
     /// <param name="upgraded">Names of nodes already registered with the new version (skipped).</param>
     /// <param name="firstHalfCount">Nodes in the first half; default about half, never all of the old-version nodes.</param>
@@ -69,7 +72,10 @@ public static class UpgradePlanner
             };
         // Nodes on the new version can already serve replication to the rest, so they count as staying holders.
         var maxFirst = skipped.Count > 0 ? candidates.Count : candidates.Count - 1;
-        var first = firstHalfCount ?? (skipped.Count > 0 ? candidates.Count : Math.Max(1, nodes.Count / 2 - skipped.Count));
+        // Default: about half of all nodes go first. Nodes already on the new version count toward
+        // that half; at least one old-version node always waits for the two verifications, unless
+        // it is the only one left.
+        var first = firstHalfCount ?? Math.Clamp(nodes.Count / 2 - skipped.Count, 1, Math.Max(1, candidates.Count - 1));
         if (firstHalfCount is not null && (first < 1 || first > maxFirst))
             throw new KmException("InvalidFirstHalf", KmErrorCategory.InvalidArgument,
                 $"-FirstHalfCount must be between 1 and {maxFirst}: at least one node must stay on the old version while the first half upgrades.", firstHalfCount);

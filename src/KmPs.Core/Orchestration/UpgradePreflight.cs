@@ -37,6 +37,15 @@ public static class UpgradePreflight
     {
         var r = new PreflightReport();
         if (nodes.Count == 0) { r.Problems.Add("no nodes were given"); return r; }
+        foreach (var dup in nodes.GroupBy(n => n.Name, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
+            r.Problems.Add($"the node name '{dup.Key}' is given {dup.Count()} times");
+        foreach (var dup in nodes.GroupBy(n => n.Socket).Where(g => g.Count() > 1))
+            r.Problems.Add($"nodes {string.Join(", ", dup.Select(n => n.Name))} share the control socket {dup.Key}: they are one node");
+        foreach (var dup in nodes.Where(n => n.HostName is null && Directory.Exists(n.DataDir))
+                     .GroupBy(n => LocalState.LocalStatePath.RealPath(n.DataDir)).Where(g => g.Count() > 1))
+            r.Problems.Add($"nodes {string.Join(", ", dup.Select(n => n.Name))} share the data dir {dup.Key}: they are one node");
+        foreach (var n in nodes.Where(n => UpgradePlanner.ReservedNames.Contains(n.Name, StringComparer.OrdinalIgnoreCase)))
+            r.Problems.Add($"'{n.Name}' is a reserved name (the journal uses it for a phase); rename the node");
         if (nodes.Count == 1)
             r.Problems.Add($"only one key manager node ({nodes[0].Name}): wiping it would lose the only copy of the key material; add a second node first");
 

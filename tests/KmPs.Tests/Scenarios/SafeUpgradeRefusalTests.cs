@@ -80,4 +80,17 @@ public class SafeUpgradeRefusalTests
         Assert.Contains("km3: cannot read its status", e.Exception.Message);
         Assert.Contains("km2:", e.Exception.Message);
     }
+
+    [Fact]
+    public async Task The_same_node_twice_is_refused()
+    {
+        await using var c = await UpgradeHarness.ClusterAsync(2);
+        var before = UpgradeHarness.Snapshot(c);
+        using var ps = new PsEngine();
+        var e = UpgradeHarness.SingleError(ps.Run(
+            $"$n = @(Import-KmNode '{c.Layout.InventoryFile}'); Invoke-KmSafeUpgrade -Node @($n[0], $n[0], $n[1]) -BundlePath '{c.NewOrc}' -JournalPath '{UpgradeHarness.Journal(c)}' -Confirm:$false"));
+        Assert.Equal("PreflightFailed,Invoke-KmSafeUpgrade", e.FullyQualifiedErrorId);
+        Assert.Contains("'km1' is given 2 times", e.Exception.Message);
+        Assert.Equal(before, UpgradeHarness.Snapshot(c));
+    }
 }

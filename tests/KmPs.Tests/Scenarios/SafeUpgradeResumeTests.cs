@@ -66,3 +66,23 @@ public class SafeUpgradeResumeLateTests : SafeUpgradeResumeTestsBase
     [InlineData(13)]
     public Task Stopped_after_step_resumes(int step) => StopAfterAndResumeAsync(step);
 }
+
+public class SafeUpgradeResumeReverifyTests
+{
+    [Fact]
+    public async Task Resumed_run_verifies_the_first_half_again_before_touching_the_second()
+    {
+        await using var c = await UpgradeHarness.ClusterAsync(2);
+        var before = (await c.StatusAsync("km1")).Checksum!;
+        // Yes to km2's stop, wipe and bundle; No at km1's stop: the run ends right after the first half verified twice.
+        var declined = UpgradeHarness.SingleError(UpgradeHarness.Run(c, "-Confirm", host: new RecordingHost(0, 0, 0, 2)));
+        Assert.Equal("UpgradeDeclined,Invoke-KmSafeUpgrade", declined.FullyQualifiedErrorId);
+        Assert.Contains("\"key\": \"first:VerifyAgain\"", File.ReadAllText(UpgradeHarness.Journal(c)));
+        // While no run watches, the upgraded first-half node goes down.
+        Simulator.Cluster.NodeProcesses.Stop(c.Layout, "km2", TimeSpan.FromSeconds(20));
+        var e = UpgradeHarness.SingleError(UpgradeHarness.Run(c));
+        Assert.Equal("UpgradeStopped,Invoke-KmSafeUpgrade", e.FullyQualifiedErrorId);
+        Assert.Contains("Before resuming with the second half, the first half no longer verifies", e.Exception.Message);
+        await UpgradeHarness.AssertStoppedSafelyAsync(c, new[] { "km1" }, before);
+    }
+}
