@@ -258,6 +258,11 @@ function Invoke-KmSafeUpgrade {
 # Property values are read with ForEach-Object { $_.Name }, never ForEach-Object Name: the member-name form
 # calls ShouldProcess, so under -Confirm it would ask before every property read.
 
+# How often the upgrade's waits (epoch, replication) poll a node's status: a status call to a local
+# socket is cheap, and on short test epochs Wait-KmNode's default of 500 ms showed as up to a fifth of
+# the run (a late replication can also push the first verification into the next epoch).
+$KmWaitPollMs = 200
+
 function Invoke-KmUpgradeStep($step, $plan, $byName, $result, [ref]$verifiedAt, $timeoutSec, $nodeTimeoutSec, $verifyEpochs) {
     $all = @($byName.Values)
     switch ($step.Action) {
@@ -275,12 +280,12 @@ function Invoke-KmUpgradeStep($step, $plan, $byName, $result, [ref]$verifiedAt, 
         'WaitEpoch' {
             $watch = @(@($plan.SecondHalf) + @($plan.Skipped) | ForEach-Object { $byName[$_].Socket })
             if ($watch.Count -eq 0) { $watch = @($all | ForEach-Object { $_.Socket }) }
-            $null = Wait-KmNode -Socket $watch[0] -Until Epoch -Epoch $plan.UpgradeEpoch -TimeoutSec $timeoutSec -ErrorAction Stop
+            $null = Wait-KmNode -Socket $watch[0] -Until Epoch -Epoch $plan.UpgradeEpoch -TimeoutSec $timeoutSec -PollIntervalMs $KmWaitPollMs -ErrorAction Stop
             return $null
         }
         'WaitReplicated' {
             $half = if ($step.Node -eq 'first') { $plan.FirstHalf } else { $plan.SecondHalf }
-            $null = @($half | ForEach-Object { $byName[$_] }) | Wait-KmNode -Until Replicated -Version $plan.NewVersion -TimeoutSec $timeoutSec -ErrorAction Stop
+            $null = @($half | ForEach-Object { $byName[$_] }) | Wait-KmNode -Until Replicated -Version $plan.NewVersion -TimeoutSec $timeoutSec -PollIntervalMs $KmWaitPollMs -ErrorAction Stop
             return $null
         }
         'Verify' {
@@ -290,7 +295,7 @@ function Invoke-KmUpgradeStep($step, $plan, $byName, $result, [ref]$verifiedAt, 
         }
         'VerifyAgain' {
             $target = [uint64]$verifiedAt.Value + [uint64]$verifyEpochs
-            $null = Wait-KmNode -Socket @($all | ForEach-Object { $_.Socket })[0] -Until Epoch -Epoch $target -TimeoutSec $timeoutSec -ErrorAction Stop
+            $null = Wait-KmNode -Socket @($all | ForEach-Object { $_.Socket })[0] -Until Epoch -Epoch $target -TimeoutSec $timeoutSec -PollIntervalMs $KmWaitPollMs -ErrorAction Stop
             return [string](Test-KmUpgradeReplication $plan $byName $false)
         }
     }

@@ -113,13 +113,8 @@ public sealed class ChaosRun
             host = new RecordingHost(decline is null ? Array.Empty<int>() : Enumerable.Repeat(0, decline.Value - 1).Append(2).Concat(Enumerable.Repeat(0, 200)).ToArray());
             _engine = new UpgradeEngine(host);
             starting.GetAwaiter().GetResult();
-            // The new version's deployment counts from now, not from genesis: starting the nodes took a varying time.
-            var chain = new Chain(_layout);
-            var deployments = chain.Deployments();
-            var now = EpochClock.Of(ClusterSpec.Load(_layout)).Now;
-            deployments.First(d => d.Version == _cluster.NewVersion).ValidFrom = now + (ulong)_plan.UpgradeInEpochs;
-            chain.SaveDeployments(deployments);
-            Log($"cluster ready at epoch {now}; {_cluster.NewVersion} deployed from epoch {now + (ulong)_plan.UpgradeInEpochs}");
+            var (now, upgradeEpoch) = ClusterTools.DeployIn(_layout, _cluster.NewVersion, _plan.UpgradeInEpochs);
+            Log($"cluster ready at epoch {now}; {_cluster.NewVersion} deployed from epoch {upgradeEpoch}");
             var names = ClusterSpec.Load(_layout).Nodes.Select(n => n.Name).ToList();
             monitor = new InvariantMonitor(_layout, _cluster.KmRuntimeId, names);
             monitor.Start();
@@ -155,7 +150,7 @@ public sealed class ChaosRun
             {
                 CheckUntouched("after the failure");
                 if (_report.Hang) _report.Unclear = true;
-                else if (outcome.ErrorId is not null && ClearErrors.Contains(outcome.ErrorId)) _report.StoppedSafely = true;
+                else if (outcome.ErrorId is not null && ClearErrors.Contains(outcome.ErrorId) && SaysWhatToDo(outcome)) _report.StoppedSafely = true;
                 else _report.Unclear = true;
                 if (_options.Recover && !_report.Hang) Recover(call);
             }
@@ -197,6 +192,19 @@ public sealed class ChaosRun
             lock (_log) File.WriteAllText(_report.LogPath, _log.ToString());
         }
         return _report;
+    }
+
+    /// <summary>A stopped or declined run names each node's state and what to do next; a refused pre-flight says nothing changed.</summary>
+    private bool SaysWhatToDo(UpgradeOutcome o)
+    {
+        var clear = o.ErrorId switch
+        {
+            "UpgradeStopped" or "UpgradeDeclined" => o.Message is { } m && m.Contains("Node states:") && m.Contains("What to do:"),
+            "PreflightFailed" => o.Message?.Contains("nothing was changed") == true,
+            _ => true,
+        };
+        if (!clear) Log($"the {o.ErrorId} message does not say the node states and what to do");
+        return clear;
     }
 
     private UpgradeOutcome Call(string label, UpgradeCall call)

@@ -6,7 +6,7 @@ using System.Management.Automation.Runspaces;
 namespace KmPs.Tools;
 
 /// <summary>The parameters of one Invoke-KmSafeUpgrade call.</summary>
-public sealed record UpgradeCall(string InventoryPath, string BundlePath, string JournalPath, bool Confirm, int TimeoutSec, int NodeTimeoutSec);
+public sealed record UpgradeCall(string InventoryPath, string BundlePath, string JournalPath, bool Confirm, int TimeoutSec, int NodeTimeoutSec, bool WhatIf = false);
 
 /// <summary>How one Invoke-KmSafeUpgrade call ended.</summary>
 public sealed record UpgradeOutcome(bool Success, bool Stopped, string? ErrorId, string? Message, TimeSpan Elapsed)
@@ -28,12 +28,12 @@ public sealed class UpgradeEngine : IDisposable
 
     public Runspace Runspace { get; }
 
-    public UpgradeEngine(PSHost host)
+    public UpgradeEngine(PSHost? host = null)
     {
         if (!File.Exists(ModuleManifest)) throw new InvalidOperationException($"the built module is missing at {ModuleManifest}; build the solution first");
         var iss = InitialSessionState.CreateDefault2();
         iss.ImportPSModule(new[] { ModuleManifest });
-        Runspace = RunspaceFactory.CreateRunspace(host, iss);
+        Runspace = host is null ? RunspaceFactory.CreateRunspace(iss) : RunspaceFactory.CreateRunspace(host, iss);
         Runspace.ThreadOptions = PSThreadOptions.ReuseThread;
         Runspace.Open();
     }
@@ -47,7 +47,7 @@ public sealed class UpgradeEngine : IDisposable
             .AddParameter("InventoryPath", call.InventoryPath)
             .AddParameter("BundlePath", call.BundlePath)
             .AddParameter("JournalPath", call.JournalPath)
-            .AddParameter("Confirm", call.Confirm)
+            .AddParameter(call.WhatIf ? "WhatIf" : "Confirm", call.WhatIf || call.Confirm)
             .AddParameter("TimeoutSec", call.TimeoutSec)
             .AddParameter("NodeTimeoutSec", call.NodeTimeoutSec);
         lock (_gate) _running = ps;
