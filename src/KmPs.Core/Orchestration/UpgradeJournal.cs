@@ -90,6 +90,9 @@ public sealed class UpgradeJournal
     public void Begin(UpgradePlan plan)
     {
         if (_doc.Halves is not null) return;
+        // A plan that changes nothing (every node already upgraded: only the final verification) has
+        // nothing to resume; it leaves the journal of the run that did the upgrade as it was.
+        if (!plan.Steps.Any(s => s.IsDestructive)) { _readOnly = true; return; }
         _doc.Halves = new JournalHalves { FirstHalf = plan.FirstHalf.ToList(), SecondHalf = plan.SecondHalf.ToList(), Skipped = plan.Skipped.ToList() };
         Save();
     }

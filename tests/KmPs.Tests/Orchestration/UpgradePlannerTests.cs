@@ -131,6 +131,27 @@ public class UpgradePlannerTests
     }
 
     [Fact]
+    public void Plan_with_every_node_upgraded_only_verifies_and_leaves_the_finished_journal_alone()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("j.json");
+        var plan = Plan(2);
+        var j = UpgradeJournal.Open(path, plan.PlanId, "0.6.0");
+        j.Begin(plan);
+        foreach (var s in plan.Steps) j.Record(s.Key);
+        j.Finish();
+        var record = File.ReadAllText(path);
+
+        var nothing = Plan(2, new HashSet<string> { "km1", "km2" });
+        Assert.Equal(new[] { "final:Verify" }, nothing.Steps.Select(s => s.Key));
+        var again = UpgradeJournal.Open(path, nothing.PlanId, "0.6.0");
+        again.Begin(nothing);
+        again.Record("final:Verify");
+        again.Finish();
+        Assert.Equal(record, File.ReadAllText(path));
+    }
+
+    [Fact]
     public void Journal_of_a_run_that_never_began_does_not_block_another_plan()
     {
         // A run refused by the pre-flight (say, a wrong ORC path) opened the journal but changed nothing:

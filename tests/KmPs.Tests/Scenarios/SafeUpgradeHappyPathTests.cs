@@ -34,6 +34,21 @@ public class SafeUpgradeHappyPathTests
     }
 
     [Fact]
+    public async Task Second_run_over_a_finished_upgrade_touches_nothing_and_succeeds()
+    {
+        await using var c = await UpgradeHarness.ClusterAsync(2);
+        var before = (await c.StatusAsync("km1")).Checksum!;
+        UpgradeHarness.Run(c).AssertClean();
+        var tree = UpgradeHarness.Snapshot(c);
+        var again = UpgradeHarness.Run(c).AssertClean().Single<UpgradeResult>();
+        Assert.False(again.Resumed);
+        Assert.Equal(new[] { "km1", "km2" }, again.Plan!.Skipped.OrderBy(n => n));
+        Assert.Empty(again.Plan.FirstHalf.Concat(again.Plan.SecondHalf));
+        await UpgradeHarness.AssertUpgradedAsync(c, again, before);
+        Assert.Equal(tree, UpgradeHarness.Snapshot(c));
+    }
+
+    [Fact]
     public async Task WhatIf_changes_no_byte_and_prints_every_step()
     {
         await using var c = await UpgradeHarness.ClusterAsync(3);
