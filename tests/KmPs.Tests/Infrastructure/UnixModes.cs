@@ -1,9 +1,6 @@
-using System.Runtime.Versioning;
-
 namespace KmPs.Tests.Infrastructure;
 
 /// <summary>Unix permission bits in the forms people read and write them.</summary>
-[UnsupportedOSPlatform("windows")]
 public static class UnixModes
 {
     /// <summary>Permission bits as ls shows them, e.g. rw-r-----.</summary>
