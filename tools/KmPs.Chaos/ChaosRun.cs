@@ -323,8 +323,10 @@ public sealed class ChaosRun
             restarted.Add(node);
         }
         Log($"recovery: faults cleared; restarted {(restarted.Count == 0 ? "nothing" : string.Join(", ", restarted))}");
-        var untouched = restarted.Where(n => journal is null || !journal.Touched(n)).ToList();
-        try { ClusterControl.WaitAllReadyAsync(_layout, untouched, TimeSpan.FromSeconds(20), CancellationToken.None).GetAwaiter().GetResult(); }
+        // Every restarted node holds the key material or gets it back (faults cleared): wait until it is ready,
+        // as an operator would before running the command again (a killed node's stale socket file makes
+        // its start command return before the new process listens).
+        try { ClusterControl.WaitAllReadyAsync(_layout, restarted, TimeSpan.FromSeconds(20), CancellationToken.None).GetAwaiter().GetResult(); }
         catch (TimeoutException e) { Log("recovery: " + e.Message); }
         var outcome = Call("recovery", call with { Confirm = false });
         _report.Recovered = outcome.Success;

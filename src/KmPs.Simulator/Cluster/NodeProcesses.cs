@@ -47,22 +47,12 @@ public static class NodeProcesses
         catch (InvalidOperationException) { return false; }
     }
 
-    /// <summary>Launches `dotnet KmPs.Simulator.dll node ...` detached, output appended to stdout.log.</summary>
+    /// <summary>Launches the node (unless running) and waits until its socket appears.</summary>
     public static int Start(ClusterLayout layout, string node, TimeSpan timeout)
     {
         if (IsRunning(layout, node, out var existing)) return existing;
-        var spec = ClusterSpec.Load(layout);
         var socket = layout.SocketPath(node);
-        var dotnet = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
-        var cmd = $"exec {Q(dotnet)} {Q(SimulatorDll(spec))} node --cluster {Q(layout.Root)} --node {Q(node)} >> {Q(layout.StdoutFile(node))} 2>&1 < /dev/null";
-        var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardOutput = true };
-        psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add($"({cmd}) & echo $!");
-        psi.Environment["DOTNET_NOLOGO"] = "1";
-        using var sh = Process.Start(psi) ?? throw new InvalidOperationException("cannot start /bin/sh");
-        var pid = int.Parse(sh.StandardOutput.ReadLine()!.Trim());
-        sh.WaitForExit();
-        File.WriteAllText(layout.PidFile(node), pid + "\n");
+        var pid = Launch(layout, node);
 
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed < timeout)
@@ -73,6 +63,25 @@ public static class NodeProcesses
             Thread.Sleep(20);
         }
         throw new TimeoutException($"node {node} did not open {socket} within {timeout.TotalSeconds:0} s");
+    }
+
+    /// <summary>Launches `dotnet KmPs.Simulator.dll node ...` detached, output appended to stdout.log; returns its pid.</summary>
+    public static int Launch(ClusterLayout layout, string node)
+    {
+        var spec = ClusterSpec.Load(layout);
+        var dotnet = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
+        // The node's own shell writes the pid file before it execs the node (same pid), so a start command
+        // killed right after launching still leaves the node findable: a second start finds it running
+        // instead of launching a second process on the same data dir.
+        var cmd = $"echo $$ > {Q(layout.PidFile(node))}; exec {Q(dotnet)} {Q(SimulatorDll(spec))} node --cluster {Q(layout.Root)} --node {Q(node)} >> {Q(layout.StdoutFile(node))} 2>&1 < /dev/null";
+        var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardOutput = true };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add($"(exec /bin/sh -c {Q(cmd)}) & echo $!");
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        using var sh = Process.Start(psi) ?? throw new InvalidOperationException("cannot start /bin/sh");
+        var pid = int.Parse(sh.StandardOutput.ReadLine()!.Trim());
+        sh.WaitForExit();
+        return pid;
     }
 
     /// <summary>SIGTERM and wait for exit; SIGKILL after the timeout. Returns false if it was not running.</summary>

@@ -98,6 +98,25 @@ public class SimulatorScenarioTests
     }
 
     [Fact]
+    public async Task A_launched_node_is_found_even_if_its_start_command_dies_before_recording_it()
+    {
+        // What a start command killed right after launching leaves behind (a stopped pipeline, a chaos
+        // kill): a node process, and no starter left to record its pid. A second start must find it
+        // rather than launch a second process on the same data dir.
+        await using var c = await SimCluster.StartAsync(2, start: false);
+        var pid = NodeProcesses.Launch(c.Layout, "km1");
+        try
+        {
+            await SimCluster.EventuallyAsync(() => Task.FromResult(NodeProcesses.IsRunning(c.Layout, "km1", out var p) ? p : 0),
+                p => p == pid, TimeSpan.FromSeconds(10), "km1 findable by its pid file");
+            Assert.Equal(pid, NodeProcesses.Start(c.Layout, "km1", Wait));
+            Assert.True(NodeProcesses.Stop(c.Layout, "km1", Wait));
+            Assert.False(NodeProcesses.IsRunning(c.Layout, "km1", out _));
+        }
+        finally { try { System.Diagnostics.Process.GetProcessById(pid).Kill(); } catch (ArgumentException) { } }
+    }
+
+    [Fact]
     public async Task Two_key_manager_bundles_is_a_startup_error()
     {
         await using var c = await SimCluster.StartAsync(2, start: false);
