@@ -27,6 +27,11 @@ function Invoke-KmSafeUpgrade {
     again resumes where it stopped, after re-checking the state it finds. Any failure stops the run
     at once, leaves the untouched nodes alone, and says which node is in which state and what to do.
 
+    Nodes on other machines (with a Session, or a HostName in the inventory file, for which an SSH
+    remoting session is opened, and closed again at the end) are upgraded the same way, mixed with
+    local nodes: each of their steps runs on their machine through the session, and the new ORC is
+    copied there and verified by its digest. A lost session fails that node's step: the run stops.
+
     .PARAMETER Node
     The key manager nodes (from Import-KmNode or New-KmNode). Pipe them in or pass an array.
 
@@ -68,6 +73,13 @@ function Invoke-KmSafeUpgrade {
     Invoke-KmSafeUpgrade -InventoryPath ./km.json -BundlePath ./keymanager-0.6.0.orc -Confirm:$false -JournalPath /var/lib/km/upgrade.json -Verbose
 
     Unattended (CI) run with a journal; run the same command again after a failure to resume.
+
+    .EXAMPLE
+    Invoke-KmSafeUpgrade -InventoryPath ./km-hosts.psd1 -BundlePath ./keymanager-0.6.0.orc
+
+    An inventory whose nodes have HostName (and UserName): one SSH remoting session per host is
+    opened, every step of a node runs on its machine (with OasisKeyManager installed there), the ORC
+    is copied to each host, and the sessions are closed at the end.
 
     .OUTPUTS
     KmPs.Orchestration.UpgradeResult
@@ -111,146 +123,160 @@ function Invoke-KmSafeUpgrade {
     }
 
     end {
-        $clock = [System.Diagnostics.Stopwatch]::StartNew()
-        $paths = $ExecutionContext.SessionState.Path
-        if ($PSCmdlet.ParameterSetName -eq 'Inventory') {
-            $InventoryPath = $paths.GetUnresolvedProviderPathFromPSPath($InventoryPath)
-            foreach ($n in @(Import-KmNode -Path $InventoryPath -ErrorAction Stop)) { $collected.Add($n) }
-        }
-        $nodes = $collected.ToArray()
-        $bundle = $paths.GetUnresolvedProviderPathFromPSPath($BundlePath)
-        if (-not $JournalPath) {
-            $JournalPath = if ($InventoryPath) { "$InventoryPath.upgrade-journal.json" }
-                           else { [System.IO.Path]::Combine($paths.CurrentFileSystemLocation.ProviderPath, 'km-upgrade-journal.json') }
-        }
-        $JournalPath = $paths.GetUnresolvedProviderPathFromPSPath($JournalPath)
-        $whatIf = [bool]$WhatIfPreference
-
-        # ---- journal (read-only under -WhatIf) and pre-flight: nothing is changed before this passes
-        $version = $null
-        try { $version = [KmPs.Bundles.OrcBundle]::Open($bundle).Version } catch { $version = $null }
-        $journal = $null
-        $midUpgrade = [System.Collections.Generic.HashSet[string]]::new()
-        if ($null -ne $version) {
-            $planId = [KmPs.Orchestration.UpgradePlanner]::PlanId($nodes, $bundle, $version)
-            try { $journal = [KmPs.Orchestration.UpgradeJournal]::Open($JournalPath, $planId, $version.ToString(), -not $whatIf) }
-            catch { Stop-KmUpgradeRun $PSCmdlet $_ 'JournalUnusable' }
-            foreach ($n in $journal.TouchedNodes) { $null = $midUpgrade.Add($n) }
-        }
-        $preflight = Invoke-KmAwait ([KmPs.Orchestration.UpgradePreflight]::RunAsync($nodes, $bundle, $midUpgrade, [TimeSpan]::FromSeconds(15), [System.Threading.CancellationToken]::None))
-        if (-not $preflight.Ok) {
-            Stop-KmUpgradeRun $PSCmdlet ("Pre-flight found problems; nothing was changed:`n  - " + ($preflight.Problems -join "`n  - ")) 'PreflightFailed' 'InvalidOperation'
-        }
-
-        if ($null -ne $journal -and $null -ne $journal.Halves) {
-            $plan = [KmPs.Orchestration.UpgradePlanner]::Resume($nodes, $journal.Halves, $version, $bundle, $preflight.RuntimeId, $preflight.UpgradeEpoch, $VerifyEpochs)
-            $PSCmdlet.WriteVerbose("Resuming from $JournalPath ($($journal.Completed.Count) step(s) done).")
-        }
-        else {
-            $first = if ($PSBoundParameters.ContainsKey('FirstHalfCount')) { [Nullable[int]]$FirstHalfCount } else { $null }
-            try {
-                $plan = [KmPs.Orchestration.UpgradePlanner]::Plan($nodes, $preflight.Upgraded, $version, $bundle, $preflight.RuntimeId, $preflight.UpgradeEpoch, $first, $VerifyEpochs)
-            }
-            catch { Stop-KmUpgradeRun $PSCmdlet $_ 'PlanRefused' }
-        }
-
-        $byName = @{}
-        foreach ($n in $nodes) { $byName[$n.Name] = $n }
-        $result = [KmPs.Orchestration.UpgradeResult]::new()
-        $result.NewVersion = $plan.NewVersion
-        $result.UpgradeEpoch = $plan.UpgradeEpoch
-        $result.Plan = $plan
-        $result.JournalPath = $JournalPath
-        $result.Resumed = ($null -ne $journal -and $journal.Resumed)
-        $result.WhatIf = $whatIf
-        foreach ($n in $nodes) {
-            $r = [KmPs.Orchestration.UpgradeNodeResult]::new()
-            $r.Name = $n.Name
-            $r.Half = if ($plan.FirstHalf -contains $n.Name) { 'First' } elseif ($plan.SecondHalf -contains $n.Name) { 'Second' } else { 'Skipped' }
-            if ($preflight.Statuses.ContainsKey($n.Name)) { $r.BeforeVersion = [string]$preflight.Statuses[$n.Name].RegisteredVersion }
-            $result.Nodes.Add($r)
-        }
-
-        Write-KmHostLine $PSCmdlet ("Plan: " + $plan.ToString())
-        if ($preflight.CurrentEpoch -ge $plan.UpgradeEpoch) {
-            Write-KmHostLine $PSCmdlet "The upgrade epoch $($plan.UpgradeEpoch) has already passed (now $($preflight.CurrentEpoch)): upgraded nodes replicate at once."
-        }
-        foreach ($s in $plan.Steps) { $PSCmdlet.WriteVerbose("step $($s.Index): [$($s.Phase)] $($s.Description)") }
-
-        if ($whatIf) {
-            foreach ($s in $plan.Steps) { $null = $PSCmdlet.ShouldProcess($s.Node, $s.Description) }
-            $result.Duration = $clock.Elapsed
-            return $result
-        }
-
-        $journal.Begin($plan)
-        $verifiedAt = 0
-        $stoppedAt = @{}
-        # A resumed run whose second half is untouched verifies the first half again before starting it
-        # (once the second half has begun, every wipe's own guard checks the staying first half).
-        $reverify = [bool]$result.Resumed -and -not @($journal.TouchedNodes | Where-Object { $plan.SecondHalf -contains $_ }).Count
-        $total = $plan.Steps.Count
-        foreach ($step in $plan.Steps) {
-            if ($journal.IsDone($step.Key)) {
-                $PSCmdlet.WriteVerbose("step $($step.Index) already done: $($step.Description)")
-                if ($step.Action -eq 'Verify' -and $step.Phase -eq 'first') {
-                    $done = Get-KmFirst @($journal.Completed | Where-Object Key -eq $step.Key)
-                    if ($done -and $done.Detail) { $verifiedAt = [uint64]$done.Detail }
+        # Sessions this command opened (HostName nodes of -InventoryPath) are closed when it ends, however it ends.
+        $ownSessions = [System.Collections.Generic.List[object]]::new()
+        try {
+            $clock = [System.Diagnostics.Stopwatch]::StartNew()
+            $paths = $ExecutionContext.SessionState.Path
+            if ($PSCmdlet.ParameterSetName -eq 'Inventory') {
+                $InventoryPath = $paths.GetUnresolvedProviderPathFromPSPath($InventoryPath)
+                $importErrors = $null
+                foreach ($n in @(Import-KmNode -Path $InventoryPath -ErrorAction SilentlyContinue -ErrorVariable importErrors)) {
+                    $collected.Add($n)
+                    if ($null -ne $n.Session -and -not $ownSessions.Contains($n.Session)) { $ownSessions.Add($n.Session) }
                 }
-                continue
+                if (@($importErrors).Count -gt 0) { Stop-KmUpgradeRun $PSCmdlet @($importErrors)[0] }
             }
-            if ($reverify -and $step.Phase -eq 'second') {
-                # A resumed run trusts no earlier verification before touching the second half:
-                # the first half may have changed while no run was watching.
-                $reverify = $false
-                try { $null = Test-KmUpgradeReplication $plan $byName $false }
+            $nodes = $collected.ToArray()
+            $bundle = $paths.GetUnresolvedProviderPathFromPSPath($BundlePath)
+            if (-not $JournalPath) {
+                $JournalPath = if ($InventoryPath) { "$InventoryPath.upgrade-journal.json" }
+                               else { [System.IO.Path]::Combine($paths.CurrentFileSystemLocation.ProviderPath, 'km-upgrade-journal.json') }
+            }
+            $JournalPath = $paths.GetUnresolvedProviderPathFromPSPath($JournalPath)
+            $whatIf = [bool]$WhatIfPreference
+
+            # ---- journal (read-only under -WhatIf) and pre-flight: nothing is changed before this passes
+            $version = $null
+            try { $version = [KmPs.Bundles.OrcBundle]::Open($bundle).Version } catch { $version = $null }
+            $journal = $null
+            $midUpgrade = [System.Collections.Generic.HashSet[string]]::new()
+            if ($null -ne $version) {
+                $planId = [KmPs.Orchestration.UpgradePlanner]::PlanId($nodes, $bundle, $version)
+                try { $journal = [KmPs.Orchestration.UpgradeJournal]::Open($JournalPath, $planId, $version.ToString(), -not $whatIf) }
+                catch { Stop-KmUpgradeRun $PSCmdlet $_ 'JournalUnusable' }
+                foreach ($n in $journal.TouchedNodes) { $null = $midUpgrade.Add($n) }
+            }
+            # Remote nodes are read on their machines through their sessions, all nodes at once.
+            $preflight = Invoke-KmAwait ([KmPs.Orchestration.UpgradePreflight]::RunAsync($nodes, $bundle, $midUpgrade, [KmPs.Remoting.NodeReader]::new(),
+                [TimeSpan]::FromSeconds(15), [System.Threading.CancellationToken]::None))
+            if (-not $preflight.Ok) {
+                Stop-KmUpgradeRun $PSCmdlet ("Pre-flight found problems; nothing was changed:`n  - " + ($preflight.Problems -join "`n  - ")) 'PreflightFailed' 'InvalidOperation'
+            }
+
+            if ($null -ne $journal -and $null -ne $journal.Halves) {
+                $plan = [KmPs.Orchestration.UpgradePlanner]::Resume($nodes, $journal.Halves, $version, $bundle, $preflight.RuntimeId, $preflight.UpgradeEpoch, $VerifyEpochs)
+                $PSCmdlet.WriteVerbose("Resuming from $JournalPath ($($journal.Completed.Count) step(s) done).")
+            }
+            else {
+                $first = if ($PSBoundParameters.ContainsKey('FirstHalfCount')) { [Nullable[int]]$FirstHalfCount } else { $null }
+                try {
+                    $plan = [KmPs.Orchestration.UpgradePlanner]::Plan($nodes, $preflight.Upgraded, $version, $bundle, $preflight.RuntimeId, $preflight.UpgradeEpoch, $first, $VerifyEpochs)
+                }
+                catch { Stop-KmUpgradeRun $PSCmdlet $_ 'PlanRefused' }
+            }
+
+            $byName = @{}
+            foreach ($n in $nodes) { $byName[$n.Name] = $n }
+            $result = [KmPs.Orchestration.UpgradeResult]::new()
+            $result.NewVersion = $plan.NewVersion
+            $result.UpgradeEpoch = $plan.UpgradeEpoch
+            $result.Plan = $plan
+            $result.JournalPath = $JournalPath
+            $result.Resumed = ($null -ne $journal -and $journal.Resumed)
+            $result.WhatIf = $whatIf
+            foreach ($n in $nodes) {
+                $r = [KmPs.Orchestration.UpgradeNodeResult]::new()
+                $r.Name = $n.Name
+                $r.Half = if ($plan.FirstHalf -contains $n.Name) { 'First' } elseif ($plan.SecondHalf -contains $n.Name) { 'Second' } else { 'Skipped' }
+                if ($preflight.Statuses.ContainsKey($n.Name)) { $r.BeforeVersion = [string]$preflight.Statuses[$n.Name].RegisteredVersion }
+                $result.Nodes.Add($r)
+            }
+
+            Write-KmHostLine $PSCmdlet ("Plan: " + $plan.ToString())
+            if ($preflight.CurrentEpoch -ge $plan.UpgradeEpoch) {
+                Write-KmHostLine $PSCmdlet "The upgrade epoch $($plan.UpgradeEpoch) has already passed (now $($preflight.CurrentEpoch)): upgraded nodes replicate at once."
+            }
+            foreach ($s in $plan.Steps) { $PSCmdlet.WriteVerbose("step $($s.Index): [$($s.Phase)] $($s.Description)") }
+
+            if ($whatIf) {
+                foreach ($s in $plan.Steps) { $null = $PSCmdlet.ShouldProcess($s.Node, $s.Description) }
+                $result.Duration = $clock.Elapsed
+                return $result
+            }
+
+            $journal.Begin($plan)
+            $verifiedAt = 0
+            $stoppedAt = @{}
+            # A resumed run whose second half is untouched verifies the first half again before starting it
+            # (once the second half has begun, every wipe's own guard checks the staying first half).
+            $reverify = [bool]$result.Resumed -and -not @($journal.TouchedNodes | Where-Object { $plan.SecondHalf -contains $_ }).Count
+            $total = $plan.Steps.Count
+            foreach ($step in $plan.Steps) {
+                if ($journal.IsDone($step.Key)) {
+                    $PSCmdlet.WriteVerbose("step $($step.Index) already done: $($step.Description)")
+                    if ($step.Action -eq 'Verify' -and $step.Phase -eq 'first') {
+                        $done = Get-KmFirst @($journal.Completed | Where-Object Key -eq $step.Key)
+                        if ($done -and $done.Detail) { $verifiedAt = [uint64]$done.Detail }
+                    }
+                    continue
+                }
+                if ($reverify -and $step.Phase -eq 'second') {
+                    # A resumed run trusts no earlier verification before touching the second half:
+                    # the first half may have changed while no run was watching.
+                    $reverify = $false
+                    try { $null = Test-KmUpgradeReplication $plan $byName $false }
+                    catch {
+                        Stop-KmUpgradeRun $PSCmdlet ("Before resuming with the second half, the first half no longer verifies: $($_.Exception.Message)`n" +
+                            (Get-KmUpgradeState $plan $journal $byName $step)) 'UpgradeStopped' 'OperationStopped'
+                    }
+                    $PSCmdlet.WriteVerbose('Resumed run: the first half verified again before the second half.')
+                }
+                $progress = [System.Management.Automation.ProgressRecord]::new(10, "Safe upgrade to $($plan.NewVersion)", "step $($step.Index)/${total}: $($step.Description)")
+                $progress.PercentComplete = [int](100 * ($step.Index - 1) / $total)
+                $PSCmdlet.WriteProgress($progress)
+
+                if ($step.IsDestructive -and -not $PSCmdlet.ShouldProcess($step.Node, $step.Description)) {
+                    Stop-KmUpgradeRun $PSCmdlet ("You declined: $($step.Description). " + (Get-KmUpgradeState $plan $journal $byName $step)) 'UpgradeDeclined' 'OperationStopped'
+                }
+                $detail = $null
+                $started = [DateTime]::UtcNow
+                $journal.Starting($step.Key)
+                try {
+                    $detail = Invoke-KmUpgradeStep $step $plan $byName $result ([ref]$verifiedAt) $TimeoutSec $NodeTimeoutSec $VerifyEpochs
+                }
+                catch [System.Management.Automation.PipelineStoppedException] { throw }
                 catch {
-                    Stop-KmUpgradeRun $PSCmdlet ("Before resuming with the second half, the first half no longer verifies: $($_.Exception.Message)`n" +
-                        (Get-KmUpgradeState $plan $journal $byName $step)) 'UpgradeStopped' 'OperationStopped'
+                    $why = if ($_.Exception -is [System.Management.Automation.ActionPreferenceStopException] -and $_.Exception.ErrorRecord) { $_.Exception.ErrorRecord.Exception.Message } else { $_.Exception.Message }
+                    Stop-KmUpgradeRun $PSCmdlet ("Step $($step.Index) failed ($($step.Description)): $why`n" + (Get-KmUpgradeState $plan $journal $byName $step)) 'UpgradeStopped' 'OperationStopped'
                 }
-                $PSCmdlet.WriteVerbose('Resumed run: the first half verified again before the second half.')
+                $journal.Record($step.Key, $detail)
+                if ($step.Action -eq 'Stop') { $stoppedAt[$step.Node] = $started }
+                if ($step.Action -eq 'Start' -and $stoppedAt.ContainsKey($step.Node)) {
+                    $r = Get-KmFirst @($result.Nodes | Where-Object Name -eq $step.Node)
+                    if ($r) { $r.Downtime = [DateTime]::UtcNow - $stoppedAt[$step.Node] }
+                }
+                $PSCmdlet.WriteVerbose("step $($step.Index) done: $($step.Description)")
             }
-            $progress = [System.Management.Automation.ProgressRecord]::new(10, "Safe upgrade to $($plan.NewVersion)", "step $($step.Index)/${total}: $($step.Description)")
-            $progress.PercentComplete = [int](100 * ($step.Index - 1) / $total)
-            $PSCmdlet.WriteProgress($progress)
+            $done = [System.Management.Automation.ProgressRecord]::new(10, "Safe upgrade to $($plan.NewVersion)", 'done')
+            $done.RecordType = [System.Management.Automation.ProgressRecordType]::Completed
+            $PSCmdlet.WriteProgress($done)
 
-            if ($step.IsDestructive -and -not $PSCmdlet.ShouldProcess($step.Node, $step.Description)) {
-                Stop-KmUpgradeRun $PSCmdlet ("You declined: $($step.Description). " + (Get-KmUpgradeState $plan $journal $byName $step)) 'UpgradeDeclined' 'OperationStopped'
+            $final = @($nodes | Get-KmStatus -ErrorAction SilentlyContinue)
+            foreach ($s in $final) {
+                $r = Get-KmFirst @($result.Nodes | Where-Object Name -eq $s.Name)
+                if ($r) { $r.AfterVersion = [string]$s.RegisteredVersion; $r.Checksum = $s.Checksum; $r.Status = $s.Status }
             }
-            $detail = $null
-            $started = [DateTime]::UtcNow
-            $journal.Starting($step.Key)
-            try {
-                $detail = Invoke-KmUpgradeStep $step $plan $byName $result ([ref]$verifiedAt) $TimeoutSec $NodeTimeoutSec $VerifyEpochs
-            }
-            catch [System.Management.Automation.PipelineStoppedException] { throw }
-            catch {
-                $why = if ($_.Exception -is [System.Management.Automation.ActionPreferenceStopException] -and $_.Exception.ErrorRecord) { $_.Exception.ErrorRecord.Exception.Message } else { $_.Exception.Message }
-                Stop-KmUpgradeRun $PSCmdlet ("Step $($step.Index) failed ($($step.Description)): $why`n" + (Get-KmUpgradeState $plan $journal $byName $step)) 'UpgradeStopped' 'OperationStopped'
-            }
-            $journal.Record($step.Key, $detail)
-            if ($step.Action -eq 'Stop') { $stoppedAt[$step.Node] = $started }
-            if ($step.Action -eq 'Start' -and $stoppedAt.ContainsKey($step.Node)) {
-                $r = Get-KmFirst @($result.Nodes | Where-Object Name -eq $step.Node)
-                if ($r) { $r.Downtime = [DateTime]::UtcNow - $stoppedAt[$step.Node] }
-            }
-            $PSCmdlet.WriteVerbose("step $($step.Index) done: $($step.Description)")
+            $result.Checksum = Get-KmFirst @($final | ForEach-Object { $_.Checksum } | Select-KmUnique)
+            $result.Success = $true
+            $result.Duration = $clock.Elapsed
+            $journal.Finish()
+            Write-KmHostLine $PSCmdlet "Upgrade to $($plan.NewVersion) complete in $([int]$clock.Elapsed.TotalSeconds) s; all $($nodes.Count) nodes replicated (checksum $($result.Checksum))."
+            $result
         }
-        $done = [System.Management.Automation.ProgressRecord]::new(10, "Safe upgrade to $($plan.NewVersion)", 'done')
-        $done.RecordType = [System.Management.Automation.ProgressRecordType]::Completed
-        $PSCmdlet.WriteProgress($done)
-
-        $final = @($nodes | Get-KmStatus -ErrorAction SilentlyContinue)
-        foreach ($s in $final) {
-            $r = Get-KmFirst @($result.Nodes | Where-Object Name -eq $s.Name)
-            if ($r) { $r.AfterVersion = [string]$s.RegisteredVersion; $r.Checksum = $s.Checksum; $r.Status = $s.Status }
+        finally {
+            foreach ($s in $ownSessions) { Remove-PSSession -Session $s -Confirm:$false -WhatIf:$false -ErrorAction SilentlyContinue }
         }
-        $result.Checksum = Get-KmFirst @($final | ForEach-Object { $_.Checksum } | Select-KmUnique)
-        $result.Success = $true
-        $result.Duration = $clock.Elapsed
-        $journal.Finish()
-        Write-KmHostLine $PSCmdlet "Upgrade to $($plan.NewVersion) complete in $([int]$clock.Elapsed.TotalSeconds) s; all $($nodes.Count) nodes replicated (checksum $($result.Checksum))."
-        $result
     }
 }
 
@@ -278,9 +304,9 @@ function Invoke-KmUpgradeStep($step, $plan, $byName, $result, [ref]$verifiedAt, 
         'SetBundle' { $null = $byName[$step.Node] | Set-KmRuntimeBundle -Path $plan.BundlePath -Confirm:$false -ErrorAction Stop; return $null }
         'Start' { $null = $byName[$step.Node] | Start-KmNode -Confirm:$false -TimeoutSec $nodeTimeoutSec -ErrorAction Stop; return $null }
         'WaitEpoch' {
-            $watch = @(@($plan.SecondHalf) + @($plan.Skipped) | ForEach-Object { $byName[$_].Socket })
-            if ($watch.Count -eq 0) { $watch = @($all | ForEach-Object { $_.Socket }) }
-            $null = Wait-KmNode -Socket $watch[0] -Until Epoch -Epoch $plan.UpgradeEpoch -TimeoutSec $timeoutSec -PollIntervalMs $KmWaitPollMs -ErrorAction Stop
+            $watch = @(@($plan.SecondHalf) + @($plan.Skipped) | ForEach-Object { $byName[$_] })
+            if ($watch.Count -eq 0) { $watch = $all }
+            $null = $watch[0] | Wait-KmNode -Until Epoch -Epoch $plan.UpgradeEpoch -TimeoutSec $timeoutSec -PollIntervalMs $KmWaitPollMs -ErrorAction Stop
             return $null
         }
         'WaitReplicated' {
@@ -295,21 +321,22 @@ function Invoke-KmUpgradeStep($step, $plan, $byName, $result, [ref]$verifiedAt, 
         }
         'VerifyAgain' {
             $target = [uint64]$verifiedAt.Value + [uint64]$verifyEpochs
-            $null = Wait-KmNode -Socket @($all | ForEach-Object { $_.Socket })[0] -Until Epoch -Epoch $target -TimeoutSec $timeoutSec -PollIntervalMs $KmWaitPollMs -ErrorAction Stop
+            $null = $all[0] | Wait-KmNode -Until Epoch -Epoch $target -TimeoutSec $timeoutSec -PollIntervalMs $KmWaitPollMs -ErrorAction Stop
             return [string](Test-KmUpgradeReplication $plan $byName $false)
         }
     }
 }
 
 # Verification: every node ready with one checksum; upgraded nodes registered with the new version.
+# Nodes are piped in, so remote ones are read on their machines (each through its session).
 function Test-KmUpgradeReplication($plan, $byName, [bool]$final) {
     $all = @($byName.Values)
-    $report = Test-KmReplication -Socket @($all | ForEach-Object { $_.Socket }) -ErrorAction Stop
+    $report = $all | Test-KmReplication -ErrorAction Stop
     if (-not $report.Ok) { throw "replication not verified: $($report.Problems -join '; ')" }
     # @() around the if: a one-node half would otherwise come out as a scalar, which has no .Count under strict mode.
     $upgraded = @(if ($final) { $all } else { @($plan.FirstHalf) + @($plan.Skipped) | ForEach-Object { $byName[$_] } })
     if ($upgraded.Count -gt 0) {
-        $versions = Test-KmReplication -Socket @($upgraded | ForEach-Object { $_.Socket }) -ExpectedVersion $plan.NewVersion -ErrorAction Stop
+        $versions = $upgraded | Test-KmReplication -ExpectedVersion $plan.NewVersion -ErrorAction Stop
         if (-not $versions.Ok) { throw "upgraded nodes not verified: $($versions.Problems -join '; ')" }
     }
     $report.Epoch
@@ -319,20 +346,32 @@ function Test-KmUpgradeReplication($plan, $byName, [bool]$final) {
 function Get-KmUpgradeState($plan, $journal, $byName, $failedStep) {
     $lines = [System.Collections.Generic.List[string]]::new()
     $lines.Add('Node states:')
+    $lostSessions = [System.Collections.Generic.HashSet[string]]::new()
     [string[]]$names = @($byName.Keys)
     [Array]::Sort($names, [StringComparer]::Ordinal)
     foreach ($name in $names) {
         $n = $byName[$name]
         $done = @($journal.Completed | Where-Object { $_.Key.StartsWith("${name}:") } | ForEach-Object { $_.Key.Split(':')[1] })
-        $live = @(Get-KmStatus -Socket $n.Socket -TimeoutSec 5 -ErrorAction SilentlyContinue)
-        $seen = if ($live.Count -gt 0) { "running, $($live[0].Status), version $($live[0].RegisteredVersion)" } else { 'not answering (stopped?)' }
+        $probe = $null
+        $live = @($n | Get-KmStatus -TimeoutSec 5 -ErrorAction SilentlyContinue -ErrorVariable probe)
+        $lost = @($probe | Where-Object { $_.FullyQualifiedErrorId -like 'SessionLost,*' -or $_.FullyQualifiedErrorId -like 'NoSession,*' })
+        if ($lost.Count -gt 0) { $null = $lostSessions.Add($name) }
+        $seen = if ($live.Count -gt 0) { "running, $($live[0].Status), version $($live[0].RegisteredVersion)" }
+                elseif ($lost.Count -gt 0) { 'unknown: its remoting session is lost, nothing more can be done there until it is reconnected' }
+                else { 'not answering (stopped?)' }
         $what = if ($done.Count -eq 0) { 'untouched' } else { 'done: ' + ($done -join ', ') }
-        $lines.Add("  $name [$what]: $seen")
+        $where = if ($n.IsRemote) { " on $($n.HostName)" } else { '' }
+        $lines.Add("  $name$where [$what]: $seen")
     }
     $node = $failedStep.Node
     if ($byName.ContainsKey($node)) {
         $done = @($journal.Completed | Where-Object { $_.Key.StartsWith("${node}:") } | ForEach-Object { $_.Key.Split(':')[1] })
-        if ($done -contains 'Wipe' -and -not ($done -contains 'Start')) {
+        if ($lostSessions.Contains($node)) {
+            $lines.Add("What to do: the session to ${node}'s machine was lost during this step, so whether the step took effect there is unknown. " +
+                "Open a new session (New-PSSession) and give it to $node, check $node there (Get-KmStatus; Start-KmNode if the step stopped it), " +
+                "then run the same command again to resume. Nodes not listed as done were not touched.")
+        }
+        elseif ($done -contains 'Wipe' -and -not ($done -contains 'Start')) {
             $lines.Add("What to do: $node is stopped and its old state was moved aside. Fix the cause and run the same command again to resume; " +
                 "to roll back before the upgrade epoch instead: Restore-KmLocalState, Set-KmRuntimeBundle with the old ORC, Start-KmNode.")
         }

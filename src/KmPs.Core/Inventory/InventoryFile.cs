@@ -53,10 +53,12 @@ public static class InventoryFile
         var dupName = nodes.GroupBy(n => n.Name, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1);
         if (dupName is not null)
             throw new KmException("InventoryDuplicate", KmErrorCategory.InvalidData, $"{source}: node name '{dupName.Key}' appears twice.", source);
-        var dupDir = nodes.Where(n => n.HostName is null).GroupBy(n => n.DataDir).FirstOrDefault(g => g.Count() > 1);
+        // Data dirs are per machine: two nodes on different hosts may use the same path.
+        var dupDir = nodes.GroupBy(n => (Host: n.HostName?.ToLowerInvariant() ?? "", n.DataDir)).FirstOrDefault(g => g.Count() > 1);
         if (dupDir is not null)
             throw new KmException("InventoryDuplicate", KmErrorCategory.InvalidData,
-                $"{source}: nodes {string.Join(", ", dupDir.Select(n => n.Name))} share the data dir {dupDir.Key}.", source);
+                $"{source}: nodes {string.Join(", ", dupDir.Select(n => n.Name))} share the data dir {dupDir.Key.DataDir}" +
+                (dupDir.Key.Host.Length > 0 ? $" on {dupDir.Key.Host}." : "."), source);
         return nodes;
     }
 

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using KmPs.Control;
 using KmPs.LocalState;
 
@@ -19,6 +20,9 @@ public enum LifecycleKind
 /// reconfigure and start it. Output of New-KmNode / Import-KmNode; every other command binds its
 /// properties by name. Script blocks are kept as text so the object survives JSON files and
 /// remoting (deserialised objects keep their properties).
+/// A remote node (<see cref="Session"/> or <see cref="HostName"/> set) lives on another machine:
+/// every operation on it runs there through its PowerShell remoting session, and its paths
+/// (DataDir, Socket, ConfigPath, LogPath) are paths on that machine.
 /// </summary>
 public sealed class KmNode
 {
@@ -35,9 +39,27 @@ public sealed class KmNode
     public string? StopScript { get; set; }
     /// <summary>The node's log file (oasis-node JSON lines), for Find-KmUpgradeProblem.</summary>
     public string? LogPath { get; set; }
-    /// <summary>Remote machine (issue: remoting); null for local nodes.</summary>
+    /// <summary>The node's machine, for an SSH remoting session (New-PSSession -HostName); null for local nodes.</summary>
     public string? HostName { get; set; }
+    /// <summary>The user of the SSH remoting session; default: the current user.</summary>
     public string? UserName { get; set; }
+    /// <summary>
+    /// The PowerShell remoting session (a PSSession) to the node's machine; null for local nodes.
+    /// Typed object because this library does not reference PowerShell. Never saved to inventory files.
+    /// </summary>
+    [JsonIgnore]
+    public object? Session { get; set; }
+
+    /// <summary>Whether the node is on another machine (has a session or a host name).</summary>
+    [JsonIgnore]
+    public bool IsRemote => Session is not null || !string.IsNullOrEmpty(HostName);
+
+    /// <summary>The same node as its own machine sees it: no host, user or session (what a remote session works on).</summary>
+    public KmNode AsLocal() => new()
+    {
+        Name = Name, Socket = Socket, DataDir = DataDir, ConfigPath = ConfigPath, RuntimeId = RuntimeId, Lifecycle = Lifecycle,
+        Unit = Unit, StartScript = StartScript, StopScript = StopScript, LogPath = LogPath,
+    };
 
     public override string ToString() => Name;
 
@@ -52,14 +74,25 @@ public sealed class KmNode
             throw Invalid("InvalidDataDir", $"Node '{Name}': DataDir '{DataDir}' must be absolute.", this);
         DataDir = Path.TrimEndingDirectorySeparator(Path.GetFullPath(DataDir));
         if (DataDir == "/") throw Invalid("InvalidDataDir", $"Node '{Name}': DataDir is the file system root.", this);
-        Socket = string.IsNullOrWhiteSpace(Socket)
-            ? "unix:" + Path.Combine(DataDir, SocketAddress.SocketFileName)
-            : SocketAddress.Parse(Socket, baseDirectory).ToString();
         if (RuntimeId is not null) RuntimeId = KeyManagerRuntimeId.Validate(RuntimeId);
-        if (ConfigPath is not null)
+        if (string.IsNullOrWhiteSpace(ConfigPath)) ConfigPath = null;
+        if (string.IsNullOrWhiteSpace(LogPath)) LogPath = null;
+        if (IsRemote)
         {
-            if (string.IsNullOrWhiteSpace(ConfigPath)) ConfigPath = null;
-            else ConfigPath = Path.GetFullPath(ConfigPath, baseDirectory ?? Environment.CurrentDirectory);
+            // Paths on another machine: nothing here can resolve them, so they must be absolute;
+            // the node's own machine completes them (New-KmNode / Import-KmNode through the session).
+            if (string.IsNullOrWhiteSpace(Socket)) Socket = "unix:" + Path.Combine(DataDir, SocketAddress.SocketFileName);
+            else if (!Path.IsPathRooted(Socket.StartsWith("unix:", StringComparison.OrdinalIgnoreCase) ? Socket[5..] : Socket))
+                throw Invalid("InvalidSocketAddress", $"Node '{Name}' is on another machine: its Socket '{Socket}' must be an absolute path there.", this);
+            ConfigPath = RemotePath(ConfigPath, "ConfigPath");
+            LogPath = RemotePath(LogPath, "LogPath");
+        }
+        else
+        {
+            Socket = string.IsNullOrWhiteSpace(Socket)
+                ? "unix:" + Path.Combine(DataDir, SocketAddress.SocketFileName)
+                : SocketAddress.Parse(Socket, baseDirectory).ToString();
+            if (ConfigPath is not null) ConfigPath = Path.GetFullPath(ConfigPath, baseDirectory ?? Environment.CurrentDirectory);
         }
         switch (Lifecycle)
         {
@@ -73,6 +106,14 @@ public sealed class KmNode
                 break;
         }
         return this;
+    }
+
+    private string? RemotePath(string? path, string what)
+    {
+        if (path is null) return null;
+        if (!Path.IsPathRooted(path))
+            throw Invalid("InvalidPath", $"Node '{Name}' is on another machine: its {what} '{path}' must be an absolute path there.", this);
+        return Path.GetFullPath(path);
     }
 
     private static KmException Invalid(string id, string message, object target) => new(id, KmErrorCategory.InvalidArgument, message, target);

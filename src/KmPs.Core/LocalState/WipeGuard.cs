@@ -4,7 +4,17 @@ using KmPs.Status;
 namespace KmPs.LocalState;
 
 /// <summary>What a staying peer reported when the wipe was checked.</summary>
-public sealed record PeerCheck(string Socket, string? Status, string? Checksum, string? Error);
+public sealed record PeerCheck(string Socket, string? Status, string? Checksum, string? Error)
+{
+    public string? RuntimeId { get; init; }
+    public string? ConsensusChecksum { get; init; }
+    public bool Registered { get; init; }
+    public ulong? RegistrationExpiration { get; init; }
+    public ulong Epoch { get; init; }
+}
+
+/// <summary>Whether the node to wipe is stopped, as seen on its own machine.</summary>
+public sealed record NodeStopCheck(bool Stopped, string State, string? Problem);
 
 /// <summary>The verdict of <see cref="WipeGuard"/>: every problem found, and what was seen.</summary>
 public sealed class WipeCheck
@@ -28,67 +38,78 @@ public static class WipeGuard
     /// <param name="runtimeId">The key manager runtime being wiped: every peer must hold that runtime's keys.</param>
     public static async Task<WipeCheck> CheckAsync(SocketAddress node, IReadOnlyList<SocketAddress> peers, string runtimeId, TimeSpan timeout, CancellationToken ct)
     {
-        var problems = new List<string>();
-        bool stopped;
-        string nodeState;
+        var stop = await CheckStoppedAsync(node, timeout, ct).ConfigureAwait(false);
+        var distinct = peers.Where(p => p.Path != node.Path).Distinct().ToList();
+        var results = await Task.WhenAll(distinct.Select(p => ReadPeerAsync(p, timeout, ct))).ConfigureAwait(false);
+        return Evaluate(stop, peers.Any(p => p.Path == node.Path), results, runtimeId);
+    }
+
+    /// <summary>Invariant 1 alone: the node's control socket does not answer. Runs on the node's machine.</summary>
+    public static async Task<NodeStopCheck> CheckStoppedAsync(SocketAddress node, TimeSpan timeout, CancellationToken ct)
+    {
         try
         {
             await ControlClient.For(node).GetStatusCborAsync(timeout, ct).ConfigureAwait(false);
-            stopped = false;
-            nodeState = "running (its control socket answers)";
-            problems.Add($"the node is running: {node.Path} answers; stop it first (Stop-KmNode)");
+            return new NodeStopCheck(false, "running (its control socket answers)", $"the node is running: {node.Path} answers; stop it first (Stop-KmNode)");
         }
         catch (KmException e) when (e.ErrorId is "SocketNotFound" or "ConnectionRefused")
         {
-            stopped = true;
-            nodeState = e.ErrorId == "SocketNotFound" ? "stopped (no control socket)" : "stopped (socket refuses connections)";
+            return new NodeStopCheck(true, e.ErrorId == "SocketNotFound" ? "stopped (no control socket)" : "stopped (socket refuses connections)", null);
         }
         catch (KmException e)
         {
-            stopped = false;
-            nodeState = "unknown: " + e.Message;
-            problems.Add($"cannot prove the node is stopped: {e.Message}");
+            return new NodeStopCheck(false, "unknown: " + e.Message, $"cannot prove the node is stopped: {e.Message}");
         }
+    }
 
-        var distinct = peers.Where(p => p.Path != node.Path).Distinct().ToList();
-        if (peers.Any(p => p.Path == node.Path)) problems.Add("the node to wipe is listed among its own required peers");
-        if (distinct.Count == 0)
+    /// <summary>A staying peer's status as the guard needs it; an unreadable peer is reported, not thrown.</summary>
+    public static async Task<PeerCheck> ReadPeerAsync(SocketAddress peer, TimeSpan timeout, CancellationToken ct)
+    {
+        try { return FromStatus(peer.ToString(), await ControlClient.For(peer).GetStatusAsync(timeout, ct).ConfigureAwait(false)); }
+        catch (KmException e) { return new PeerCheck(peer.ToString(), null, null, e.Message); }
+    }
+
+    public static PeerCheck FromStatus(string peer, KmStatus s) => new(peer, s.Status, s.Checksum, s.InitResponseError)
+    {
+        RuntimeId = s.RuntimeId,
+        ConsensusChecksum = s.ConsensusChecksum,
+        Registered = s.LastRegistration is not null,
+        RegistrationExpiration = s.RegistrationExpiration,
+        Epoch = s.Epoch,
+    };
+
+    /// <summary>
+    /// The verdict from what was seen: the node stopped, at least one staying peer, every peer of the
+    /// same runtime, ready, registered and fresh, with one checksum agreeing with consensus. Peers may
+    /// have been read anywhere (on other machines through their sessions).
+    /// </summary>
+    public static WipeCheck Evaluate(NodeStopCheck node, bool nodeAmongPeers, IReadOnlyList<PeerCheck> peers, string runtimeId)
+    {
+        var problems = new List<string>();
+        if (node.Problem is not null) problems.Add(node.Problem);
+        if (nodeAmongPeers) problems.Add("the node to wipe is listed among its own required peers");
+        if (peers.Count == 0)
             problems.Add("no staying peer was given: wiping would leave no verified holder of the key material (use -RequirePeer)");
-
-        var checks = await Task.WhenAll(distinct.Select(async p =>
+        foreach (var r in peers)
         {
-            try
-            {
-                var s = await ControlClient.For(p).GetStatusAsync(timeout, ct).ConfigureAwait(false);
-                return (new PeerCheck(p.ToString(), s.Status, s.Checksum, s.InitResponseError), s);
-            }
-            catch (KmException e)
-            {
-                return (new PeerCheck(p.ToString(), null, null, e.Message), (KmStatus?)null);
-            }
-        })).ConfigureAwait(false);
-
-        foreach (var (r, s) in checks)
-        {
-            if (s is null) problems.Add($"peer {r.Socket} cannot be read: {r.Error}");
-            else if (s.RuntimeId != runtimeId) problems.Add($"peer {r.Socket} runs key manager runtime {s.RuntimeId ?? "(none)"}, not {runtimeId}");
+            if (r.Status is null) problems.Add($"peer {r.Socket} cannot be read: {r.Error}");
+            else if (r.RuntimeId != runtimeId) problems.Add($"peer {r.Socket} runs key manager runtime {r.RuntimeId ?? "(none)"}, not {runtimeId}");
             else if (r.Status != KmStatusWords.Ready) problems.Add($"peer {r.Socket} is {r.Status}, not ready");
             else if (r.Checksum is null) problems.Add($"peer {r.Socket} is ready but has registered no checksum (extra_info)");
-            else if (s.ConsensusChecksum is not null && s.ConsensusChecksum != r.Checksum)
+            else if (r.ConsensusChecksum is not null && r.ConsensusChecksum != r.Checksum)
                 problems.Add($"peer {r.Socket}'s checksum differs from the consensus key manager checksum it reports");
-            else if (s.LastRegistration is null || (s.RegistrationExpiration ?? 0) <= s.Epoch)
-                problems.Add($"peer {r.Socket}'s registration is stale (expires at epoch {s.RegistrationExpiration}, now {s.Epoch})");
+            else if (!r.Registered || (r.RegistrationExpiration ?? 0) <= r.Epoch)
+                problems.Add($"peer {r.Socket}'s registration is stale (expires at epoch {r.RegistrationExpiration}, now {r.Epoch})");
         }
-        var results = checks.Select(c => c.Item1).ToList();
-        var checksums = results.Where(r => r.Checksum is not null).Select(r => r.Checksum!).Distinct().ToList();
+        var checksums = peers.Where(r => r.Checksum is not null).Select(r => r.Checksum!).Distinct().ToList();
         if (checksums.Count > 1)
             problems.Add($"staying peers disagree on the checksum ({string.Join(", ", checksums.Select(Hex.Short))}): the key material is not consistent");
 
         return new WipeCheck
         {
-            NodeStopped = stopped,
-            NodeState = nodeState,
-            Peers = results,
+            NodeStopped = node.Stopped,
+            NodeState = node.State,
+            Peers = peers,
             PeerChecksum = checksums.Count == 1 ? checksums[0] : null,
             Problems = problems,
         };

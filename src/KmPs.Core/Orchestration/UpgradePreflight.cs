@@ -25,6 +25,36 @@ public sealed class PreflightReport
 }
 
 /// <summary>
+/// How the pre-flight reads a node: on this machine directly, or (the module's remoting reader)
+/// on the node's own machine through its PowerShell remoting session. Failures are KmExceptions.
+/// </summary>
+public interface INodeReader
+{
+    Task<KmStatus> GetStatusAsync(KmNode node, TimeSpan timeout, CancellationToken ct);
+    /// <summary>The key manager bundle paths the node's config lists.</summary>
+    Task<IReadOnlyList<string>> GetKmBundlesAsync(KmNode node, CancellationToken ct);
+    Task<RegistryRuntime> GetRuntimeAsync(KmNode node, string runtimeId, TimeSpan timeout, CancellationToken ct);
+}
+
+/// <summary>Reads nodes on this machine: control socket and config file.</summary>
+public sealed class LocalNodeReader : INodeReader
+{
+    public static readonly LocalNodeReader Instance = new();
+
+    public Task<KmStatus> GetStatusAsync(KmNode node, TimeSpan timeout, CancellationToken ct) =>
+        ControlClient.For(SocketAddress.Parse(node.Socket)).GetStatusAsync(timeout, ct);
+
+    public Task<IReadOnlyList<string>> GetKmBundlesAsync(KmNode node, CancellationToken ct) =>
+        Task.FromResult(KmBundlesOf(node.ConfigPath!));
+
+    public static IReadOnlyList<string> KmBundlesOf(string configPath) =>
+        NodeConfig.Load(configPath).FindKmBundles().Select(b => b.FullPath).ToList();
+
+    public Task<RegistryRuntime> GetRuntimeAsync(KmNode node, string runtimeId, TimeSpan timeout, CancellationToken ct) =>
+        ControlClient.For(SocketAddress.Parse(node.Socket)).GetRuntimeAsync(Convert.FromHexString(runtimeId), 0, timeout, ct);
+}
+
+/// <summary>
 /// Everything Invoke-KmSafeUpgrade checks before touching anything (issue: pre-flight): at least
 /// two nodes; all ready with one checksum; the ORC valid, of this KM runtime, and a deployed version
 /// with a known upgrade epoch; each config naming exactly one KM bundle; lifecycles usable.
@@ -32,8 +62,12 @@ public sealed class PreflightReport
 public static class UpgradePreflight
 {
     /// <param name="midUpgrade">Nodes a resumed run already touched: they may be down or on the new version.</param>
+    public static Task<PreflightReport> RunAsync(IReadOnlyList<KmNode> nodes, string bundlePath, ISet<string> midUpgrade,
+        TimeSpan timeout, CancellationToken ct) => RunAsync(nodes, bundlePath, midUpgrade, LocalNodeReader.Instance, timeout, ct);
+
+    /// <param name="reader">How nodes are read (the module passes one that reaches remote nodes through their sessions).</param>
     public static async Task<PreflightReport> RunAsync(IReadOnlyList<KmNode> nodes, string bundlePath, ISet<string> midUpgrade,
-        TimeSpan timeout, CancellationToken ct)
+        INodeReader reader, TimeSpan timeout, CancellationToken ct)
     {
         var r = new PreflightReport();
         if (nodes.Count == 0) { r.Problems.Add("no nodes were given"); return r; }
@@ -63,25 +97,27 @@ public static class UpgradePreflight
                 r.Problems.Add($"{bundlePath} is a bundle of runtime {r.Bundle.RuntimeId}, not of the nodes' key manager {r.RuntimeId}");
         }
 
-        foreach (var n in nodes)
+        // Configs and statuses of all nodes at once (remote nodes answer concurrently, each through its session).
+        var configs = await Task.WhenAll(nodes.Select(async n =>
+        {
+            if (n.ConfigPath is null) return (n, (IReadOnlyList<string>?)null, (string?)null);
+            try { return (n, await reader.GetKmBundlesAsync(n, ct).ConfigureAwait(false), (string?)null); }
+            catch (KmException e) { return (n, (IReadOnlyList<string>?)null, e.Message); }
+        })).ConfigureAwait(false);
+        var statuses = await Task.WhenAll(nodes.Select(async n =>
+        {
+            try { return (n, await reader.GetStatusAsync(n, timeout, ct).ConfigureAwait(false), (string?)null); }
+            catch (KmException e) { return (n, (KmStatus?)null, e.Message); }
+        })).ConfigureAwait(false);
+        foreach (var (n, km, error) in configs)
         {
             if (n.Lifecycle == LifecycleKind.None) r.Problems.Add($"{n.Name}: no lifecycle (systemd unit or start/stop scripts), the node cannot be stopped and started");
             if (n.ConfigPath is null) { r.Problems.Add($"{n.Name}: no ConfigPath, the bundle cannot be swapped"); continue; }
-            try
-            {
-                var config = NodeConfig.Load(n.ConfigPath);
-                var km = config.FindKmBundles();
-                if (km.Count != 1 && !midUpgrade.Contains(n.Name))
-                    r.Problems.Add($"{n.Name}: {n.ConfigPath} lists {km.Count} key manager bundles; a key manager node runs exactly one");
-            }
-            catch (KmException e) { r.Problems.Add($"{n.Name}: {e.Message}"); }
+            if (error is not null) r.Problems.Add($"{n.Name}: {error}");
+            else if (km!.Count != 1 && !midUpgrade.Contains(n.Name))
+                r.Problems.Add($"{n.Name}: {n.ConfigPath} lists {km.Count} key manager bundles; a key manager node runs exactly one");
         }
 
-        var statuses = await Task.WhenAll(nodes.Select(async n =>
-        {
-            try { return (n, await ControlClient.For(SocketAddress.Parse(n.Socket)).GetStatusAsync(timeout, ct).ConfigureAwait(false), (string?)null); }
-            catch (KmException e) { return (n, (KmStatus?)null, e.Message); }
-        })).ConfigureAwait(false);
         foreach (var (n, s, error) in statuses)
         {
             if (s is null)
@@ -102,13 +138,12 @@ public static class UpgradePreflight
         r.Checksum = checksums.Count == 1 ? checksums[0] : null;
         r.CurrentEpoch = r.Statuses.Values.Select(s => s.Epoch).DefaultIfEmpty(0UL).Max();
 
-        var reader = statuses.FirstOrDefault(x => x.Item2 is not null);
-        if (r.Bundle is not null && r.RuntimeId is not null && reader.Item2 is not null)
+        var source = statuses.FirstOrDefault(x => x.Item2 is not null);
+        if (r.Bundle is not null && r.RuntimeId is not null && source.Item2 is not null)
         {
             try
             {
-                var runtime = await ControlClient.For(SocketAddress.Parse(reader.n.Socket))
-                    .GetRuntimeAsync(Convert.FromHexString(r.RuntimeId), 0, timeout, ct).ConfigureAwait(false);
+                var runtime = await reader.GetRuntimeAsync(source.n, r.RuntimeId, timeout, ct).ConfigureAwait(false);
                 var deployment = runtime.Find(r.Bundle.Version);
                 if (deployment is null)
                     r.Problems.Add($"version {r.Bundle.Version} is not in the deployments of {r.RuntimeId} (deployed: " +

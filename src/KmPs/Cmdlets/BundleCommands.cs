@@ -1,7 +1,9 @@
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
 using KmPs.Bundles;
 using KmPs.Config;
 using KmPs.Inventory;
+using KmPs.Remoting;
 
 namespace KmPs.Cmdlets;
 
@@ -57,8 +59,20 @@ public sealed class SetKmRuntimeBundleCommand : KmCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? Name { get; set; }
 
+    /// <summary>The remoting session to the node's machine (bound from remote inventory nodes): the ORC is copied there.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public PSSession? Session { get; set; }
+
+    /// <summary>Bytes per remote call when copying the ORC to a node's machine.</summary>
+    internal const int ChunkSize = 1 << 20;
+
     protected override void ProcessRecord()
     {
+        if (Session is not null)
+        {
+            SetRemote(Session);
+            return;
+        }
         try
         {
             if (string.IsNullOrWhiteSpace(ConfigPath))
@@ -83,6 +97,64 @@ public sealed class SetKmRuntimeBundleCommand : KmCmdlet
             WriteObject(Change(name, edit, saved.BackupPath, true));
         }
         catch (KmException e) { WriteKmError(e, Name ?? ConfigPath); }
+    }
+
+    /// <summary>
+    /// A node on another machine: the ORC here is copied beside the node's current key manager
+    /// bundle there (verified by its SHA-512/256 there), then the same command edits the config there.
+    /// </summary>
+    private void SetRemote(PSSession session)
+    {
+        var name = Name ?? ConfigPath;
+        try
+        {
+            if (string.IsNullOrWhiteSpace(ConfigPath))
+                throw new KmException("ConfigNotFound", KmErrorCategory.InvalidArgument, "The node has no ConfigPath; give -ConfigPath.", Name);
+            var orc = ResolvePath(Path);
+            var bundle = OrcBundle.Open(orc);
+            var host = KmRemoting.Describe(session);
+            if (!ShouldProcess(name, $"Copy {orc} (version {bundle.Version}) to {host} beside the node's key manager bundle, and point {ConfigPath} there at it, keeping a backup"))
+                return;
+            var copied = Upload(session, name, orc);
+            var parameters = new System.Collections.Hashtable { ["ConfigPath"] = ConfigPath, ["Path"] = copied, ["Name"] = name, ["Confirm"] = false };
+            if (RuntimeId is not null) parameters["RuntimeId"] = RuntimeId;
+            WriteRemote(RunRemote(session, name, "Set-KmRuntimeBundle", parameters), name);
+        }
+        catch (KmException e) { WriteKmError(e, name); }
+        catch (IOException e) { WriteKmError(new KmException("BundleUnreadable", KmErrorCategory.ReadError, $"Cannot read {Path}: {e.Message}", Path, e)); }
+    }
+
+    /// <summary>Copies the ORC to the node's machine in chunks; returns its path there.</summary>
+    private string Upload(PSSession session, string name, string orc)
+    {
+        string digest;
+        long length;
+        using (var f = File.OpenRead(orc))
+        {
+            digest = Convert.ToHexString(Sha512_256.Hash(f)).ToLowerInvariant();
+            length = f.Length;
+        }
+        var upload = RemoteOp<RemoteUpload>(session, name, "BeginUpload", new { ConfigPath, FileName = System.IO.Path.GetFileName(orc), Digest = digest });
+        if (upload.Present)
+        {
+            WriteVerbose($"{name}: {upload.Destination} on {KmRemoting.Describe(session)} already holds this ORC (SHA-512/256 {digest[..16]}…).");
+            return upload.Destination;
+        }
+        var activity = $"Copying {System.IO.Path.GetFileName(orc)} to {KmRemoting.Describe(session)}";
+        using (var f = File.OpenRead(orc))
+        {
+            var buffer = new byte[ChunkSize];
+            long sent = 0;
+            for (int n; (n = f.Read(buffer, 0, buffer.Length)) > 0; sent += n)
+            {
+                RemoteOp<bool>(session, name, "AppendUpload", new { upload.TempPath, Data = Convert.ToBase64String(buffer, 0, n) });
+                WriteProgress(new ProgressRecord(4, activity, $"{sent + n} of {length} bytes") { PercentComplete = (int)(100 * (sent + n) / Math.Max(1, length)) });
+            }
+        }
+        WriteProgress(new ProgressRecord(4, activity, "done") { RecordType = ProgressRecordType.Completed });
+        var destination = RemoteOp<string>(session, name, "CommitUpload", new { upload.TempPath, upload.Destination, Digest = digest, Length = length });
+        WriteVerbose($"{name}: copied {orc} to {destination} on {KmRemoting.Describe(session)} (SHA-512/256 {digest[..16]}… verified there).");
+        return destination;
     }
 
     private static KmBundleChange Change(string name, ConfigEdit edit, string? backup, bool changed) => new()

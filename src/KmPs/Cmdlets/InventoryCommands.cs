@@ -1,7 +1,9 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
+using System.Management.Automation.Runspaces;
 using KmPs.Inventory;
+using KmPs.Remoting;
 
 namespace KmPs.Cmdlets;
 
@@ -40,21 +42,51 @@ public sealed class NewKmNodeCommand : KmCmdlet
     [Parameter(Mandatory = true, ParameterSetName = "Script")]
     public ScriptBlock? StopScript { get; set; }
 
+    /// <summary>The remoting session to the node's machine: the node is remote, its paths are paths there.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public PSSession? Session { get; set; }
+
     protected override void ProcessRecord()
     {
+        // A remote node's paths are the other machine's: nothing here resolves them.
+        string? Local(string? p) => p is null || Session is not null ? p : ResolvePath(p);
         var node = new KmNode
         {
-            Name = Name, DataDir = ResolvePath(DataDir), Socket = Socket ?? "", ConfigPath = ConfigPath is null ? null : ResolvePath(ConfigPath),
-            RuntimeId = RuntimeId, LogPath = LogPath is null ? null : ResolvePath(LogPath),
+            Name = Name, DataDir = Local(DataDir)!, Socket = Socket ?? "", ConfigPath = Local(ConfigPath),
+            RuntimeId = RuntimeId, LogPath = Local(LogPath),
             Lifecycle = ParameterSetName switch { "Systemd" => LifecycleKind.Systemd, "Script" => LifecycleKind.Script, _ => LifecycleKind.None },
             Unit = SystemdUnit, StartScript = StartScript?.ToString(), StopScript = StopScript?.ToString(),
+            Session = Session, HostName = Session is null ? null : KmRemoting.Describe(Session),
         };
-        try { WriteObject(NodeConfigFill.Complete(node.Validate(CurrentDirectory))); }
+        try
+        {
+            node.Validate(CurrentDirectory);
+            WriteObject(node.IsRemote ? CompleteRemote(this, node) : NodeConfigFill.Complete(node));
+        }
         catch (KmException e) { WriteKmError(e, Name); }
+    }
+
+    /// <summary>
+    /// A remote node completed on its machine: socket, config path, runtime id and log file as its
+    /// config there says (the same checks as for a local node), keeping the session.
+    /// </summary>
+    internal static KmNode CompleteRemote(KmCmdlet cmdlet, KmNode node)
+    {
+        var session = KmRemoting.SessionOf(node);
+        var done = cmdlet.Op<KmNode>(session, node.Name, "CompleteNode", new { Node = KmWire.ToJson(node.AsLocal()) });
+        node.Socket = done.Socket;
+        node.DataDir = done.DataDir;
+        node.ConfigPath = done.ConfigPath;
+        node.RuntimeId = done.RuntimeId;
+        node.LogPath = done.LogPath;
+        return node;
     }
 }
 
-/// <summary>Import-KmNode: the inventory from a .json or .psd1 file.</summary>
+/// <summary>
+/// Import-KmNode: the inventory from a .json or .psd1 file. Nodes with a HostName get an SSH
+/// remoting session (New-PSSession -HostName, one per host and user) and are completed on their machine.
+/// </summary>
 [Cmdlet(VerbsData.Import, "KmNode")]
 [OutputType(typeof(KmNode))]
 public sealed class ImportKmNodeCommand : KmCmdlet
@@ -75,11 +107,47 @@ public sealed class ImportKmNodeCommand : KmCmdlet
             var nodes = path.EndsWith(".psd1", StringComparison.OrdinalIgnoreCase)
                 ? InventoryFile.Check(ParsePsd1(path), path)
                 : InventoryFile.ParseJson(text, path);
-            foreach (var n in nodes) WriteObject(NodeConfigFill.Complete(n));
+            var sessions = new Dictionary<(string, string?), PSSession>();
+            foreach (var n in nodes)
+            {
+                if (!n.IsRemote)
+                {
+                    WriteObject(NodeConfigFill.Complete(n));
+                    continue;
+                }
+                try
+                {
+                    var key = (n.HostName!.ToLowerInvariant(), n.UserName);
+                    if (!sessions.TryGetValue(key, out var session)) sessions[key] = session = OpenSession(n);
+                    n.Session = session;
+                    WriteObject(NewKmNodeCommand.CompleteRemote(this, n));
+                }
+                catch (KmException e) { WriteKmError(e, n.Name); }
+            }
         }
         catch (KmException e) { WriteKmError(e, path); }
         catch (IOException e) { WriteKmError(new KmException("InventoryUnreadable", KmErrorCategory.ReadError, $"Cannot read {path}: {e.Message}", path, e)); }
         catch (UnauthorizedAccessException e) { WriteKmError(new KmException("InventoryUnreadable", KmErrorCategory.PermissionDenied, $"Cannot read {path}: {e.Message}", path, e)); }
+    }
+
+    /// <summary>An SSH remoting session to the node's machine, registered in the caller's session (Get-PSSession lists it).</summary>
+    private PSSession OpenSession(KmNode node)
+    {
+        var target = node.UserName is null ? node.HostName : $"{node.UserName}@{node.HostName}";
+        Exception? error = null;
+        try
+        {
+            var script = ScriptBlock.Create(
+                "param($HostName, $UserName) $p = @{ HostName = $HostName; ErrorAction = 'Stop' }; if ($UserName) { $p.UserName = $UserName }; New-PSSession @p");
+            var result = InvokeCommand.InvokeScript(SessionState, script, node.HostName, node.UserName);
+            if (result.Count == 1 && KmRemoting.AsSession(result[0]) is { } s) return s;
+        }
+        catch (RuntimeException e) when (e is not PipelineStoppedException) { error = e; }
+        throw new KmException("SessionFailed", KmErrorCategory.ConnectionError,
+            $"Node '{node.Name}': cannot open a remoting session to {target}" + (error is null ? "." : $": {error.Message}"), node.Name, error)
+        {
+            RecommendedAction = $"Check that 'ssh {target}' logs in without a prompt, that pwsh is installed there with 'Subsystem powershell /usr/bin/pwsh -sshs -NoLogo' in sshd_config, and that OasisKeyManager is installed there.",
+        };
     }
 
     /// <summary>A data file (@{ Nodes = @( @{...} ) }) read with PowerShell's parser; nothing in it is executed.</summary>

@@ -1,4 +1,8 @@
+using System.Collections;
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using KmPs.Inventory;
+using KmPs.Remoting;
 
 namespace KmPs.Cmdlets;
 
@@ -53,6 +57,52 @@ public abstract class KmCmdlet : PSCmdlet
 
     protected void Await(Task task) => Await(task.ContinueWith(t => { t.GetAwaiter().GetResult(); return true; },
         TaskContinuationOptions.ExecuteSynchronously));
+
+    /// <summary>
+    /// Runs a module command with these parameters on a remote node's machine through its session;
+    /// its progress, verbose and warning records are written here as they arrive.
+    /// </summary>
+    private protected RemoteRun RunRemote(PSSession session, string nodeName, string command, IDictionary parameters, KmNode? node = null)
+    {
+        if (GetVariableValue("VerbosePreference") is ActionPreference.Continue) parameters["Verbose"] = true;
+        var streams = new RemoteStreams();
+        var task = KmRemoting.RunCommandAsync(session, nodeName, command, parameters, node, streams, Stopping);
+        var handles = new[] { ((IAsyncResult)task).AsyncWaitHandle, streams.Signal, Stopping.WaitHandle };
+        while (!task.IsCompleted && !Stopping.IsCancellationRequested)
+        {
+            WaitHandle.WaitAny(handles);
+            Forward(streams);
+        }
+        Forward(streams);
+        return Await(task);
+    }
+
+    /// <summary>One operation of the module's endpoint on a remote node's machine (for helpers outside the cmdlet).</summary>
+    internal T Op<T>(PSSession session, string nodeName, string op, object arguments) => RemoteOp<T>(session, nodeName, op, arguments);
+
+    /// <summary>One operation of the module's endpoint on a remote node's machine.</summary>
+    protected T RemoteOp<T>(PSSession session, string nodeName, string op, object arguments) =>
+        Await(KmRemoting.OpAsync<T>(session, nodeName, op, arguments, Stopping));
+
+    /// <summary>Writes a remote command's results and its errors (as this command's errors, same ErrorIds).</summary>
+    private protected void WriteRemote(RemoteRun run, object? target)
+    {
+        foreach (var o in run.Output) WriteObject(o);
+        foreach (var e in run.Errors) WriteKmError(e, target);
+    }
+
+    private void Forward(RemoteStreams streams)
+    {
+        while (streams.TryTake(out var record))
+        {
+            switch (record)
+            {
+                case ProgressRecord p: WriteProgress(p); break;
+                case VerboseRecord v: WriteVerbose(v.Message); break;
+                case WarningRecord w: WriteWarning(w.Message); break;
+            }
+        }
+    }
 
     public static ErrorRecord ToErrorRecord(KmException e, object? target = null)
     {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Management.Automation;
 using KmPs.Control;
 using KmPs.Inventory;
+using KmPs.Remoting;
 
 namespace KmPs.Cmdlets;
 
@@ -22,6 +23,21 @@ public abstract class KmLifecycleCommand : KmCmdlet
         LifecycleKind.Script => $"its {verb} script",
         _ => "none",
     };
+
+    /// <summary>" on host" for a remote node, for the prompts.</summary>
+    protected static string Where(KmNode node) =>
+        node.IsRemote ? " on " + (KmRemoting.AsSession(node.Session) is { } s ? KmRemoting.Describe(s) : node.HostName) : "";
+
+    /// <summary>
+    /// A remote node: after the prompt here, the same command runs on the node's machine (systemctl
+    /// and the scripts run there, the socket is watched there), without prompting again.
+    /// </summary>
+    protected void RunOnNodeMachine(KmNode node, string command, System.Collections.Hashtable parameters)
+    {
+        parameters["TimeoutSec"] = TimeoutSec;
+        parameters["Confirm"] = false;
+        WriteRemote(RunRemote(KmRemoting.SessionOf(node), node.Name, command, parameters, node), node.Name);
+    }
 
     /// <summary>Runs systemctl or the node's script block on the pipeline thread.</summary>
     protected void RunLifecycle(KmNode node, string verb)
@@ -117,7 +133,12 @@ public sealed class StopKmNodeCommand : KmLifecycleCommand
             try
             {
                 var method = UseControlApi ? "RequestShutdown through the control API" : Method(node, "stop");
-                if (!ShouldProcess(node.Name, $"Stop the key manager node ({method}) and wait until {node.Socket} stops answering")) continue;
+                if (!ShouldProcess(node.Name, $"Stop the key manager node{Where(node)} ({method}) and wait until {node.Socket} stops answering")) continue;
+                if (node.IsRemote)
+                {
+                    RunOnNodeMachine(node, "Stop-KmNode", UseControlApi ? new() { ["UseControlApi"] = true } : new());
+                    continue;
+                }
                 var sw = Stopwatch.StartNew();
                 if (UseControlApi)
                 {
@@ -146,7 +167,12 @@ public sealed class StartKmNodeCommand : KmLifecycleCommand
             try
             {
                 var method = Method(node, "start");
-                if (!ShouldProcess(node.Name, $"Start the key manager node ({method}) and wait until {node.Socket} answers")) continue;
+                if (!ShouldProcess(node.Name, $"Start the key manager node{Where(node)} ({method}) and wait until {node.Socket} answers")) continue;
+                if (node.IsRemote)
+                {
+                    RunOnNodeMachine(node, "Start-KmNode", new());
+                    continue;
+                }
                 var sw = Stopwatch.StartNew();
                 RunLifecycle(node, "start");
                 WaitForSocket(node, wantAnswering: true, sw, $"Starting {node.Name}");

@@ -1,7 +1,9 @@
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
 using KmPs.Control;
 using KmPs.Inventory;
 using KmPs.LocalState;
+using KmPs.Remoting;
 using KmPs.Status;
 
 namespace KmPs.Cmdlets;
@@ -23,6 +25,21 @@ public abstract class KmLocalStateCommand : KmCmdlet
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? Name { get; set; }
+
+    /// <summary>The remoting session to the node's machine, where its state is (bound from remote inventory nodes).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public PSSession? Session { get; set; }
+
+    protected string OnHost => Session is null ? "" : " on " + KmRemoting.Describe(Session);
+}
+
+/// <summary>A staying peer of a wipe: a socket on this machine, or a node read on its own machine through its session.</summary>
+internal sealed record PeerRef(string Display, SocketAddress? Local, PSSession? Session, string? RemoteSocket)
+{
+    public bool SameNode(SocketAddress? localNode, PSSession? nodeSession, string? nodeSocket) =>
+        Session is null
+            ? localNode is not null && Local!.Path == localNode.Path
+            : nodeSession is not null && ReferenceEquals(Session.Runspace, nodeSession.Runspace) && RemoteSocket == nodeSocket;
 }
 
 /// <summary>
@@ -50,7 +67,11 @@ public sealed class ClearKmLocalStateCommand : KmLocalStateCommand
 
     protected override void ProcessRecord()
     {
-        try { Wipe(); }
+        try
+        {
+            if (Session is null) Wipe();
+            else WipeRemote(Session);
+        }
         catch (KmException e) { WriteKmError(e, Name ?? DataDir); }
         catch (IOException e) { WriteKmError(new KmException("WipeFailed", KmErrorCategory.WriteError, $"The wipe failed: {e.Message}", DataDir, e)); }
         catch (UnauthorizedAccessException e) { WriteKmError(new KmException("WipeFailed", KmErrorCategory.PermissionDenied, $"The wipe failed: {e.Message}", DataDir, e)); }
@@ -60,7 +81,7 @@ public sealed class ClearKmLocalStateCommand : KmLocalStateCommand
     {
         var path = LocalStatePath.Resolve(DataDir, RuntimeId);
         var node = NodeSocket(Socket, path.DataDir, CurrentDirectory);
-        var peers = PeerSockets(RequirePeer, CurrentDirectory);
+        var peers = Peers(RequirePeer, CurrentDirectory);
         var name = string.IsNullOrEmpty(Name) ? path.DataDir : Name!;
         if (!path.Exists)
         {
@@ -90,35 +111,112 @@ public sealed class ClearKmLocalStateCommand : KmLocalStateCommand
         });
     }
 
-    private WipeCheck Guard(SocketAddress node, IReadOnlyList<SocketAddress> peers)
+    /// <summary>
+    /// The node on another machine: its state is resolved, checked stopped and moved there through
+    /// its session; the staying peers are read where they are (here, or through their own sessions).
+    /// </summary>
+    private void WipeRemote(PSSession session)
     {
-        var check = Await(WipeGuard.CheckAsync(node, peers, KeyManagerRuntimeId.Validate(RuntimeId), TimeSpan.FromSeconds(TimeoutSec), Stopping));
+        var name = string.IsNullOrEmpty(Name) ? DataDir : Name!;
+        var path = RemoteOp<RemoteStatePath>(session, name, "StatePath", new { DataDir, RuntimeId });
+        var socket = string.IsNullOrWhiteSpace(Socket) ? path.DataDir : Socket!;
+        var peers = Peers(RequirePeer, CurrentDirectory);
+        var wipe = new { DataDir, RuntimeId, Socket = socket, Name = name, Delete = Delete.IsPresent, TimeoutMs = TimeoutSec * 1000 };
+        if (!path.Exists)
+        {
+            WriteVerbose($"{name}: {path.StorageDir}{OnHost} does not exist; nothing to wipe.");
+            WriteObject(RemoteOp<LocalStateRecord>(session, name, "Wipe", wipe));
+            return;
+        }
+        var check = RemoteGuard(session, name, socket, peers);
+        var what = Delete
+            ? $"Permanently delete the sealed key manager state {path.StorageDir}{OnHost}"
+            : $"Move the sealed key manager state {path.StorageDir}{OnHost} aside to {LocalStateWiper.BackupName(DateTimeOffset.UtcNow)}";
+        if (!ShouldProcess(name, $"{what} (node stopped; {check.Peers.Count} staying peer(s) ready with checksum {Hex.Short(check.PeerChecksum)})")) return;
+        if (Delete && !Force && !ShouldContinue(
+                $"{path.StorageDir}{OnHost} will be deleted with no backup. The old enclave on that CPU could not roll back. Continue?",
+                "Delete key manager state permanently"))
+            return;
+        // Check the peers again right before; the node's machine checks the node is stopped at the last moment.
+        check = RemoteGuard(session, name, socket, peers);
+        var record = RemoteOp<LocalStateRecord>(session, name, "Wipe", wipe);
+        WriteObject(WithPeers(record, check));
+    }
+
+    private static LocalStateRecord WithPeers(LocalStateRecord record, WipeCheck check) => new()
+    {
+        Node = record.Node, DataDir = record.DataDir, RuntimeId = record.RuntimeId, Path = record.Path, Action = record.Action,
+        BackupPath = record.BackupPath, Time = record.Time, PeerChecksum = check.PeerChecksum,
+        VerifiedPeers = check.Peers.Select(p => p.Socket).ToArray(),
+    };
+
+    private WipeCheck Guard(SocketAddress node, IReadOnlyList<PeerRef> peers)
+    {
+        var timeout = TimeSpan.FromSeconds(TimeoutSec);
+        var stop = Await(WipeGuard.CheckStoppedAsync(node, timeout, Stopping));
+        return Verdict(stop, peers.Any(p => p.SameNode(node, null, null)), peers.Where(p => !p.SameNode(node, null, null)).ToList(), node.ToString());
+    }
+
+    private WipeCheck RemoteGuard(PSSession session, string name, string socket, IReadOnlyList<PeerRef> peers)
+    {
+        var stop = RemoteOp<NodeStopCheck>(session, name, "NodeStopped", new { Socket = socket, TimeoutMs = TimeoutSec * 1000 });
+        return Verdict(stop, peers.Any(p => p.SameNode(null, session, socket)), peers.Where(p => !p.SameNode(null, session, socket)).ToList(), socket);
+    }
+
+    private WipeCheck Verdict(NodeStopCheck stop, bool nodeAmongPeers, IReadOnlyList<PeerRef> peers, string node)
+    {
+        var timeout = TimeSpan.FromSeconds(TimeoutSec);
+        var read = Await(Task.WhenAll(peers.DistinctBy(p => p.Display).Select(p => ReadPeerAsync(p, timeout))));
+        var check = WipeGuard.Evaluate(stop, nodeAmongPeers, read, KeyManagerRuntimeId.Validate(RuntimeId));
         foreach (var p in check.Peers) WriteVerbose($"peer {p.Socket}: {p.Status ?? "unreadable"} {p.Checksum ?? p.Error}");
-        WriteVerbose($"node {node}: {check.NodeState}");
+        WriteVerbose($"node {node}{OnHost}: {check.NodeState}");
         if (!check.Ok)
             throw new KmException("WipeRefused", KmErrorCategory.InvalidOperation,
-                "Refusing to wipe: " + string.Join("; ", check.Problems) + ".", node.ToString())
+                "Refusing to wipe: " + string.Join("; ", check.Problems) + ".", node)
             {
                 RecommendedAction = "Stop the node, and name staying peers that are ready with one checksum in -RequirePeer.",
             };
         return check;
     }
 
+    private async Task<PeerCheck> ReadPeerAsync(PeerRef p, TimeSpan timeout)
+    {
+        if (p.Session is null) return await WipeGuard.ReadPeerAsync(p.Local!, timeout, Stopping).ConfigureAwait(false);
+        try { return WipeGuard.FromStatus(p.Display, await KmRemoting.StatusAsync(p.Session, p.Display, p.RemoteSocket!, timeout, Stopping).ConfigureAwait(false)); }
+        catch (KmException e) { return new PeerCheck(p.Display, null, null, e.Message); }
+    }
+
     internal static SocketAddress NodeSocket(string? socket, string dataDir, string baseDirectory) =>
         SocketAddress.Parse(string.IsNullOrWhiteSpace(socket) ? dataDir : socket, baseDirectory);
 
-    internal static IReadOnlyList<SocketAddress> PeerSockets(object[] peers, string baseDirectory) => peers.Select(p =>
+    /// <summary>Peers as given: sockets or data dirs on this machine, or nodes (a remote node is read through its session).</summary>
+    internal static IReadOnlyList<PeerRef> Peers(object[] peers, string baseDirectory) => peers.Select(p =>
     {
         var o = p is PSObject ps ? ps.BaseObject : p;
-        return o switch
+        switch (o)
         {
-            KmNode n => SocketAddress.Parse(n.Socket, baseDirectory),
-            string s => SocketAddress.Parse(s, baseDirectory),
-            PSCustomObject when p is PSObject holder && holder.Properties["Socket"]?.Value is { } v => SocketAddress.Parse(v.ToString(), baseDirectory),
-            _ => throw new KmException("InvalidPeer", KmErrorCategory.InvalidArgument,
-                $"A required peer must be a socket address, a data dir or a node, not a {o?.GetType().Name ?? "null"}.", p),
-        };
+            case KmNode n when n.IsRemote:
+                var session = KmRemoting.SessionOf(n);
+                return new PeerRef($"{n.Socket} on {KmRemoting.Describe(session)}", null, session, n.Socket);
+            case KmNode n:
+                return Local(n.Socket, baseDirectory);
+            case string s:
+                return Local(s, baseDirectory);
+            case PSCustomObject when p is PSObject holder && holder.Properties["Socket"]?.Value is { } v:
+                return KmRemoting.AsSession(holder.Properties["Session"]?.Value) is { } ss
+                    ? new PeerRef($"{v} on {KmRemoting.Describe(ss)}", null, ss, v.ToString())
+                    : Local(v.ToString()!, baseDirectory);
+            default:
+                throw new KmException("InvalidPeer", KmErrorCategory.InvalidArgument,
+                    $"A required peer must be a socket address, a data dir or a node, not a {o?.GetType().Name ?? "null"}.", p);
+        }
     }).ToList();
+
+    private static PeerRef Local(string socket, string baseDirectory)
+    {
+        var a = SocketAddress.Parse(socket, baseDirectory);
+        return new PeerRef(a.ToString(), a, null, null);
+    }
 }
 
 /// <summary>Restore-KmLocalState: puts a moved-aside state back (rollback on the same CPU with the old ORC).</summary>
@@ -133,6 +231,11 @@ public sealed class RestoreKmLocalStateCommand : KmLocalStateCommand
 
     protected override void ProcessRecord()
     {
+        if (Session is not null)
+        {
+            RestoreRemote(Session);
+            return;
+        }
         try
         {
             var path = LocalStatePath.Resolve(DataDir, RuntimeId);
@@ -149,5 +252,20 @@ public sealed class RestoreKmLocalStateCommand : KmLocalStateCommand
         }
         catch (KmException e) { WriteKmError(e, Name ?? DataDir); }
         catch (IOException e) { WriteKmError(new KmException("RestoreFailed", KmErrorCategory.WriteError, $"The restore failed: {e.Message}", DataDir, e)); }
+    }
+
+    /// <summary>The node on another machine: after the prompt here, the same command runs there (it checks the node is stopped there).</summary>
+    private void RestoreRemote(PSSession session)
+    {
+        var name = string.IsNullOrEmpty(Name) ? DataDir : Name!;
+        try
+        {
+            if (!ShouldProcess(name, $"Restore the key manager state of {name}{OnHost} from backup {(string.IsNullOrEmpty(Backup) ? "(the newest)" : Backup)}")) return;
+            var parameters = new System.Collections.Hashtable { ["DataDir"] = DataDir, ["RuntimeId"] = RuntimeId, ["Name"] = name, ["Confirm"] = false };
+            if (!string.IsNullOrWhiteSpace(Socket)) parameters["Socket"] = Socket;
+            if (!string.IsNullOrEmpty(Backup)) parameters["Backup"] = Backup;
+            WriteRemote(RunRemote(session, name, "Restore-KmLocalState", parameters), name);
+        }
+        catch (KmException e) { WriteKmError(e, name); }
     }
 }

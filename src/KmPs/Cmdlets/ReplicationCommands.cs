@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
 using KmPs.Control;
 using KmPs.Diagnosis;
 using KmPs.Replication;
@@ -70,9 +71,9 @@ public sealed class TestKmReplicationCommand : KmNodeSetCommand
         if (Quiet) WriteObject(allOk);
     }
 
-    private ulong CurrentEpoch() => Await(Task.WhenAll(Nodes.Where(n => n.Address is not null).Select(async n =>
+    private ulong CurrentEpoch() => Await(Task.WhenAll(Nodes.Where(n => n.Usable).Select(async n =>
     {
-        try { return (await ControlClient.For(n.Address!).GetStatusAsync(TimeSpan.FromSeconds(5), Stopping).ConfigureAwait(false)).Epoch; }
+        try { return (await ReadStatusAsync(n, TimeSpan.FromSeconds(5)).ConfigureAwait(false)).Epoch; }
         catch (KmException) { return 0UL; }
     }))).DefaultIfEmpty(0UL).Max();
 
@@ -80,10 +81,10 @@ public sealed class TestKmReplicationCommand : KmNodeSetCommand
     {
         var inputs = Await(Task.WhenAll(Nodes.Select(async n =>
         {
-            if (n.Address is null) return new ReplicationCheck.Input(n.Name, null, n.Error!.Message, expected);
+            if (!n.Usable) return new ReplicationCheck.Input(n.Name, null, n.Error!.Message, expected);
             try
             {
-                var s = await ControlClient.For(n.Address).GetStatusAsync(TimeSpan.FromSeconds(10), Stopping).ConfigureAwait(false);
+                var s = await ReadStatusAsync(n, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
                 return new ReplicationCheck.Input(n.Name, s, null, expected);
             }
             catch (KmException e) { return new ReplicationCheck.Input(n.Name, null, e.Message, expected); }
@@ -110,8 +111,20 @@ public sealed class FindKmUpgradeProblemCommand : KmCmdlet
     [ValidateRange(1, int.MaxValue)]
     public int Tail { get; set; } = 100_000;
 
+    /// <summary>The remoting session to the node's machine, where the log is read (bound from remote inventory nodes).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public PSSession? Session { get; set; }
+
     protected override void ProcessRecord()
     {
+        if (Session is not null)
+        {
+            var parameters = new System.Collections.Hashtable { ["Path"] = Path, ["Tail"] = Tail };
+            if (Name is not null) parameters["Name"] = Name;
+            try { WriteRemote(RunRemote(Session, Name ?? Path, "Find-KmUpgradeProblem", parameters), Path); }
+            catch (KmException e) { WriteKmError(e, Path); }
+            return;
+        }
         var path = ResolvePath(Path);
         try
         {

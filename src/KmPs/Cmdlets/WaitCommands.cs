@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
 using KmPs.Control;
+using KmPs.Remoting;
 using KmPs.Replication;
 using KmPs.Status;
 
@@ -50,7 +52,7 @@ public sealed class WaitKmNodeCommand : KmNodeSetCommand
     protected override void EndProcessing()
     {
         foreach (var bad in Nodes.Where(n => n.Error is not null)) WriteKmError(bad.Error!, bad.Input);
-        var nodes = Nodes.Where(n => n.Address is not null).Select(n => (n.Name, Address: n.Address!)).ToList();
+        var nodes = Nodes.Where(n => n.Usable).ToList();
         if (nodes.Count == 0) return;
         var sw = Stopwatch.StartNew();
         var timeout = TimeSpan.FromSeconds(TimeoutSec);
@@ -60,13 +62,20 @@ public sealed class WaitKmNodeCommand : KmNodeSetCommand
         {
             var results = Await(Task.WhenAll(nodes.Select(async n =>
             {
-                try { return (n.Name, Status: await ControlClient.For(n.Address).GetStatusAsync(TimeSpan.FromSeconds(5), Stopping).ConfigureAwait(false), Error: (string?)null); }
-                catch (KmException e) { return (n.Name, Status: (KmStatus?)null, Error: (string?)e.Message); }
+                try { return (n.Name, Status: await ReadStatusAsync(n, TimeSpan.FromSeconds(5)).ConfigureAwait(false), Error: (KmException?)null); }
+                catch (KmException e) { return (n.Name, Status: (KmStatus?)null, Error: (KmException?)e); }
             })));
+            // A lost session never comes back: that node's wait fails now, not at the timeout.
+            var lost = results.FirstOrDefault(r => r.Error is not null && KmRemoting.IsSessionLost(r.Error));
+            if (lost.Error is not null)
+            {
+                WriteProgress(new ProgressRecord(2, Activity, "failed") { RecordType = ProgressRecordType.Completed });
+                ThrowKmError(lost.Error, lost.Name);
+            }
             var done = new List<bool>();
             foreach (var r in results)
             {
-                var (ok, seen) = Evaluate(r.Status, r.Error, results.Select(x => x.Status).ToList(), expected);
+                var (ok, seen) = Evaluate(r.Status, r.Error?.Message, results.Select(x => x.Status).ToList(), expected);
                 last[r.Name] = seen;
                 done.Add(ok);
             }
@@ -142,12 +151,30 @@ public sealed class GetKmUpgradeEpochCommand : KmCmdlet
     [Parameter(Position = 1)]
     public string? Version { get; set; }
 
+    /// <summary>The remoting session to the node's machine (bound from remote inventory nodes).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public PSSession? Session { get; set; }
+
     private bool _done;
 
     protected override void ProcessRecord()
     {
         // One answer per call: the deployments are chain state, the same from every node.
         if (_done) return;
+        if (Session is not null)
+        {
+            var parameters = new System.Collections.Hashtable { ["Socket"] = Socket };
+            if (RuntimeId is not null) parameters["RuntimeId"] = RuntimeId;
+            if (Version is not null) parameters["Version"] = Version;
+            try
+            {
+                var run = RunRemote(Session, Socket, "Get-KmUpgradeEpoch", parameters);
+                _done = run.Output.Count > 0;
+                WriteRemote(run, Socket);
+            }
+            catch (KmException e) { WriteKmError(e, Socket); }
+            return;
+        }
         try
         {
             var address = SocketAddress.Parse(Socket, CurrentDirectory);

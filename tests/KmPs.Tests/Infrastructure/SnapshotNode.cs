@@ -20,12 +20,29 @@ public sealed class SnapshotNode : IAsyncDisposable
         Backend = backend;
     }
 
-    public static async Task<SnapshotNode> StartAsync(SimNodeStatus status)
+    /// <param name="statusDelay">How long each GetStatus takes (a slow node), default none.</param>
+    public static async Task<SnapshotNode> StartAsync(SimNodeStatus status, TimeSpan? statusDelay = null)
     {
         var dir = new TempDir("kms");
         var backend = new SnapshotBackend(status);
-        var server = await ControlServer.StartAsync(dir.File("internal.sock"), backend);
+        IControlBackend served = statusDelay is { } d ? new SlowStatus(backend, d) : backend;
+        var server = await ControlServer.StartAsync(dir.File("internal.sock"), served);
         return new SnapshotNode(dir, server, backend);
+    }
+
+    private sealed class SlowStatus(IControlBackend inner, TimeSpan delay) : IControlBackend
+    {
+        public byte[] GetStatus()
+        {
+            Thread.Sleep(delay);
+            return inner.GetStatus();
+        }
+
+        public bool IsReady() => inner.IsReady();
+        public bool IsSynced() => inner.IsSynced();
+        public Task WaitReadyAsync(CancellationToken ct) => inner.WaitReadyAsync(ct);
+        public Task RequestShutdownAsync(bool wait, CancellationToken ct) => inner.RequestShutdownAsync(wait, ct);
+        public byte[] GetRuntime(byte[] request) => inner.GetRuntime(request);
     }
 
     public async ValueTask DisposeAsync()

@@ -1,0 +1,170 @@
+using System.Text.Json;
+using KmPs.Bundles;
+using KmPs.Cmdlets;
+using KmPs.Config;
+using KmPs.Control;
+using KmPs.Inventory;
+using KmPs.LocalState;
+using KmPs.Orchestration;
+
+namespace KmPs.Remoting;
+
+/// <summary>
+/// The node's side of the module's remoting: what the admin host calls, through the node's
+/// PowerShell session, after the module is imported there. Public so a session can reach it
+/// (<c>[KmPs.Remoting.KmRemoteEndpoint]::Op(...)</c>); not meant to be called by hand.
+/// Every result and error goes back as one JSON text (see <see cref="KmWire"/>).
+/// </summary>
+public static class KmRemoteEndpoint
+{
+    /// <summary>The module build both sides must run, so results are read back as they were written.</summary>
+    public static string Version => typeof(KmRemoteEndpoint).Assembly.GetName().Version?.ToString() ?? "0.0.0.0";
+
+    /// <summary>A command's result as wire text.</summary>
+    public static string Wire(object? value) => KmWire.Encode(value);
+
+    /// <summary>A node sent by the admin host, as this machine sees it (no session, no host name).</summary>
+    public static KmNode ReadNode(string json) => KmWire.FromJson<KmNode>(json).AsLocal();
+
+    /// <summary>Runs one operation; returns {"ok": result} or {"error": {...}} as JSON text, never throws.</summary>
+    public static string Op(string name, string arguments)
+    {
+        try
+        {
+            var a = JsonDocument.Parse(arguments).RootElement;
+            object? result = name switch
+            {
+                "CompleteNode" => CompleteNode(KmWire.FromJson<KmNode>(Str(a, "Node")!)),
+                "KmBundles" => LocalNodeReader.KmBundlesOf(Str(a, "ConfigPath")!).ToArray(),
+                "Status" => Wait(ControlClient.For(SocketAddress.Parse(Str(a, "Socket"))).GetStatusAsync(Timeout(a), CancellationToken.None)),
+                "Runtime" => Wait(ControlClient.For(SocketAddress.Parse(Str(a, "Socket")))
+                    .GetRuntimeAsync(Convert.FromHexString(Str(a, "RuntimeId")!), 0, Timeout(a), CancellationToken.None)),
+                "NodeStopped" => Wait(WipeGuard.CheckStoppedAsync(SocketAddress.Parse(Str(a, "Socket")), Timeout(a), CancellationToken.None)),
+                "StatePath" => StatePath(Str(a, "DataDir"), Str(a, "RuntimeId")),
+                "Wipe" => Wipe(a),
+                "BeginUpload" => BeginUpload(Str(a, "ConfigPath")!, Str(a, "FileName")!, Str(a, "Digest")!),
+                "AppendUpload" => AppendUpload(Str(a, "TempPath")!, Convert.FromBase64String(Str(a, "Data")!)),
+                "CommitUpload" => CommitUpload(Str(a, "TempPath")!, Str(a, "Destination")!, Str(a, "Digest")!, a.GetProperty("Length").GetInt64()),
+                _ => throw new KmException("RemoteOperationUnknown", KmErrorCategory.InvalidOperation, $"Unknown remote operation '{name}'.", name),
+            };
+            return JsonSerializer.Serialize(new { ok = KmWire.Encode(result) });
+        }
+        catch (Exception e)
+        {
+            var km = e as KmException ?? new KmException(e is IOException ? "RemoteIOError" : e is UnauthorizedAccessException ? "RemoteAccessDenied" : "RemoteOperationFailed",
+                e is UnauthorizedAccessException ? KmErrorCategory.PermissionDenied : e is IOException ? KmErrorCategory.WriteError : KmErrorCategory.NotSpecified,
+                e.Message, name, e);
+            return JsonSerializer.Serialize(new
+            {
+                error = new { km.ErrorId, Category = km.Category.ToString(), km.Message, km.RecommendedAction, Target = km.Target?.ToString() },
+            });
+        }
+    }
+
+    private static string? Str(JsonElement a, string name) => a.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    private static TimeSpan Timeout(JsonElement a) =>
+        TimeSpan.FromMilliseconds(a.TryGetProperty("TimeoutMs", out var v) ? v.GetInt32() : 10_000);
+
+    private static T Wait<T>(Task<T> task) => task.GetAwaiter().GetResult();
+
+    private static KmNode CompleteNode(KmNode node)
+    {
+        var local = node.AsLocal();
+        return NodeConfigFill.Complete(local.Validate());
+    }
+
+    private static RemoteStatePath StatePath(string? dataDir, string? runtimeId)
+    {
+        var p = LocalStatePath.Resolve(dataDir, runtimeId);
+        return new RemoteStatePath { DataDir = p.DataDir, StorageDir = p.StorageDir, Exists = p.Exists };
+    }
+
+    /// <summary>
+    /// The wipe on the node's machine. The staying peers were verified by the admin host (they may
+    /// be on other machines) right before; the node being stopped is checked here, at the last moment.
+    /// </summary>
+    private static LocalStateRecord Wipe(JsonElement a)
+    {
+        var path = LocalStatePath.Resolve(Str(a, "DataDir"), Str(a, "RuntimeId"));
+        var name = Str(a, "Name") ?? path.DataDir;
+        if (!path.Exists) return LocalStateWiper.MoveAside(path, name, DateTimeOffset.UtcNow); // nothing to wipe, as locally
+        var socket = Str(a, "Socket");
+        var node = SocketAddress.Parse(string.IsNullOrWhiteSpace(socket) ? path.DataDir : socket);
+        var stop = Wait(WipeGuard.CheckStoppedAsync(node, Timeout(a), CancellationToken.None));
+        if (!stop.Stopped)
+            throw new KmException("WipeRefused", KmErrorCategory.InvalidOperation, $"Refusing to wipe: {stop.Problem}.", node.ToString())
+            {
+                RecommendedAction = "Stop the node, and name staying peers that are ready with one checksum in -RequirePeer.",
+            };
+        return a.TryGetProperty("Delete", out var d) && d.GetBoolean()
+            ? LocalStateWiper.Delete(path, name)
+            : LocalStateWiper.MoveAside(path, name, DateTimeOffset.UtcNow);
+    }
+
+    /// <summary>
+    /// Where a new ORC goes on this machine: beside the key manager bundle the node's config names
+    /// now. A file of that name with other bytes is never overwritten.
+    /// </summary>
+    private static RemoteUpload BeginUpload(string configPath, string fileName, string digest)
+    {
+        if (fileName != Path.GetFileName(fileName) || fileName.Length == 0)
+            throw new KmException("InvalidBundleName", KmErrorCategory.InvalidArgument, $"'{fileName}' is not a file name.", fileName);
+        var current = NodeConfig.Load(configPath).FindKmBundle()
+                      ?? throw new KmException("ConfigNoKmBundle", KmErrorCategory.InvalidData,
+                          $"{configPath} names no key manager bundle, so there is no bundle folder to copy the new ORC to.", configPath);
+        var destination = Path.Combine(Path.GetDirectoryName(current.FullPath)!, fileName);
+        if (File.Exists(destination))
+        {
+            if (DigestOf(destination) == digest) return new RemoteUpload { Destination = destination, Present = true };
+            throw new KmException("BundleConflict", KmErrorCategory.ResourceExists,
+                $"{destination} already exists with other contents than the ORC to install (SHA-512/256 differs); it was left alone.", destination)
+            {
+                RecommendedAction = "Remove or rename that file on the node's machine, or give the new ORC another file name.",
+            };
+        }
+        var temp = Path.Combine(Path.GetDirectoryName(destination)!, $".{fileName}.upload-{Guid.NewGuid():N}");
+        using (new FileStream(temp, FileMode.CreateNew, FileAccess.Write)) { }
+        return new RemoteUpload { Destination = destination, TempPath = temp };
+    }
+
+    private static bool AppendUpload(string tempPath, byte[] data)
+    {
+        CheckTemp(tempPath);
+        using var f = new FileStream(tempPath, FileMode.Append, FileAccess.Write);
+        f.Write(data);
+        return true;
+    }
+
+    private static string CommitUpload(string tempPath, string destination, string digest, long length)
+    {
+        CheckTemp(tempPath);
+        try
+        {
+            var size = new FileInfo(tempPath).Length;
+            var got = DigestOf(tempPath);
+            if (size != length || got != digest)
+                throw new KmException("BundleCopyCorrupt", KmErrorCategory.InvalidData,
+                    $"The ORC copied to {destination} arrived with {size} bytes and SHA-512/256 {got}, not {length} bytes and {digest}; it was not installed.", destination);
+            OrcBundle.Open(tempPath); // a readable ORC, before anything names it
+            File.Move(tempPath, destination, overwrite: false);
+            return destination;
+        }
+        finally
+        {
+            if (File.Exists(tempPath)) File.Delete(tempPath);
+        }
+    }
+
+    private static void CheckTemp(string tempPath)
+    {
+        if (!Path.GetFileName(tempPath).StartsWith('.') || !tempPath.Contains(".upload-", StringComparison.Ordinal))
+            throw new KmException("InvalidUpload", KmErrorCategory.InvalidArgument, $"{tempPath} is not an upload in progress.", tempPath);
+    }
+
+    private static string DigestOf(string path)
+    {
+        using var f = File.OpenRead(path);
+        return Convert.ToHexString(Sha512_256.Hash(f)).ToLowerInvariant();
+    }
+}

@@ -1,0 +1,54 @@
+using System.Management.Automation.Runspaces;
+
+// A "remote machine" for the remoting tests.
+//
+//   dotnet KmPs.RemoteHost.dll <module folder>
+//
+// Installs the module folder (the build output holding OasisKeyManager.psd1) under the name
+// OasisKeyManager in a private modules folder put first on PSModulePath, so `Import-Module
+// OasisKeyManager` in a session finds it as on a host where the module is installed. Then opens a
+// runspace (which starts the engine's PSRP named pipe listener), prints "ready <pid>" and serves
+// until standard input closes (the test process ended or disposed it), or until it is killed.
+// A session's own runspace is created by the engine for each client (default session state).
+
+if (args.Length != 1 || !File.Exists(Path.Combine(args[0], "OasisKeyManager.psd1")))
+{
+    Console.Error.WriteLine("usage: KmPs.RemoteHost <folder holding OasisKeyManager.psd1>");
+    return 2;
+}
+var modules = Path.Combine(Path.GetTempPath(), $"kmrh-{Environment.ProcessId}");
+try
+{
+    Directory.CreateDirectory(modules);
+    var installed = Path.Combine(modules, "OasisKeyManager");
+    if (!Directory.Exists(installed)) Directory.CreateSymbolicLink(installed, Path.GetFullPath(args[0]));
+    // pwsh on a real host has Out-String, which the engine runs to feed a native command's standard
+    // input in a remote session (a node's start or stop script calling a program). This engine has
+    // only the Core commands, so the stand-in gets a minimal one, loaded on first use.
+    var compat = Directory.CreateDirectory(Path.Combine(modules, "KmPs.RemoteHost.Compat")).FullName;
+    File.WriteAllText(Path.Combine(compat, "KmPs.RemoteHost.Compat.psm1"), """
+        function Out-String {
+            [CmdletBinding()]
+            param([Parameter(ValueFromPipeline = $true)] $InputObject, [switch] $Stream, [int] $Width)
+            process { if ($null -ne $InputObject) { [string]$InputObject } }
+        }
+        Export-ModuleMember -Function Out-String
+        """);
+    var path = Environment.GetEnvironmentVariable("PSModulePath");
+    Environment.SetEnvironmentVariable("PSModulePath", string.IsNullOrEmpty(path) ? modules : modules + Path.PathSeparator + path);
+
+    // The module is also imported here once, so its assemblies are loaded and compiled before the
+    // first session imports it (a warm host; the tests' sessions still import it themselves).
+    var iss = InitialSessionState.CreateDefault2();
+    iss.ImportPSModule(new[] { "OasisKeyManager" });
+    using var runspace = RunspaceFactory.CreateRunspace(iss);
+    runspace.Open();
+    Console.WriteLine($"ready {Environment.ProcessId}");
+    Console.Out.Flush();
+    Console.In.ReadToEnd();
+    return 0;
+}
+finally
+{
+    try { Directory.Delete(modules, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+}

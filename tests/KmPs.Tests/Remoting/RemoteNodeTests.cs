@@ -1,0 +1,233 @@
+using System.Diagnostics;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using KmPs.Diagnosis;
+using KmPs.Inventory;
+using KmPs.LocalState;
+using KmPs.Replication;
+using KmPs.Status;
+using KmPs.Tests.Infrastructure;
+
+namespace KmPs.Tests.Remoting;
+
+/// <summary>Two remote hosts with live sessions, shared by the tests of a class (one client per host at a time).</summary>
+public sealed class RemoteHostsFixture : IAsyncLifetime
+{
+    public RemoteHost[] Hosts { get; private set; } = Array.Empty<RemoteHost>();
+    public PSSession[] Sessions { get; private set; } = Array.Empty<PSSession>();
+
+    public async Task InitializeAsync()
+    {
+        Hosts = await RemoteHost.StartManyAsync(2);
+        Sessions = Hosts.Select(h => h.Connect()).ToArray();
+    }
+
+    public Task DisposeAsync()
+    {
+        foreach (var h in Hosts) h.Dispose();
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>The module's commands on nodes reached through PowerShell remoting sessions (real PSRP into another process).</summary>
+public class RemoteNodeTests(RemoteHostsFixture remote) : IClassFixture<RemoteHostsFixture>
+{
+    private Dictionary<string, object?> Vars(params (string Name, object? Value)[] more)
+    {
+        var v = new Dictionary<string, object?> { ["s1"] = remote.Sessions[0], ["s2"] = remote.Sessions[1] };
+        foreach (var (name, value) in more) v[name] = value;
+        return v;
+    }
+
+    [Fact]
+    public void Invoke_Command_runs_in_the_host_process_with_the_module_installed_there()
+    {
+        using var ps = new PsEngine();
+        var r = ps.Run("Invoke-Command -Session $s1 { $PID; Import-Module OasisKeyManager; (Get-Module OasisKeyManager).ModuleBase }", Vars()).AssertClean();
+        Assert.Equal(remote.Hosts[0].Pid, (int)r.Output[0].BaseObject);
+        Assert.NotEqual(Environment.ProcessId, remote.Hosts[0].Pid);
+        Assert.EndsWith("OasisKeyManager", r.Output[1].ToString());
+    }
+
+    [Fact]
+    public async Task Status_of_a_remote_node_is_the_same_typed_object_as_a_local_one()
+    {
+        await using var node = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24));
+        using var ps = new PsEngine();
+        var r = ps.Run($$"""
+            $n = New-KmNode -Name r1 -DataDir '{{node.DataDir}}' -Session $s1
+            $n
+            $n | Get-KmStatus
+            Get-KmStatus '{{node.Address}}'
+            (Get-KmStatus -Socket '{{node.Address}}' -Session $s1 -Raw).registration.descriptor.runtimes[0].id
+            (Get-KmStatus -Socket '{{node.Address}}' -Raw).registration.descriptor.runtimes[0].id
+            """, Vars()).AssertClean();
+        var n = Assert.IsType<KmNode>(r.Output[0].BaseObject);
+        Assert.True(n.IsRemote);
+        Assert.Equal("localhost", n.HostName);
+        Assert.Equal("unix:" + node.SocketPath, n.Socket);
+        var viaSession = Assert.IsType<KmStatus>(r.Output[1].BaseObject);
+        var local = Assert.IsType<KmStatus>(r.Output[2].BaseObject);
+        Assert.Equal("r1", viaSession.Name);
+        Assert.Equal(local.Status, viaSession.Status);
+        Assert.Equal(local.Checksum, viaSession.Checksum);
+        Assert.Equal(local.InitResponse!.Signature, viaSession.InitResponse!.Signature);
+        Assert.Equal(local.RegisteredVersion, viaSession.RegisteredVersion);
+        Assert.Equal(local.Epoch, viaSession.Epoch);
+        Assert.Equal(local.LastRegistration, viaSession.LastRegistration);
+        Assert.Equal(r.Output[4].ToString(), r.Output[3].ToString());
+    }
+
+    [Fact]
+    public void Errors_on_the_remote_machine_keep_their_ErrorId_and_say_where()
+    {
+        using var ps = new PsEngine();
+        var r = ps.Run("Get-KmStatus -Socket /nonexistent/internal.sock -Name gone -Session $s1; Find-KmUpgradeProblem -Path /nonexistent/node.log -Session $s2", Vars());
+        Assert.Equal(2, r.Errors.Count);
+        Assert.Equal("SocketNotFound,KmPs.Cmdlets.GetKmStatusCommand", r.Errors[0].FullyQualifiedErrorId);
+        Assert.Contains("(on localhost)", r.Errors[0].Exception.Message);
+        Assert.NotNull(r.Errors[0].ErrorDetails?.RecommendedAction);
+        Assert.Equal("LogNotFound,KmPs.Cmdlets.FindKmUpgradeProblemCommand", r.Errors[1].FullyQualifiedErrorId);
+    }
+
+    [Fact]
+    public async Task Status_of_remote_nodes_is_read_concurrently()
+    {
+        var delay = TimeSpan.FromSeconds(2);
+        await using var warm = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24, "a"));
+        await using var a = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24, "a"), delay);
+        await using var b = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24, "a"), delay);
+        using var ps = new PsEngine();
+        var vars = Vars(("a", a.DataDir), ("b", b.DataDir), ("w", warm.DataDir));
+        // Both machines have read a status once (their code is warm), then each node answers in 2 s.
+        ps.Run("$null = (New-KmNode wa $w -Session $s1), (New-KmNode wb $w -Session $s2) | Get-KmStatus; " +
+               "$nodes = (New-KmNode ra $a -Session $s1), (New-KmNode rb $b -Session $s2)", vars).AssertClean();
+        var sw = Stopwatch.StartNew();
+        var r = ps.Run("$nodes | Get-KmStatus | ForEach-Object { $_.Name }").AssertClean();
+        var status = sw.Elapsed;
+        Assert.Equal(new[] { "ra", "rb" }, r.Output.Select(o => o.ToString()));
+        sw.Restart();
+        var report = ps.Run("$nodes | Test-KmReplication").AssertClean().Single<ReplicationReport>();
+        var check = sw.Elapsed;
+        Assert.True(report.Ok, string.Join("; ", report.Problems));
+        // One after the other would take at least 4 s each time.
+        Assert.True(status < TimeSpan.FromSeconds(3.5), $"Get-KmStatus took {status}");
+        Assert.True(check < TimeSpan.FromSeconds(3.5), $"Test-KmReplication took {check}");
+    }
+
+    [Fact]
+    public async Task Wipe_restore_deployments_and_log_diagnosis_run_on_the_nodes_machine()
+    {
+        using var d = new FakeDataDir();
+        await using var peer = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24));
+        using var ps = new PsEngine();
+        var vars = Vars(("dd", d.DataDir), ("rid", d.RuntimeId), ("peerDir", peer.DataDir), ("log", TestPaths.Vector("enclave-panic.log")));
+        // The node to wipe is stopped (no socket) on s1's machine; its staying peer is read on s2's machine.
+        var r = ps.Run("""
+            $node = New-KmNode -Name far -DataDir $dd -RuntimeId $rid -Session $s1
+            $peer = New-KmNode -Name peer -DataDir $peerDir -Session $s2
+            $node | Clear-KmLocalState -RequirePeer $peer -Confirm:$false
+            $node | Restore-KmLocalState -Confirm:$false
+            $peer | Get-KmUpgradeEpoch -Version 0.4.0
+            Find-KmUpgradeProblem -Path $log -Name far -Session $s1
+            $node | Clear-KmLocalState -RequirePeer $node -Confirm:$false
+            """, vars);
+        var wiped = Assert.IsType<LocalStateRecord>(r.Output[0].BaseObject);
+        Assert.Equal("MovedAside", wiped.Action);
+        Assert.Equal(Statuses.VectorChecksum, wiped.PeerChecksum);
+        Assert.Equal(new[] { $"unix:{peer.SocketPath} on localhost" }, wiped.VerifiedPeers);
+        Assert.Equal("Restored", Assert.IsType<LocalStateRecord>(r.Output[1].BaseObject).Action);
+        Assert.True(Directory.Exists(d.StorageDir));
+        Assert.Equal(120UL, Assert.IsType<KmDeployment>(r.Output[2].BaseObject).ValidFrom);
+        var problem = Assert.IsType<UpgradeProblem>(r.Output[3].BaseObject);
+        Assert.Equal("far", problem.Node);
+        Assert.Equal("EnclavePanicAfterUpgrade", problem.Problem);
+        // The guard still holds through a session: a node is not its own staying peer.
+        var refused = Assert.Single(r.Errors);
+        Assert.Equal("WipeRefused,KmPs.Cmdlets.ClearKmLocalStateCommand", refused.FullyQualifiedErrorId);
+        Assert.Contains("listed among its own required peers", refused.Exception.Message);
+        Assert.True(Directory.Exists(d.StorageDir));
+    }
+
+    [Fact]
+    public async Task Invoke_Command_results_render_with_the_default_views_too()
+    {
+        await using var node = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24));
+        var host = new RecordingHost();
+        using var ps = new PsEngine(host);
+        var r = ps.Run($$"""
+            $d = Invoke-Command -Session $s1 { Get-KmStatus '{{node.Address}}' }
+            $d.PSObject.TypeNames[0]
+            $d | Out-Default
+            """, Vars()).AssertClean();
+        Assert.Equal("Deserialized.KmPs.Status.KmStatus", r.Output[0].ToString());
+        // The module's table, not PowerShell's list of every property.
+        var text = System.Text.RegularExpressions.Regex.Replace(host.Text, "\u001b\\[[0-9;]*m", "");
+        Assert.Matches(@"Name\s+Status\s+Version\s+Node\s+Checksum\s+Epoch\s+LastRegistration", text);
+        Assert.Contains(Statuses.VectorChecksum[..16] + "\u2026", text);
+        Assert.Matches(@"0\.3\.3.*\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ", text);
+        Assert.DoesNotContain("InitResponse", text);
+    }
+}
+
+/// <summary>A session that breaks: every command on that node fails with SessionLost naming it, at once.</summary>
+public class LostSessionTests
+{
+    [Fact]
+    public async Task A_lost_session_fails_every_command_on_that_node_at_once_and_names_it()
+    {
+        var engine = Task.Run(() => new PsEngine());
+        await using var node = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24));
+        using var host = await RemoteHost.StartAsync();
+        var session = host.Connect();
+        using var ps = await engine;
+        ps.Run($"$n = New-KmNode -Name far -DataDir '{node.DataDir}' -Session $s -StartScript {{ 'start' }} -StopScript {{ 'stop' }}",
+            new Dictionary<string, object?> { ["s"] = session }).AssertClean();
+        host.Kill();
+
+        var status = ps.Run("$n | Get-KmStatus");
+        var e = Assert.Single(status.Errors);
+        Assert.Equal("SessionLost,KmPs.Cmdlets.GetKmStatusCommand", e.FullyQualifiedErrorId);
+        Assert.Contains("Node 'far'", e.Exception.Message);
+        Assert.Contains("broken", e.Exception.Message);
+
+        var sw = Stopwatch.StartNew();
+        var wait = ps.Run("$n | Wait-KmNode -Until Ready -TimeoutSec 60");
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"the wait took {sw.Elapsed}");
+        Assert.Equal("SessionLost,KmPs.Cmdlets.WaitKmNodeCommand", Assert.Single(wait.Errors).FullyQualifiedErrorId);
+
+        var report = ps.Run("$n | Test-KmReplication").Single<ReplicationReport>();
+        Assert.False(report.Ok);
+        Assert.Contains("remoting session", Assert.Single(report.Nodes).Problems[0]);
+
+        var stop = ps.Run("$n | Stop-KmNode -Confirm:$false");
+        Assert.Equal("SessionLost,KmPs.Cmdlets.StopKmNodeCommand", Assert.Single(stop.Errors).FullyQualifiedErrorId);
+    }
+
+    /// <remarks>
+    /// New-PSSession is a function here that fails as New-PSSession -HostName fails when ssh cannot
+    /// reach the host. The real one is not run: with an unresolvable host, the SSH transport of
+    /// System.Management.Automation 7.6.9 can crash the process (an unhandled "Broken pipe"
+    /// IOException on its error-reader thread, SSHClientSessionTransportManager.CloseConnection).
+    /// </remarks>
+    [Fact]
+    public void A_host_that_cannot_be_reached_is_a_SessionFailed_error_naming_node_and_host()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("km.psd1"), "@{ Nodes = @( @{ Name = 'far'; HostName = 'km-host.invalid'; UserName = 'oasis'; DataDir = '/node/data' } ) }");
+        using var ps = new PsEngine();
+        var r = ps.Run($$"""
+            function New-PSSession {
+                [CmdletBinding()]
+                param([string] $HostName, [string] $UserName)
+                throw [System.Management.Automation.Remoting.PSRemotingTransportException]::new("ssh: Could not resolve hostname ${HostName}: Name or service not known")
+            }
+            Import-KmNode '{{dir.File("km.psd1")}}'
+            """);
+        Assert.Empty(r.Output);
+        var e = Assert.Single(r.Errors);
+        Assert.Equal("SessionFailed,KmPs.Cmdlets.ImportKmNodeCommand", e.FullyQualifiedErrorId);
+        Assert.Contains("Node 'far': cannot open a remoting session to oasis@km-host.invalid: ssh: Could not resolve hostname", e.Exception.Message);
+        Assert.Contains("Subsystem powershell", e.ErrorDetails.RecommendedAction);
+    }
+}
