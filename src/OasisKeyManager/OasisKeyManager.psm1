@@ -44,6 +44,8 @@ function Invoke-KmSafeUpgrade {
     .PARAMETER JournalPath
     The journal file. Default: beside the inventory (<inventory>.upgrade-journal.json), else
     km-upgrade-journal.json in the current directory.
+    While a run changes nodes it holds <journal>.lock: a second run over the same journal (another
+    terminal, a retried CI job) is refused with ErrorId JournalInUse before it touches anything.
 
     .PARAMETER FirstHalfCount
     How many nodes to upgrade first (default: half, rounded down). At least one node always stays on
@@ -125,6 +127,8 @@ function Invoke-KmSafeUpgrade {
     end {
         # Sessions this command opened (HostName nodes of -InventoryPath) are closed when it ends, however it ends.
         $ownSessions = [System.Collections.Generic.List[object]]::new()
+        # The journal holds the run's lock once it begins; released however the run ends.
+        $journal = $null
         try {
             $clock = [System.Diagnostics.Stopwatch]::StartNew()
             $paths = $ExecutionContext.SessionState.Path
@@ -205,7 +209,8 @@ function Invoke-KmSafeUpgrade {
                 return $result
             }
 
-            $journal.Begin($plan)
+            try { $journal.Begin($plan) }
+            catch { Stop-KmUpgradeRun $PSCmdlet $_ 'JournalUnusable' }
             $verifiedAt = 0
             $stoppedAt = @{}
             # A resumed run whose second half is untouched verifies the first half again before starting it
@@ -247,8 +252,10 @@ function Invoke-KmSafeUpgrade {
                 }
                 catch [System.Management.Automation.PipelineStoppedException] { throw }
                 catch {
-                    $why = if ($_.Exception -is [System.Management.Automation.ActionPreferenceStopException] -and $_.Exception.ErrorRecord) { $_.Exception.ErrorRecord.Exception.Message } else { $_.Exception.Message }
-                    Stop-KmUpgradeRun $PSCmdlet ("Step $($step.Index) failed ($($step.Description)): $why`n" + (Get-KmUpgradeState $plan $journal $byName $step)) 'UpgradeStopped' 'OperationStopped'
+                    # The step's own error (say WipeRefused) stays reachable as the InnerException, for scripts.
+                    $cause = if ($_.Exception -is [System.Management.Automation.ActionPreferenceStopException] -and $_.Exception.ErrorRecord) { $_.Exception.ErrorRecord.Exception } else { $_.Exception }
+                    if ($cause -is [System.Management.Automation.MethodInvocationException] -and $cause.InnerException) { $cause = $cause.InnerException }
+                    Stop-KmUpgradeRun $PSCmdlet ("Step $($step.Index) failed ($($step.Description)): $($cause.Message)`n" + (Get-KmUpgradeState $plan $journal $byName $step)) 'UpgradeStopped' 'OperationStopped' $cause
                 }
                 $journal.Record($step.Key, $detail)
                 if ($step.Action -eq 'Stop') { $stoppedAt[$step.Node] = $started }
@@ -275,6 +282,7 @@ function Invoke-KmSafeUpgrade {
             $result
         }
         finally {
+            if ($null -ne $journal) { $journal.Dispose() }
             foreach ($s in $ownSessions) { Remove-PSSession -Session $s -Confirm:$false -WhatIf:$false -ErrorAction SilentlyContinue }
         }
     }
@@ -393,16 +401,22 @@ function Get-KmUpgradeState($plan, $journal, $byName, $failedStep) {
     $lines -join "`n"
 }
 
-function Stop-KmUpgradeRun($cmdlet, $cause, [string]$errorId = 'UpgradeStopped', [string]$category = 'InvalidOperation') {
+# Ends the run with one terminating error. $cause: an ErrorRecord (its KmException's id is kept) or a
+# message; $inner: for a message, the exception that caused it (a failed step's own error).
+function Stop-KmUpgradeRun($cmdlet, $cause, [string]$errorId = 'UpgradeStopped', [string]$category = 'InvalidOperation', [Exception]$inner = $null) {
     if ($cause -is [System.Management.Automation.ErrorRecord]) {
         $inner = $cause.Exception
         if ($inner -is [System.Management.Automation.MethodInvocationException] -and $inner.InnerException) { $inner = $inner.InnerException }
         $message = $inner.Message
         if ($inner -is [KmPs.KmException]) { $errorId = $inner.ErrorId; $category = $inner.Category.ToString() }
     }
-    else { $message = [string]$cause; $inner = $null }
+    else { $message = [string]$cause }
     $exception = [KmPs.KmException]::new($errorId, [KmPs.KmErrorCategory]$category, $message, $null, $inner)
     $record = [System.Management.Automation.ErrorRecord]::new($exception, $errorId, [System.Management.Automation.ErrorCategory]$category, $null)
+    if ($inner -is [KmPs.KmException] -and $inner.RecommendedAction -and $cause -is [System.Management.Automation.ErrorRecord]) {
+        $record.ErrorDetails = [System.Management.Automation.ErrorDetails]::new($message)
+        $record.ErrorDetails.RecommendedAction = $inner.RecommendedAction
+    }
     $cmdlet.ThrowTerminatingError($record)
 }
 

@@ -22,8 +22,10 @@ public sealed class JournalHalves
 /// The upgrade journal: every completed step is written (atomically, fsync'd) before the next one
 /// starts, so a run that was killed can resume where it stopped. A journal belongs to one plan
 /// (same nodes, bundle and version); another plan's journal is refused rather than mixed.
+/// A run that begins holds an exclusive lock on <c>&lt;journal&gt;.lock</c> until it is disposed, so
+/// two runs over one journal (two terminals, a retried CI job) cannot both stop and wipe nodes.
 /// </summary>
-public sealed class UpgradeJournal
+public sealed class UpgradeJournal : IDisposable
 {
     private sealed class Document
     {
@@ -47,11 +49,18 @@ public sealed class UpgradeJournal
     /// <summary>The halves of the plan being resumed; null for a new run.</summary>
     public JournalHalves? Halves => Resumed ? _doc.Halves : null;
 
+    /// <summary>The journal file's text when it was opened (null: no file), to notice another run's writes.</summary>
+    private string? _openedText;
+    private FileStream? _lock;
+
+    public string LockPath => Path + ".lock";
+
     private UpgradeJournal(string path, Document doc, bool resumed)
     {
         Path = path;
         _doc = doc;
         Resumed = resumed;
+        _openedText = File.Exists(path) ? File.ReadAllText(path) : null;
     }
 
     /// <param name="create">False for -WhatIf: read an existing journal but write nothing.</param>
@@ -86,13 +95,15 @@ public sealed class UpgradeJournal
         return fresh;
     }
 
-    /// <summary>Records the plan's halves before the first step.</summary>
+    /// <summary>Takes the run's lock, then records the plan's halves before the first step.</summary>
     public void Begin(UpgradePlan plan)
     {
-        if (_doc.Halves is not null) return;
         // A plan that changes nothing (every node already upgraded: only the final verification) has
         // nothing to resume; it leaves the journal of the run that did the upgrade as it was.
-        if (!plan.Steps.Any(s => s.IsDestructive)) { _readOnly = true; return; }
+        if (!Resumed && !plan.Steps.Any(s => s.IsDestructive)) _readOnly = true;
+        if (_readOnly) return;
+        AcquireLock();
+        if (_doc.Halves is not null) return;
         _doc.Halves = new JournalHalves { FirstHalf = plan.FirstHalf.ToList(), SecondHalf = plan.SecondHalf.ToList(), Skipped = plan.Skipped.ToList() };
         Save();
     }
@@ -128,9 +139,45 @@ public sealed class UpgradeJournal
 
     private bool _readOnly;
 
+    // Taken at Begin, not Open: a run refused by its pre-flight leaves no file behind. Whatever another
+    // run wrote between this run's Open and Begin makes this run's picture stale, so it is refused too.
+    // The lock file stays after the run (deleting it would let a third run lock a file no longer there).
+    private void AcquireLock()
+    {
+        if (_lock is not null) return;
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        try { _lock = new FileStream(LockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+        catch (IOException e)
+        {
+            throw new KmException("JournalInUse", KmErrorCategory.ResourceUnavailable,
+                $"Another Invoke-KmSafeUpgrade run is using the journal {Path} (it holds {LockPath}). Two runs at once could take both halves down.", Path, e)
+            {
+                RecommendedAction = "Let the other run finish, or stop it (Ctrl+C), then run the command again: it resumes from the journal.",
+            };
+        }
+        var now = File.Exists(Path) ? File.ReadAllText(Path) : null;
+        if (now != _openedText)
+        {
+            Dispose();
+            throw new KmException("JournalChanged", KmErrorCategory.ResourceUnavailable,
+                $"The journal {Path} was changed by another run while this one was checking the nodes; nothing was changed by this run.", Path)
+            {
+                RecommendedAction = "Run the same command again: it reads the journal afresh and resumes where the other run stopped.",
+            };
+        }
+    }
+
+    /// <summary>Releases the run's lock.</summary>
+    public void Dispose()
+    {
+        _lock?.Dispose();
+        _lock = null;
+    }
+
     private void Save()
     {
         if (_readOnly) return;
+        AcquireLock();
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
         var tmp = Path + ".tmp";
         using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write))

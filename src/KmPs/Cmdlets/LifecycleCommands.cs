@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Management.Automation;
 using KmPs.Control;
 using KmPs.Inventory;
+using KmPs.Lifecycle;
 using KmPs.Remoting;
 
 namespace KmPs.Cmdlets;
@@ -45,7 +46,7 @@ public abstract class KmLifecycleCommand : KmCmdlet
         switch (node.Lifecycle)
         {
             case LifecycleKind.Systemd:
-                RunSystemctl(verb, node.Unit!);
+                Await(Systemctl.RunAsync(verb, node.Unit!, TimeSpan.FromSeconds(TimeoutSec), Stopping));
                 break;
             case LifecycleKind.Script:
                 var text = verb == "stop" ? node.StopScript : node.StartScript;
@@ -65,26 +66,6 @@ public abstract class KmLifecycleCommand : KmCmdlet
                 {
                     RecommendedAction = "Give the node -SystemdUnit or -StartScript/-StopScript in New-KmNode or the inventory file.",
                 };
-        }
-    }
-
-    private void RunSystemctl(string verb, string unit)
-    {
-        var psi = new ProcessStartInfo("systemctl") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        psi.ArgumentList.Add(verb);
-        psi.ArgumentList.Add(unit);
-        Process p;
-        try { p = Process.Start(psi)!; }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new KmException("SystemctlUnavailable", KmErrorCategory.ResourceUnavailable, $"Cannot run systemctl: {e.Message}", unit, e);
-        }
-        using (p)
-        {
-            var err = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(TimeoutSec * 1000)) { p.Kill(); throw new KmException("SystemctlTimeout", KmErrorCategory.OperationTimeout, $"systemctl {verb} {unit} did not finish in {TimeoutSec} s.", unit); }
-            if (p.ExitCode != 0)
-                throw new KmException("SystemctlFailed", KmErrorCategory.InvalidOperation, $"systemctl {verb} {unit} failed ({p.ExitCode}): {err.Result.Trim()}", unit);
         }
     }
 

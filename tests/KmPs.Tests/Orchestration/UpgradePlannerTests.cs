@@ -152,6 +152,28 @@ public class UpgradePlannerTests
     }
 
     [Fact]
+    public void Only_one_run_at_a_time_writes_a_journal()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("j.json");
+        var plan = Plan(2);
+        using var first = UpgradeJournal.Open(path, plan.PlanId, "0.6.0");
+        var second = UpgradeJournal.Open(path, plan.PlanId, "0.6.0");
+        var whatIf = UpgradeJournal.Open(path, plan.PlanId, "0.6.0", create: false);
+        first.Begin(plan);
+        first.Record("km2:Stop");
+        Assert.Equal("JournalInUse", Assert.Throws<KmException>(() => second.Begin(plan)).ErrorId);
+        whatIf.Begin(plan); // a dry run reads, writes nothing, and needs no lock
+        first.Dispose();
+        // The second run opened the journal before the first wrote to it: its picture is stale.
+        Assert.Equal("JournalChanged", Assert.Throws<KmException>(() => second.Begin(plan)).ErrorId);
+        using var third = UpgradeJournal.Open(path, plan.PlanId, "0.6.0");
+        Assert.True(third.Resumed);
+        third.Begin(plan);
+        Assert.True(third.IsDone("km2:Stop"));
+    }
+
+    [Fact]
     public void Journal_of_a_run_that_never_began_does_not_block_another_plan()
     {
         // A run refused by the pre-flight (say, a wrong ORC path) opened the journal but changed nothing:
@@ -178,6 +200,7 @@ public class UpgradePlannerTests
         var j = UpgradeJournal.Open(path, plan.PlanId, "0.6.0");
         j.Begin(plan);
         j.Starting("km4:Stop");
+        j.Dispose(); // the run was killed: its lock went with its process
         var resumed = UpgradeJournal.Open(path, plan.PlanId, "0.6.0");
         Assert.False(resumed.IsDone("km4:Stop"));
         Assert.Equal(new[] { "km4" }, resumed.TouchedNodes);

@@ -60,6 +60,8 @@ public class SafeUpgradeFailureTests
         var e = Assert.Single(shell.Streams.Error);
         Assert.Equal("UpgradeStopped,Invoke-KmSafeUpgrade", e.FullyQualifiedErrorId);
         Assert.Contains("Refusing to wipe", e.Exception.Message);
+        // The step's own error stays reachable for scripts, with its stable id.
+        Assert.Equal("WipeRefused", Assert.IsType<KmException>(e.Exception.InnerException).ErrorId);
         // km4 was stopped but not wiped; km2 untouched; the key material lives on km2.
         Assert.True(c.Audit().Nodes.Single(n => n.Name == "km4").HasState);
         Assert.Contains("km4 is stopped with its state and bundle unchanged", e.Exception.Message);

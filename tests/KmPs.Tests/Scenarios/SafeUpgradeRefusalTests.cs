@@ -1,3 +1,4 @@
+using KmPs.Orchestration;
 using KmPs.Bundles;
 using KmPs.Status;
 using KmPs.Tests.Infrastructure;
@@ -92,5 +93,25 @@ public class SafeUpgradeRefusalTests
         Assert.Equal("PreflightFailed,Invoke-KmSafeUpgrade", e.FullyQualifiedErrorId);
         Assert.Contains("'km1' is given 2 times", e.Exception.Message);
         Assert.Equal(before, UpgradeHarness.Snapshot(c));
+    }
+
+    [Fact]
+    public async Task A_second_run_over_the_same_journal_is_refused_while_the_first_holds_it()
+    {
+        await using var c = await UpgradeHarness.ClusterAsync(2);
+        var before = UpgradeHarness.Snapshot(c);
+        // What another run in progress holds (another terminal, a retried CI job).
+        using (new FileStream(UpgradeHarness.Journal(c) + ".lock", FileMode.Create, FileAccess.ReadWrite, FileShare.None))
+        {
+            var e = UpgradeHarness.SingleError(UpgradeHarness.Run(c));
+            Assert.Equal("JournalInUse,Invoke-KmSafeUpgrade", e.FullyQualifiedErrorId);
+            Assert.Contains("Another Invoke-KmSafeUpgrade run is using the journal", e.Exception.Message);
+            Assert.Contains("Let the other run finish", e.ErrorDetails.RecommendedAction);
+            Assert.Equal(before, UpgradeHarness.Snapshot(c));
+            foreach (var n in c.Names) Assert.True((await c.StatusAsync(n)).IsReady, n);
+        }
+        // Once the other run lets go, the same command runs.
+        var result = UpgradeHarness.Run(c).AssertClean().Single<UpgradeResult>();
+        Assert.True(result.Success);
     }
 }
