@@ -152,11 +152,12 @@ function Invoke-KmSafeUpgrade {
 
             # ---- journal (read-only under -WhatIf) and pre-flight: nothing is changed before this passes
             $version = $null
-            try { $version = [KmPs.Bundles.OrcBundle]::Open($bundle).Version } catch { $version = $null }
+            $bundleDigest = $null
+            try { $orc = [KmPs.Bundles.OrcBundle]::Open($bundle); $version = $orc.Version; $bundleDigest = $orc.ContentDigest } catch { $version = $null }
             $journal = $null
             $midUpgrade = [System.Collections.Generic.HashSet[string]]::new()
             if ($null -ne $version) {
-                $planId = [KmPs.Orchestration.UpgradePlanner]::PlanId($nodes, $bundle, $version)
+                $planId = [KmPs.Orchestration.UpgradePlanner]::PlanId($nodes, $bundle, $version, $bundleDigest)
                 try { $journal = [KmPs.Orchestration.UpgradeJournal]::Open($JournalPath, $planId, $version.ToString(), -not $whatIf) }
                 catch { Stop-KmUpgradeRun $PSCmdlet $_ 'JournalUnusable' }
                 foreach ($n in $journal.TouchedNodes) { $null = $midUpgrade.Add($n) }
@@ -169,13 +170,13 @@ function Invoke-KmSafeUpgrade {
             }
 
             if ($null -ne $journal -and $null -ne $journal.Halves) {
-                $plan = [KmPs.Orchestration.UpgradePlanner]::Resume($nodes, $journal.Halves, $version, $bundle, $preflight.RuntimeId, $preflight.UpgradeEpoch, $VerifyEpochs)
+                $plan = [KmPs.Orchestration.UpgradePlanner]::Resume($nodes, $journal.Halves, $version, $bundle, $preflight.RuntimeId, $preflight.UpgradeEpoch, $VerifyEpochs, $bundleDigest)
                 $PSCmdlet.WriteVerbose("Resuming from $JournalPath ($($journal.Completed.Count) step(s) done).")
             }
             else {
                 $first = if ($PSBoundParameters.ContainsKey('FirstHalfCount')) { [Nullable[int]]$FirstHalfCount } else { $null }
                 try {
-                    $plan = [KmPs.Orchestration.UpgradePlanner]::Plan($nodes, $preflight.Upgraded, $version, $bundle, $preflight.RuntimeId, $preflight.UpgradeEpoch, $first, $VerifyEpochs)
+                    $plan = [KmPs.Orchestration.UpgradePlanner]::Plan($nodes, $preflight.Upgraded, $version, $bundle, $preflight.RuntimeId, $preflight.UpgradeEpoch, $first, $VerifyEpochs, $bundleDigest)
                 }
                 catch { Stop-KmUpgradeRun $PSCmdlet $_ 'PlanRefused' }
             }

@@ -39,6 +39,13 @@ public sealed class OrcBundle
     /// </summary>
     public string? EnclaveIdentity => Files.FirstOrDefault(f => f.Name == EnclaveFile)?.ActualDigest;
 
+    /// <summary>
+    /// Hex SHA-256 over every file's name and SHA-512/256: two bundles with the same version but other
+    /// bytes (a rebuilt ORC at the same path) have different contents.
+    /// </summary>
+    public string ContentDigest => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
+        string.Join("\n", Files.Select(f => f.Name + ":" + f.ActualDigest))))).ToLowerInvariant();
+
     private OrcBundle(string path, OrcManifest manifest, IReadOnlyList<OrcFile> files, IReadOnlyList<KmException> problems)
     {
         Path = path;

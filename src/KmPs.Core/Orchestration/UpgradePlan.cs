@@ -44,22 +44,23 @@ public static class UpgradePlanner
     /// <param name="nodes">All nodes, in inventory order.</param>
     /// <param name="upgraded">Names of nodes already registered with the new version (skipped).</param>
     /// <param name="firstHalfCount">Nodes in the first half; default about half, never all of the old-version nodes.</param>
-    public static string PlanId(IReadOnlyList<KmNode> nodes, string bundlePath, OasisVersion newVersion) =>
+    /// <param name="bundleDigest">The ORC's <see cref="Bundles.OrcBundle.ContentDigest"/>: a journal never resumes with other bundle bytes at the same path.</param>
+    public static string PlanId(IReadOnlyList<KmNode> nodes, string bundlePath, OasisVersion newVersion, string? bundleDigest = null) =>
         Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
-            string.Join("|", nodes.Select(n => n.Name + "@" + n.DataDir)) + "|" + bundlePath + "|" + newVersion)))[..16].ToLowerInvariant();
+            string.Join("|", nodes.Select(n => n.Name + "@" + n.DataDir)) + "|" + bundlePath + "|" + newVersion + "|" + bundleDigest)))[..16].ToLowerInvariant();
 
     /// <summary>Rebuilds the plan of a resumed run from the halves its journal recorded.</summary>
     public static UpgradePlan Resume(IReadOnlyList<KmNode> nodes, JournalHalves halves, OasisVersion newVersion, string bundlePath,
-        string runtimeId, ulong upgradeEpoch, int verifyEpochs = 1)
+        string runtimeId, ulong upgradeEpoch, int verifyEpochs = 1, string? bundleDigest = null)
     {
         var known = nodes.Select(n => n.Name).ToHashSet();
         if (!halves.FirstHalf.Concat(halves.SecondHalf).Concat(halves.Skipped).All(known.Contains))
             throw new KmException("JournalMismatch", KmErrorCategory.InvalidOperation, "The journal names nodes that are not in the inventory.", null);
-        return Build(nodes, halves.FirstHalf, halves.SecondHalf, halves.Skipped, newVersion, bundlePath, runtimeId, upgradeEpoch, verifyEpochs);
+        return Build(nodes, halves.FirstHalf, halves.SecondHalf, halves.Skipped, newVersion, bundlePath, runtimeId, upgradeEpoch, verifyEpochs, bundleDigest);
     }
 
     public static UpgradePlan Plan(IReadOnlyList<KmNode> nodes, ISet<string> upgraded, OasisVersion newVersion, string bundlePath,
-        string runtimeId, ulong upgradeEpoch, int? firstHalfCount = null, int verifyEpochs = 1)
+        string runtimeId, ulong upgradeEpoch, int? firstHalfCount = null, int verifyEpochs = 1, string? bundleDigest = null)
     {
         if (nodes.Count == 0) throw new KmException("NoNodes", KmErrorCategory.InvalidArgument, "No nodes to upgrade.", null);
         var candidates = nodes.Where(n => !upgraded.Contains(n.Name)).Select(n => n.Name).ToList();
@@ -83,11 +84,11 @@ public static class UpgradePlanner
         // Upgrade the last nodes of the inventory first, so the first ones (often the oldest) stay.
         var firstHalf = candidates.Skip(candidates.Count - first).ToList();
         var secondHalf = candidates.Take(candidates.Count - first).ToList();
-        return Build(nodes, firstHalf, secondHalf, skipped, newVersion, bundlePath, runtimeId, upgradeEpoch, verifyEpochs);
+        return Build(nodes, firstHalf, secondHalf, skipped, newVersion, bundlePath, runtimeId, upgradeEpoch, verifyEpochs, bundleDigest);
     }
 
     private static UpgradePlan Build(IReadOnlyList<KmNode> nodes, IReadOnlyList<string> firstHalf, IReadOnlyList<string> secondHalf,
-        IReadOnlyList<string> skipped, OasisVersion newVersion, string bundlePath, string runtimeId, ulong upgradeEpoch, int verifyEpochs)
+        IReadOnlyList<string> skipped, OasisVersion newVersion, string bundlePath, string runtimeId, ulong upgradeEpoch, int verifyEpochs, string? bundleDigest)
     {
         var steps = new List<UpgradeStep>();
         void Add(string phase, string node, string action, string text) => steps.Add(new UpgradeStep(steps.Count + 1, phase, node, action, text));
@@ -116,7 +117,7 @@ public static class UpgradePlanner
         }
         Add("final", "final", "Verify", $"Final verification: every node ready with one checksum, registered as {newVersion}");
 
-        var id = PlanId(nodes, bundlePath, newVersion);
+        var id = PlanId(nodes, bundlePath, newVersion, bundleDigest);
         return new UpgradePlan
         {
             NewVersion = newVersion.ToString(), BundlePath = bundlePath, RuntimeId = runtimeId, UpgradeEpoch = upgradeEpoch,

@@ -52,6 +52,21 @@ public class OrcBundleTests
     }
 
     [Fact]
+    public void Content_digest_follows_the_bytes_not_the_path_or_version()
+    {
+        using var dir = new TempDir();
+        var spec = new OrcSpec { RuntimeId = MainnetKm, Name = "keymanager", Version = new(0, 6, 0), Elf = Bytes("elf"), Sgx = Bytes("sgxs a"), SgxSignature = Bytes("sig") };
+        var a = OrcWriter.Write(dir.File("a.orc"), spec);
+        var copy = OrcWriter.Write(dir.File("copy.orc"), spec);
+        Assert.Equal(a.ContentDigest, copy.ContentDigest);
+        Assert.Matches("^[0-9a-f]{64}$", a.ContentDigest);
+        // Rebuilt with another enclave but the same version, at the same path.
+        var rebuilt = OrcWriter.Write(dir.File("a.orc"), spec with { Sgx = Bytes("sgxs b") });
+        Assert.Equal(a.Version, rebuilt.Version);
+        Assert.NotEqual(a.ContentDigest, rebuilt.ContentDigest);
+    }
+
+    [Fact]
     public void Without_SGX_the_enclave_is_the_ELF()
     {
         using var dir = new TempDir();

@@ -79,6 +79,14 @@ public class UpgradePlannerTests
     {
         Assert.Equal(Plan(4).PlanId, Plan(4, first: 1).PlanId);
         Assert.NotEqual(Plan(4).PlanId, Plan(3).PlanId);
+        // The bundle's bytes count, not only its path: a rebuilt ORC at the same path is another upgrade.
+        var v = new OasisVersion(0, 6, 0);
+        var withDigest = UpgradePlanner.Plan(Nodes(4), new HashSet<string>(), v, "/b/km-0.6.0.orc", Statuses.TestnetKm, 20, bundleDigest: "aa");
+        Assert.Equal(UpgradePlanner.PlanId(Nodes(4), "/b/km-0.6.0.orc", v, "aa"), withDigest.PlanId);
+        Assert.NotEqual(UpgradePlanner.PlanId(Nodes(4), "/b/km-0.6.0.orc", v, "bb"), withDigest.PlanId);
+        var resumed = UpgradePlanner.Resume(Nodes(4), new JournalHalves { FirstHalf = withDigest.FirstHalf.ToList(), SecondHalf = withDigest.SecondHalf.ToList() },
+            v, "/b/km-0.6.0.orc", Statuses.TestnetKm, 20, bundleDigest: "aa");
+        Assert.Equal(withDigest.PlanId, resumed.PlanId);
     }
 
     [Fact]
