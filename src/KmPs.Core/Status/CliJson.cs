@@ -25,10 +25,15 @@ public static class CliJson
 
     private const string ZeroTime = "0001-01-01T00:00:00Z";
 
-    public static JsonNode? Render(CborNode status)
+    /// <param name="zone">
+    /// The time zone times print in. The CLI decodes a unix time into Go's local time and prints it
+    /// with that offset; it runs on the node's machine, as this does (remote nodes' commands run
+    /// there too), so the default is this machine's zone.
+    /// </param>
+    public static JsonNode? Render(CborNode status, TimeZoneInfo? zone = null)
     {
         var generation = status is CborMap m ? StatusParser.DetectGeneration(m) : SchemaGeneration.V24;
-        return new Renderer(generation).Value(status, new List<string>());
+        return new Renderer(generation, zone ?? TimeZoneInfo.Local).Value(status, new List<string>());
     }
 
     /// <summary>Roles bitmask as the CLI prints it: comma-joined names in bit order.</summary>
@@ -43,7 +48,7 @@ public static class CliJson
         return string.Join(",", parts);
     }
 
-    private sealed class Renderer(SchemaGeneration generation)
+    private sealed class Renderer(SchemaGeneration generation, TimeZoneInfo zone)
     {
         public JsonNode? Value(CborNode node, List<string> path)
         {
@@ -116,9 +121,13 @@ public static class CliJson
             return key is "last_registration" or "last_attempt" or "latest_time";
         }
 
-        private static string Rfc3339(ulong unix) =>
-            DateTimeOffset.FromUnixTimeSeconds((long)Math.Min(unix, 253402300799UL))
-                .UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        /// <summary>Go's RFC3339Nano for whole seconds: "Z" for a zero offset, else "+hh:mm".</summary>
+        private string Rfc3339(ulong unix)
+        {
+            var t = TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeSeconds((long)Math.Min(unix, 253402300799UL - 86400)), zone);
+            var clock = t.ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture);
+            return t.Offset == TimeSpan.Zero ? clock + "Z" : clock + t.ToString("zzz", CultureInfo.InvariantCulture);
+        }
 
         private string Bytes(byte[] b, List<string> path)
         {
@@ -143,8 +152,9 @@ public static class CliJson
             return false;
         }
 
+        // hash.Hash fields (hex); state_root is RuntimeGenesis's, in registry runtime descriptors.
         private static bool IsHash(string key) =>
-            key is "latest_hash" or "genesis_hash" or "last_retained_hash" or "hash";
+            key is "latest_hash" or "genesis_hash" or "last_retained_hash" or "hash" or "state_root";
 
         private static bool IsPeerId(List<string> path)
         {
@@ -176,8 +186,10 @@ public static class CliJson
             var port = m["Port"].Int("Port");
             var ip = ipBytes.Length is 4 or 16 ? new System.Net.IPAddress(ipBytes) : null;
             if (ip is not null && ip.IsIPv4MappedToIPv6) ip = ip.MapToIPv4();
-            var host = ip is null ? "" : ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString();
-            return $"{host}:{port}";
+            // Go's TCPAddr.String: JoinHostPort(ip[%zone], port), brackets only when the host has a colon.
+            var zone = m.ContainsKey("Zone") && m["Zone"] is CborText z ? z.Value : "";
+            var host = (ip?.ToString() ?? "") + (zone.Length > 0 ? "%" + zone : "");
+            return host.Contains(':') ? $"[{host}]:{port}" : $"{host}:{port}";
         }
     }
 }

@@ -137,7 +137,35 @@ public class StatusShapeTests
 /// <summary>-Raw: the JSON the oasis-node CLI prints for the same status.</summary>
 public class CliJsonTests
 {
-    private static JsonObject Render(SimNodeStatus s) => (JsonObject)CliJson.Render(StatusShapes.Build(s))!;
+    private static JsonObject Render(SimNodeStatus s) => (JsonObject)CliJson.Render(StatusShapes.Build(s), TimeZoneInfo.Utc)!;
+
+    [Fact]
+    public void Times_print_in_the_zone_of_the_machine_that_renders_them_like_go_local_time()
+    {
+        var plus2 = TimeZoneInfo.CreateCustomTimeZone("test+2", TimeSpan.FromHours(2), "test+2", "test+2");
+        var j = (JsonObject)CliJson.Render(StatusShapes.Build(Statuses.Ready(SchemaGeneration.V24)), plus2)!;
+        Assert.Equal("2023-11-15T00:13:20+02:00", (string?)j["registration"]!["last_registration"]);
+        var minus = TimeZoneInfo.CreateCustomTimeZone("test-5:30", TimeSpan.FromMinutes(-330), "t", "t");
+        j = (JsonObject)CliJson.Render(StatusShapes.Build(Statuses.Ready(SchemaGeneration.V24)), minus)!;
+        Assert.Equal("2023-11-14T16:43:20-05:30", (string?)j["registration"]!["last_registration"]);
+    }
+
+    [Fact]
+    public void Genesis_state_root_is_hex_and_addresses_print_as_go_tcp_addresses()
+    {
+        var root = Enumerable.Range(0, 32).Select(i => (byte)i).ToArray();
+        CborNode Addr(byte[] ip, string zone) => new CborMapBuilder().Add("IP", CborNode.Bytes(ip)).Add("Port", CborNode.UInt(26656)).Add("Zone", CborNode.Text(zone)).Build();
+        var v6 = new byte[16]; v6[0] = 0xfe; v6[1] = 0x80; v6[15] = 1;
+        var mapped = new byte[] { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 7 };
+        var status = new CborMapBuilder()
+            .Add("genesis", new CborMapBuilder().Add("state_root", CborNode.Bytes(root)).Add("round", CborNode.UInt(0)).Build())
+            .Add("addresses", new CborArray(new[] { Addr(new byte[] { 192, 0, 2, 1 }, ""), Addr(v6, ""), Addr(v6, "eth0"), Addr(mapped, "") }))
+            .Build();
+        var j = (JsonObject)CliJson.Render(status, TimeZoneInfo.Utc)!;
+        Assert.Equal(Hex.Encode(root), (string?)j["genesis"]!["state_root"]);
+        Assert.Equal(new[] { "192.0.2.1:26656", "[fe80::1]:26656", "[fe80::1%eth0]:26656", "10.0.0.7:26656" },
+            j["addresses"]!.AsArray().Select(a => (string?)a));
+    }
 
     [Fact]
     public void V22_2_matches_the_operator_guide_shape()
