@@ -163,8 +163,9 @@ function Invoke-KmSafeUpgrade {
                 foreach ($n in $journal.TouchedNodes) { $null = $midUpgrade.Add($n) }
             }
             # Remote nodes are read on their machines through their sessions, all nodes at once.
+            $cancel = [System.Threading.CancellationTokenSource]::new()
             $preflight = Invoke-KmAwait ([KmPs.Orchestration.UpgradePreflight]::RunAsync($nodes, $bundle, $midUpgrade, [KmPs.Remoting.NodeReader]::new(),
-                [TimeSpan]::FromSeconds(15), [System.Threading.CancellationToken]::None))
+                [TimeSpan]::FromSeconds(15), $cancel.Token)) $cancel
             if (-not $preflight.Ok) {
                 Stop-KmUpgradeRun $PSCmdlet ("Pre-flight found problems; nothing was changed:`n  - " + ($preflight.Problems -join "`n  - ")) 'PreflightFailed' 'InvalidOperation'
             }
@@ -426,7 +427,13 @@ function Write-KmHostLine($cmdlet, [string]$text) {
     $cmdlet.WriteInformation($message, [string[]]@('PSHOST'))
 }
 
-function Invoke-KmAwait($task) { $task.GetAwaiter().GetResult() }
+# Waits for a task in short slices: a script loop notices Ctrl+C (StopProcessing) between them, where
+# one blocking GetResult() would hold the pipeline until the task ended. A stopped wait cancels the task.
+function Invoke-KmAwait($task, [System.Threading.CancellationTokenSource]$cancel = $null) {
+    try { while (-not $task.IsCompleted) { $null = ([System.IAsyncResult]$task).AsyncWaitHandle.WaitOne(100) } }
+    finally { if ($null -ne $cancel -and -not $task.IsCompleted) { $cancel.Cancel() } }
+    $task.GetAwaiter().GetResult()
+}
 
 # The first item, or $null for none (indexing an empty array throws under strict mode).
 function Get-KmFirst([object[]]$items) { if ($items.Count -gt 0) { $items[0] } }

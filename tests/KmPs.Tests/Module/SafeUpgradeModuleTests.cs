@@ -64,4 +64,26 @@ public class SafeUpgradeModuleTests
         Assert.True(result.Success);
         Assert.True(result.Resumed);
     }
+
+    [Fact]
+    public void Waits_on_node_calls_end_at_Ctrl_C_and_cancel_what_they_waited_for()
+    {
+        // The orchestrator's waits (the pre-flight reads every node at once) go through Invoke-KmAwait;
+        // one blocking GetResult() there would hold Ctrl+C until the slowest node's timeout.
+        using var ps = new PsEngine();
+        using var shell = System.Management.Automation.PowerShell.Create();
+        shell.Runspace = ps.Runspace;
+        shell.AddScript("& (Get-Module OasisKeyManager).NestedModules[0] { $global:kmCancel = [System.Threading.CancellationTokenSource]::new(); " +
+                        "Invoke-KmAwait ([System.Threading.Tasks.Task]::Delay(60000, $global:kmCancel.Token)) $global:kmCancel; 'not stopped' }");
+        var run = shell.BeginInvoke();
+        Thread.Sleep(1000);
+        Assert.False(run.IsCompleted);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        shell.Stop();
+        Assert.True(run.AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(10)));
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(3), $"stopping took {sw.Elapsed}");
+        Assert.Equal(System.Management.Automation.PSInvocationState.Stopped, shell.InvocationStateInfo.State);
+        var cancel = (CancellationTokenSource)ps.Runspace.SessionStateProxy.GetVariable("kmCancel");
+        Assert.True(cancel.IsCancellationRequested);
+    }
 }
