@@ -381,6 +381,12 @@ function Get-KmUpgradeState($plan, $journal, $byName, $failedStep) {
                 "Open a new session (New-PSSession) and give it to $node, check $node there (Get-KmStatus; Start-KmNode if the step stopped it), " +
                 "then run the same command again to resume. Nodes not listed as done were not touched.")
         }
+        elseif ($failedStep.Action -eq 'Start') {
+            $lines.Add("What to do: $node did not come up on the new version: its config points at the new bundle and its old state was moved aside " +
+                "(it may be stopped, or running and failing). Pipe its node to Find-KmUpgradeProblem, or read its log, to see why. Fix the cause and run the same " +
+                "command again to resume; to roll back before the upgrade epoch instead: Stop-KmNode, Restore-KmLocalState, Set-KmRuntimeBundle with the old ORC, Start-KmNode. " +
+                "Nodes of the other half were not touched.")
+        }
         elseif ($done -contains 'Wipe' -and -not ($done -contains 'Start')) {
             $lines.Add("What to do: $node is stopped and its old state was moved aside. Fix the cause and run the same command again to resume; " +
                 "to roll back before the upgrade epoch instead: Restore-KmLocalState, Set-KmRuntimeBundle with the old ORC, Start-KmNode.")

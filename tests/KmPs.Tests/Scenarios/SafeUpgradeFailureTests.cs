@@ -69,6 +69,31 @@ public class SafeUpgradeFailureTests
     }
 
     [Fact]
+    public async Task Start_that_fails_says_how_the_node_was_left_and_the_same_command_resumes()
+    {
+        await using var c = await UpgradeHarness.ClusterAsync(2);
+        var before = (await c.StatusAsync("km1")).Checksum!;
+        using var ps = new PsEngine();
+        string Upgrade(string km2Start) =>
+            $"$n = @(Import-KmNode '{c.Layout.InventoryFile}'); {km2Start}" +
+            $"Invoke-KmSafeUpgrade -Node $n -BundlePath '{c.NewOrc}' -JournalPath '{UpgradeHarness.Journal(c)}' -TimeoutSec 30 -NodeTimeoutSec 30 -Confirm:$false";
+        var e = UpgradeHarness.SingleError(ps.Run(Upgrade("$n[1].StartScript = 'throw \"the unit failed to start\"'; ")));
+        Assert.Equal("UpgradeStopped,Invoke-KmSafeUpgrade", e.FullyQualifiedErrorId);
+        Assert.Contains("Step 4 failed (Start km2", e.Exception.Message);
+        Assert.Contains("the unit failed to start", e.Exception.Message);
+        Assert.Contains("What to do: km2 did not come up on the new version: its config points at the new bundle and its old state was moved aside", e.Exception.Message);
+        Assert.Contains("Stop-KmNode, Restore-KmLocalState, Set-KmRuntimeBundle with the old ORC, Start-KmNode", e.Exception.Message);
+        Assert.Equal("LifecycleScriptFailed", Assert.IsType<KmException>(e.Exception.InnerException).ErrorId);
+        await UpgradeHarness.AssertStoppedSafelyAsync(c, new[] { "km1" }, before);
+        Assert.Contains(c.NewOrc, File.ReadAllText(c.Layout.ConfigFile("km2")));
+
+        // The cause fixed, the same command resumes with km2's start.
+        var result = ps.Run(Upgrade("")).AssertClean().Single<UpgradeResult>();
+        Assert.True(result.Resumed);
+        await UpgradeHarness.AssertUpgradedAsync(c, result, before);
+    }
+
+    [Fact]
     public async Task Forgotten_wipe_after_a_stopped_run_is_found_by_the_diagnosis()
     {
         await using var c = await UpgradeHarness.ClusterAsync(2, upgradeIn: 1);
