@@ -66,6 +66,21 @@ public sealed record SocketAddress
         text.Contains("://", StringComparison.Ordinal) ||
         System.Text.RegularExpressions.Regex.IsMatch(text, @"^[A-Za-z0-9.\-\[\]:]+:\d+$") && !text.Contains('/');
 
+    /// <summary>
+    /// Parses an address that must name an absolute path as given: one for another machine, where no
+    /// current directory exists to resolve a relative one against (a wrong path would answer "no
+    /// socket", which reads as "node stopped").
+    /// </summary>
+    public static SocketAddress ParseAbsolute(string? input)
+    {
+        var text = input?.Trim() ?? "";
+        var path = text.StartsWith("unix:", StringComparison.OrdinalIgnoreCase) ? text.Substring(5) : text;
+        if (path.StartsWith("//", StringComparison.Ordinal)) path = path.Substring(2);
+        if (path.Length > 0 && !LooksLikeNetworkAddress(path) && !path.StartsWith("/", StringComparison.Ordinal))
+            throw Invalid(input, "on a node's own machine the socket or data dir must be an absolute path (there is no current directory there to resolve it against)");
+        return Parse(input);
+    }
+
     private static KmException Invalid(string? input, string why) =>
         new("InvalidSocketAddress", KmErrorCategory.InvalidArgument,
             $"'{input}' is not a usable control socket address: {why}.", input)

@@ -118,6 +118,9 @@ public sealed class ClearKmLocalStateCommand : KmLocalStateCommand
     private void WipeRemote(PSSession session)
     {
         var name = string.IsNullOrEmpty(Name) ? DataDir : Name!;
+        // Paths on another machine must be absolute: a relative socket would be looked for in the remote
+        // process's folder, answer "no socket", and pass for a stopped node.
+        if (!string.IsNullOrWhiteSpace(Socket)) SocketAddress.ParseAbsolute(Socket);
         var path = RemoteOp<RemoteStatePath>(session, name, "StatePath", new { DataDir, RuntimeId });
         var socket = string.IsNullOrWhiteSpace(Socket) ? path.DataDir : Socket!;
         var peers = Peers(RequirePeer, CurrentDirectory);
@@ -125,7 +128,7 @@ public sealed class ClearKmLocalStateCommand : KmLocalStateCommand
         if (!path.Exists)
         {
             WriteVerbose($"{name}: {path.StorageDir}{OnHost} does not exist; nothing to wipe.");
-            WriteObject(RemoteOp<LocalStateRecord>(session, name, "Wipe", wipe));
+            WriteObject(RemoteOp<LocalStateRecord>(session, name, "Wipe", new { DataDir, RuntimeId, Name = name, ExpectAbsent = true }));
             return;
         }
         var check = RemoteGuard(session, name, socket, peers);
@@ -196,21 +199,27 @@ public sealed class ClearKmLocalStateCommand : KmLocalStateCommand
         switch (o)
         {
             case KmNode n when n.IsRemote:
-                var session = KmRemoting.SessionOf(n);
-                return new PeerRef($"{n.Socket} on {KmRemoting.Describe(session)}", null, session, n.Socket);
+                return RemotePeer(KmRemoting.SessionOf(n), n.Socket);
             case KmNode n:
                 return Local(n.Socket, baseDirectory);
             case string s:
                 return Local(s, baseDirectory);
             case PSCustomObject when p is PSObject holder && holder.Properties["Socket"]?.Value is { } v:
                 return KmRemoting.AsSession(holder.Properties["Session"]?.Value) is { } ss
-                    ? new PeerRef($"{v} on {KmRemoting.Describe(ss)}", null, ss, v.ToString())
+                    ? RemotePeer(ss, v.ToString()!)
                     : Local(v.ToString()!, baseDirectory);
             default:
                 throw new KmException("InvalidPeer", KmErrorCategory.InvalidArgument,
                     $"A required peer must be a socket address, a data dir or a node, not a {o?.GetType().Name ?? "null"}.", p);
         }
     }).ToList();
+
+    /// <summary>A peer read on its own machine: its socket must be absolute there (checked here, used as given).</summary>
+    private static PeerRef RemotePeer(PSSession session, string socket)
+    {
+        SocketAddress.ParseAbsolute(socket);
+        return new PeerRef($"{socket} on {KmRemoting.Describe(session)}", null, session, socket);
+    }
 
     private static PeerRef Local(string socket, string baseDirectory)
     {

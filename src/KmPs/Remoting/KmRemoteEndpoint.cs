@@ -17,8 +17,15 @@ namespace KmPs.Remoting;
 /// </summary>
 public static class KmRemoteEndpoint
 {
-    /// <summary>The module build both sides must run, so results are read back as they were written.</summary>
-    public static string Version => typeof(KmRemoteEndpoint).Assembly.GetName().Version?.ToString() ?? "0.0.0.0";
+    /// <summary>
+    /// The module build both sides must run, so results are read back as they were written and the
+    /// node's machine applies the same safety checks: the version with the commit it was built from
+    /// (the SDK appends it from git), since two builds of one version number can differ.
+    /// </summary>
+    public static string Version =>
+        typeof(KmRemoteEndpoint).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion
+        ?? typeof(KmRemoteEndpoint).Assembly.GetName().Version?.ToString() ?? "0.0.0.0";
 
     /// <summary>A command's result as wire text.</summary>
     public static string Wire(object? value) => KmWire.Encode(value);
@@ -36,10 +43,10 @@ public static class KmRemoteEndpoint
             {
                 "CompleteNode" => CompleteNode(KmWire.FromJson<KmNode>(Str(a, "Node")!)),
                 "KmBundles" => LocalNodeReader.KmBundlesOf(Str(a, "ConfigPath")!).ToArray(),
-                "Status" => Wait(ControlClient.For(SocketAddress.Parse(Str(a, "Socket"))).GetStatusAsync(Timeout(a), CancellationToken.None)),
-                "Runtime" => Wait(ControlClient.For(SocketAddress.Parse(Str(a, "Socket")))
+                "Status" => Wait(ControlClient.For(SocketAddress.ParseAbsolute(Str(a, "Socket"))).GetStatusAsync(Timeout(a), CancellationToken.None)),
+                "Runtime" => Wait(ControlClient.For(SocketAddress.ParseAbsolute(Str(a, "Socket")))
                     .GetRuntimeAsync(Convert.FromHexString(Str(a, "RuntimeId")!), 0, Timeout(a), CancellationToken.None)),
-                "NodeStopped" => Wait(WipeGuard.CheckStoppedAsync(SocketAddress.Parse(Str(a, "Socket")), Timeout(a), CancellationToken.None)),
+                "NodeStopped" => Wait(WipeGuard.CheckStoppedAsync(SocketAddress.ParseAbsolute(Str(a, "Socket")), Timeout(a), CancellationToken.None)),
                 "StatePath" => StatePath(Str(a, "DataDir"), Str(a, "RuntimeId")),
                 "Wipe" => Wipe(a),
                 "BeginUpload" => BeginUpload(Str(a, "ConfigPath")!, Str(a, "FileName")!, Str(a, "Digest")!),
@@ -76,31 +83,51 @@ public static class KmRemoteEndpoint
 
     private static RemoteStatePath StatePath(string? dataDir, string? runtimeId)
     {
-        var p = LocalStatePath.Resolve(dataDir, runtimeId);
+        var p = LocalStatePath.Resolve(AbsoluteDataDir(dataDir), runtimeId);
         return new RemoteStatePath { DataDir = p.DataDir, StorageDir = p.StorageDir, Exists = p.Exists };
     }
 
     /// <summary>
     /// The wipe on the node's machine. The staying peers were verified by the admin host (they may
-    /// be on other machines) right before; the node being stopped is checked here, at the last moment.
+    /// be on other machines) right before; here, in main's order: the node is checked stopped, then
+    /// the path is resolved, then the state is moved (holding its DB lock). ExpectAbsent: the admin
+    /// host found no state and asked nobody; state that appeared since is refused, not wiped.
     /// </summary>
     private static LocalStateRecord Wipe(JsonElement a)
     {
-        var path = LocalStatePath.Resolve(Str(a, "DataDir"), Str(a, "RuntimeId"));
-        var name = Str(a, "Name") ?? path.DataDir;
-        if (!path.Exists) return LocalStateWiper.MoveAside(path, name, DateTimeOffset.UtcNow); // nothing to wipe, as locally
+        var dataDir = AbsoluteDataDir(Str(a, "DataDir"));
+        var runtimeId = Str(a, "RuntimeId");
+        var name = Str(a, "Name") ?? dataDir;
+        if (a.TryGetProperty("ExpectAbsent", out var e) && e.GetBoolean())
+        {
+            var now = LocalStatePath.Resolve(dataDir, runtimeId);
+            if (now.Exists)
+                throw new KmException("LocalStateAppeared", KmErrorCategory.InvalidOperation,
+                    $"{now.StorageDir} appeared after it was found absent; nothing was wiped.", now.StorageDir)
+                {
+                    RecommendedAction = "Run the command again: the staying peers are checked and you are asked before the state is moved.",
+                };
+            return LocalStateWiper.MoveAside(now, name, DateTimeOffset.UtcNow); // nothing to wipe, as locally
+        }
         var socket = Str(a, "Socket");
-        var node = SocketAddress.Parse(string.IsNullOrWhiteSpace(socket) ? path.DataDir : socket);
+        var node = SocketAddress.ParseAbsolute(string.IsNullOrWhiteSpace(socket) ? dataDir : socket);
         var stop = Wait(WipeGuard.CheckStoppedAsync(node, Timeout(a), CancellationToken.None));
         if (!stop.Stopped)
             throw new KmException("WipeRefused", KmErrorCategory.InvalidOperation, $"Refusing to wipe: {stop.Problem}.", node.ToString())
             {
                 RecommendedAction = "Stop the node, and name staying peers that are ready with one checksum in -RequirePeer.",
             };
+        var path = LocalStatePath.Resolve(dataDir, runtimeId);
         return a.TryGetProperty("Delete", out var d) && d.GetBoolean()
             ? LocalStateWiper.Delete(path, name)
             : LocalStateWiper.MoveAside(path, name, DateTimeOffset.UtcNow);
     }
+
+    private static string AbsoluteDataDir(string? dataDir) =>
+        dataDir is not null && dataDir.StartsWith("/", StringComparison.Ordinal)
+            ? dataDir
+            : throw new KmException("InvalidDataDir", KmErrorCategory.InvalidArgument,
+                $"The data dir '{dataDir}' is not an absolute path: on the node's machine there is no current directory to resolve it against.", dataDir);
 
     /// <summary>
     /// Where a new ORC goes on this machine: beside the key manager bundle the node's config names
