@@ -15,11 +15,27 @@ public static class FirstCall
     public const double TargetMs = 600;
 
     /// <summary>Child mode: prints phase times in ms, counted from <paramref name="mainStart"/>.</summary>
-    public static int Child(string socket, long mainStart)
+    /// <param name="split">Import an empty module first: the engine's own first-import cost, so the
+    /// module's import shows what this module adds (its assemblies, format file, psm1).</param>
+    public static int Child(string socket, long mainStart, bool split = false)
     {
         using var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
         runspace.ThreadOptions = PSThreadOptions.ReuseThread;
         runspace.Open();
+        var baseline = TimeSpan.Zero;
+        if (split)
+        {
+            var before = Stopwatch.GetElapsedTime(mainStart);
+            var empty = Path.Combine(Path.GetTempPath(), $"kmbench-empty-{Environment.ProcessId}.psm1");
+            File.WriteAllText(empty, "function Get-Nothing { }\n");
+            using (var import = PowerShell.Create())
+            {
+                import.Runspace = runspace;
+                Engine.Invoke(import.AddCommand("Import-Module").AddParameter("Name", empty));
+            }
+            File.Delete(empty);
+            baseline = Stopwatch.GetElapsedTime(mainStart) - before;
+        }
         var engine = Stopwatch.GetElapsedTime(mainStart);
 
         using (var import = PowerShell.Create())
@@ -37,7 +53,7 @@ public static class FirstCall
 
         var sinceProcessStart = DateTime.Now - Process.GetCurrentProcess().StartTime;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"engine={engine.TotalMilliseconds} import={(imported - engine).TotalMilliseconds} " +
+            $"engine={(engine - baseline).TotalMilliseconds} baseline={baseline.TotalMilliseconds} import={(imported - engine).TotalMilliseconds} " +
             $"call={(result - imported).TotalMilliseconds} main={result.TotalMilliseconds} process={sinceProcessStart.TotalMilliseconds}"));
         return 0;
     }
@@ -68,5 +84,25 @@ public static class FirstCall
         }
         Report.Figure("median: Main to first result", Stats.Median(main), TargetMs);
         Report.Figure("median: parent wall time, Process.Start to exit", Stats.Median(wall), TargetMs);
+
+        // The same, with an empty module imported first: what the engine's first Import-Module costs
+        // by itself, and what importing this module adds once that is paid.
+        var own = new List<double>();
+        var engineFirst = new List<double>();
+        for (var run = 1; run <= c.FirstCallRuns; run++)
+        {
+            using var child = Nodes.StartDotnet(typeof(FirstCall).Assembly.Location, "first-call-split", socket);
+            var stdout = child.StandardOutput.ReadToEndAsync();
+            var stderr = child.StandardError.ReadToEndAsync();
+            child.WaitForExit();
+            if (child.ExitCode != 0)
+                throw new InvalidOperationException($"first-call-split child failed ({child.ExitCode}): {stderr.Result}");
+            var t = stdout.Result.Trim().Split(' ').Select(kv => kv.Split('='))
+                .ToDictionary(kv => kv[0], kv => double.Parse(kv[1], CultureInfo.InvariantCulture));
+            engineFirst.Add(t["baseline"]);
+            own.Add(t["import"]);
+        }
+        Report.Figure("median: the engine's first Import-Module (an empty module)", Stats.Median(engineFirst));
+        Report.Figure("median: Import-Module OasisKeyManager after that", Stats.Median(own));
     }
 }

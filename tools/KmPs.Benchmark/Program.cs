@@ -11,6 +11,7 @@ using KmPs.Benchmark;
 
 var mainStart = Stopwatch.GetTimestamp();
 if (args is ["first-call", var socket]) return FirstCall.Child(socket, mainStart);
+if (args is ["first-call-split", var splitSocket]) return FirstCall.Child(splitSocket, mainStart, split: true);
 if (args.Any(a => a is not "--quick"))
 {
     Console.Error.WriteLine("usage: KmPs.Benchmark [--quick]");
