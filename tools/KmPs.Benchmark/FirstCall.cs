@@ -68,15 +68,8 @@ public static class FirstCall
         for (var run = 1; run <= c.FirstCallRuns; run++)
         {
             var started = Stopwatch.GetTimestamp();
-            using var child = Nodes.StartDotnet(typeof(FirstCall).Assembly.Location, "first-call", socket);
-            var stdout = child.StandardOutput.ReadToEndAsync();
-            var stderr = child.StandardError.ReadToEndAsync();
-            child.WaitForExit();
+            var t = RunChild("first-call", socket);
             wall.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            if (child.ExitCode != 0)
-                throw new InvalidOperationException($"first-call child failed ({child.ExitCode}): {stderr.Result}");
-            var t = stdout.Result.Trim().Split(' ').Select(kv => kv.Split('='))
-                .ToDictionary(kv => kv[0], kv => double.Parse(kv[1], CultureInfo.InvariantCulture));
             main.Add(t["main"]);
             Report.Figure($"run {run}: Main to first result (engine {t["engine"]:0}, import {t["import"]:0}, call {t["call"]:0})", t["main"]);
             Report.Figure($"run {run}: OS process start to first result (10 ms clock)", t["process"]);
@@ -91,18 +84,24 @@ public static class FirstCall
         var engineFirst = new List<double>();
         for (var run = 1; run <= c.FirstCallRuns; run++)
         {
-            using var child = Nodes.StartDotnet(typeof(FirstCall).Assembly.Location, "first-call-split", socket);
-            var stdout = child.StandardOutput.ReadToEndAsync();
-            var stderr = child.StandardError.ReadToEndAsync();
-            child.WaitForExit();
-            if (child.ExitCode != 0)
-                throw new InvalidOperationException($"first-call-split child failed ({child.ExitCode}): {stderr.Result}");
-            var t = stdout.Result.Trim().Split(' ').Select(kv => kv.Split('='))
-                .ToDictionary(kv => kv[0], kv => double.Parse(kv[1], CultureInfo.InvariantCulture));
+            var t = RunChild("first-call-split", socket);
             engineFirst.Add(t["baseline"]);
             own.Add(t["import"]);
         }
         Report.Figure("median: the engine's first Import-Module (an empty module)", Stats.Median(engineFirst));
         Report.Figure("median: Import-Module OasisKeyManager after that", Stats.Median(own));
+    }
+
+    /// <summary>Runs this program in a child mode and reads the phase times it prints (name=ms pairs).</summary>
+    private static Dictionary<string, double> RunChild(string mode, string socket)
+    {
+        using var child = Nodes.StartDotnet(typeof(FirstCall).Assembly.Location, mode, socket);
+        var stdout = child.StandardOutput.ReadToEndAsync();
+        var stderr = child.StandardError.ReadToEndAsync();
+        child.WaitForExit();
+        if (child.ExitCode != 0)
+            throw new InvalidOperationException($"{mode} child failed ({child.ExitCode}): {stderr.Result}");
+        return stdout.Result.Trim().Split(' ').Select(kv => kv.Split('='))
+            .ToDictionary(kv => kv[0], kv => double.Parse(kv[1], CultureInfo.InvariantCulture));
     }
 }
