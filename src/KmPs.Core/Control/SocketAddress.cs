@@ -81,6 +81,25 @@ public sealed record SocketAddress
         return Parse(input);
     }
 
+    /// <summary>
+    /// Whether two addresses as given for another machine name the same node's socket, without that
+    /// machine's files to look at: unix: prefixes and trailing slashes aside, and a data dir naming
+    /// the socket inside it.
+    /// </summary>
+    public static bool SameRemoteSocket(string? a, string? b)
+    {
+        static string Bare(string? s)
+        {
+            var t = (s ?? "").Trim();
+            if (t.StartsWith("unix:", StringComparison.OrdinalIgnoreCase)) t = t.Substring(5);
+            if (t.StartsWith("//", StringComparison.Ordinal)) t = t.Substring(2);
+            return t.TrimEnd('/');
+        }
+        var (x, y) = (Bare(a), Bare(b));
+        if (x.Length == 0 || y.Length == 0) return false;
+        return x == y || x + "/" + SocketFileName == y || y + "/" + SocketFileName == x;
+    }
+
     private static KmException Invalid(string? input, string why) =>
         new("InvalidSocketAddress", KmErrorCategory.InvalidArgument,
             $"'{input}' is not a usable control socket address: {why}.", input)

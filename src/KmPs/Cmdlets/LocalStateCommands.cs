@@ -39,7 +39,11 @@ internal sealed record PeerRef(string Display, SocketAddress? Local, PSSession? 
     public bool SameNode(SocketAddress? localNode, PSSession? nodeSession, string? nodeSocket) =>
         Session is null
             ? localNode is not null && Local!.Path == localNode.Path
-            : nodeSession is not null && ReferenceEquals(Session.Runspace, nodeSession.Runspace) && RemoteSocket == nodeSocket;
+            : nodeSession is not null && SameMachine(Session, nodeSession) && SocketAddress.SameRemoteSocket(RemoteSocket, nodeSocket);
+
+    // Two sessions to one host name are one machine (erring this way refuses a wipe, never allows one).
+    private static bool SameMachine(PSSession a, PSSession b) =>
+        ReferenceEquals(a.Runspace, b.Runspace) || string.Equals(KmRemoting.Describe(a), KmRemoting.Describe(b), StringComparison.OrdinalIgnoreCase);
 }
 
 /// <summary>

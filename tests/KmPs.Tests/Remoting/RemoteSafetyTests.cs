@@ -96,3 +96,17 @@ public class RemoteSafetyTests
         Assert.Contains(together.Problems, p => p.Contains("nodes km1, km2 share the control socket unix:/node/data/internal.sock", StringComparison.Ordinal));
     }
 }
+
+public class RemoteSocketComparisonTests
+{
+    [Theory]
+    [InlineData("unix:/node/data/internal.sock", "/node/data/internal.sock", true)]
+    [InlineData("/node/data", "unix:/node/data/internal.sock", true)]
+    [InlineData("/node/data/", "unix:///node/data/internal.sock", true)]
+    [InlineData("unix:/node/data/internal.sock", "/node/data", true)]
+    [InlineData("/node/data", "/node/data2", false)]
+    [InlineData("/node/a/internal.sock", "/node/b/internal.sock", false)]
+    [InlineData("", "", false)]
+    public void A_node_is_recognised_however_its_socket_is_spelled(string a, string b, bool same) =>
+        Assert.Equal(same, SocketAddress.SameRemoteSocket(a, b));
+}
