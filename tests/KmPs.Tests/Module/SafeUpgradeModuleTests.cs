@@ -86,4 +86,35 @@ public class SafeUpgradeModuleTests
         var cancel = (CancellationTokenSource)ps.Runspace.SessionStateProxy.GetVariable("kmCancel");
         Assert.True(cancel.IsCancellationRequested);
     }
+
+    [Fact]
+    public void Ctrl_C_in_the_pre_flight_stops_at_once_though_a_node_hangs()
+    {
+        using var dir = new TempDir();
+        // Node a's socket accepts connections and never answers: reading it would take the 15 s timeout.
+        var hang = Path.Combine(dir.Path, "hang.sock");
+        using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        listener.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(hang));
+        listener.Listen(8);
+        Directory.CreateDirectory(Path.Combine(dir.Path, "a"));
+        Directory.CreateDirectory(Path.Combine(dir.Path, "b"));
+        using var ps = new PsEngine();
+        using var shell = System.Management.Automation.PowerShell.Create();
+        shell.Runspace = ps.Runspace;
+        shell.AddScript($"$n = @(New-KmNode -Name a -DataDir '{dir.File("a")}' -Socket 'unix:{hang}' -RuntimeId {Statuses.TestnetKm}; " +
+                        $"New-KmNode -Name b -DataDir '{dir.File("b")}' -RuntimeId {Statuses.TestnetKm}); " +
+                        $"Invoke-KmSafeUpgrade -Node $n -BundlePath '{dir.File("new.orc")}' -JournalPath '{dir.File("j.json")}' -Confirm:$false");
+        var run = shell.BeginInvoke();
+        Thread.Sleep(3000);
+        // (No look at shell.Streams here: enumerating a running pipeline's stream blocks until it ends.)
+        Assert.False(run.IsCompleted, "the pre-flight should still be waiting for node a");
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        shell.Stop();
+        Assert.True(run.AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(30)));
+        var took = sw.Elapsed;
+        Assert.True(took < TimeSpan.FromSeconds(3), $"stopping took {took}");
+        Assert.True(shell.InvocationStateInfo.State == System.Management.Automation.PSInvocationState.Stopped,
+            $"{shell.InvocationStateInfo.State} after {took}: {string.Join(" | ", shell.Streams.Error)}");
+        Assert.False(File.Exists(dir.File("j.json")));
+    }
 }
