@@ -234,4 +234,23 @@ public class LostSessionTests
         Assert.Contains("Node 'far': cannot open a remoting session to oasis@km-host.invalid: ssh: Could not resolve hostname", e.Exception.Message);
         Assert.Contains("Subsystem powershell", e.ErrorDetails.RecommendedAction);
     }
+
+    [Fact]
+    public async Task A_host_without_the_module_is_a_clear_error_naming_node_machine_and_module_path()
+    {
+        // A host of its own: its session's module path is emptied before the module's first use there.
+        using var bare = await RemoteHost.StartAsync();
+        var session = bare.Connect();
+        using var ps = new PsEngine();
+        var r = ps.Run("""
+            Invoke-Command -Session $s { $env:PSModulePath = '/nonexistent-modules' }
+            New-KmNode -Name far -DataDir /node/data -RuntimeId 4000000000000000000000000000000000000000000000004a1a53dff2ae482d -Session $s | Get-KmStatus
+            """, new Dictionary<string, object?> { ["s"] = session });
+        Assert.Empty(r.Output);
+        var e = Assert.Single(r.Errors);
+        Assert.StartsWith("ModuleNotInstalled,", e.FullyQualifiedErrorId);
+        Assert.Contains("Node 'far': the OasisKeyManager module is not installed on", e.Exception.Message);
+        Assert.Contains("/nonexistent-modules", e.Exception.Message);
+        Assert.Contains("Install the same OasisKeyManager version", e.ErrorDetails.RecommendedAction);
+    }
 }
