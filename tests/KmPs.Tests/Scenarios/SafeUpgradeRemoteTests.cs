@@ -152,4 +152,55 @@ public class SafeUpgradeRemoteTests
         await UpgradeHarness.AssertUpgradedAsync(c, result, before);
         Assert.Equal(new[] { $"stop {m.Hosts[1].Pid}", $"start {again.Pid}", $"stop {again.Pid}", $"start {again.Pid}" }, File.ReadAllLines(m.Marker("km4")));
     }
+
+    [Fact]
+    public async Task WhatIf_on_a_mixed_inventory_changes_no_byte_on_any_machine_and_copies_no_bundle()
+    {
+        await using var m = await StartAsync();
+        var c = m.Cluster;
+        var before = UpgradeHarness.Snapshot(c);
+        var r = m.Engine.Run(Upgrade(m).Replace("-Confirm:$false", "-WhatIf")).AssertClean();
+        var result = r.Single<UpgradeResult>();
+        Assert.True(result.WhatIf);
+        Assert.Equal(before, UpgradeHarness.Snapshot(c));
+        Assert.False(File.Exists(Path.Combine(c.Layout.BundlesDir, "km-next.orc")));
+        Assert.False(File.Exists(UpgradeHarness.Journal(c)));
+        foreach (var n in RemoteNodes) Assert.False(File.Exists(m.Marker(n)), n + "'s lifecycle ran under -WhatIf");
+    }
+
+    [Fact]
+    public async Task A_wrong_orc_is_refused_before_any_machine_is_touched()
+    {
+        await using var m = await StartAsync();
+        var c = m.Cluster;
+        var before = UpgradeHarness.Snapshot(c);
+        var other = Path.Combine(c.Root, "admin", "compute.orc");
+        KmPs.Bundles.OrcWriter.Write(other, new KmPs.Bundles.OrcSpec
+        {
+            RuntimeId = "000000000000000000000000000000000000000000000000a6d1e3ebf60dff6c", Version = new KmPs.Status.OasisVersion(0, 6, 0),
+            Elf = new byte[] { 0x7f, 0x45, 0x4c, 0x46 }, Sgx = new byte[64],
+        });
+        var e = UpgradeHarness.SingleError(m.Engine.Run(Upgrade(m).Replace(m.AdminOrc, other)));
+        Assert.Equal("PreflightFailed,Invoke-KmSafeUpgrade", e.FullyQualifiedErrorId);
+        Assert.Contains("not a key manager bundle", e.Exception.Message);
+        Assert.Equal(before, UpgradeHarness.Snapshot(c));
+        foreach (var n in RemoteNodes) Assert.False(File.Exists(m.Marker(n)));
+        foreach (var n in c.Names) Assert.True((await c.StatusAsync(n)).IsReady, n);
+    }
+
+    [Fact]
+    public async Task Replication_that_never_happens_on_a_remote_node_stops_the_run_with_the_second_half_untouched()
+    {
+        await using var m = await StartAsync();
+        var c = m.Cluster;
+        foreach (var n in c.Names) c.SetFaults(n, new KmPs.Simulator.Node.Faults { RefuseReplication = true });
+        var e = UpgradeHarness.SingleError(m.Engine.Run(Upgrade(m).Replace("-TimeoutSec 30", "-TimeoutSec 6")));
+        Assert.Equal("UpgradeStopped,Invoke-KmSafeUpgrade", e.FullyQualifiedErrorId);
+        Assert.Contains("Timed out", e.Exception.Message);
+        Assert.Contains("km2 on km2.example.org [untouched]", e.Exception.Message);
+        // The first half (km3 here, km4 on its machine) went; km1 and km2 (on its machine) were never touched.
+        Assert.False(File.Exists(m.Marker("km2")));
+        Assert.Equal(new[] { $"stop {m.Hosts[1].Pid}", $"start {m.Hosts[1].Pid}" }, File.ReadAllLines(m.Marker("km4")));
+        await UpgradeHarness.AssertStoppedSafelyAsync(c, new[] { "km1", "km2" }, m.Before);
+    }
 }
