@@ -181,7 +181,7 @@ public class SafeUpgradeRemoteTests
             Elf = new byte[] { 0x7f, 0x45, 0x4c, 0x46 }, Sgx = new byte[64],
         });
         var e = UpgradeHarness.SingleError(m.Engine.Run(Upgrade(m).Replace(m.AdminOrc, other)));
-        Assert.Equal("PreflightFailed,Invoke-KmSafeUpgrade", e.FullyQualifiedErrorId);
+        Assert.True(e.FullyQualifiedErrorId == "PreflightFailed,Invoke-KmSafeUpgrade", e.FullyQualifiedErrorId + ": " + e.Exception.Message);
         Assert.Contains("not a key manager bundle", e.Exception.Message);
         Assert.Equal(before, UpgradeHarness.Snapshot(c));
         foreach (var n in RemoteNodes) Assert.False(File.Exists(m.Marker(n)));
