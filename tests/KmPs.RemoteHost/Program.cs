@@ -19,9 +19,12 @@ if (args.Length != 1 || !File.Exists(Path.Combine(args[0], "OasisKeyManager.psd1
 var modules = Path.Combine(Path.GetTempPath(), $"kmrh-{Environment.ProcessId}");
 try
 {
+    // A folder of this name was left by an earlier host with the same pid that was killed before its
+    // cleanup: its link may point at another build (which the module's handshake then rightly refuses).
+    if (Directory.Exists(modules)) Directory.Delete(modules, recursive: true);
     Directory.CreateDirectory(modules);
     var installed = Path.Combine(modules, "OasisKeyManager");
-    if (!Directory.Exists(installed)) Directory.CreateSymbolicLink(installed, Path.GetFullPath(args[0]));
+    Directory.CreateSymbolicLink(installed, Path.GetFullPath(args[0]));
     // pwsh on a real host has Out-String, which the engine runs to feed a native command's standard
     // input in a remote session (a node's start or stop script calling a program). This engine has
     // only the Core commands, so the stand-in gets a minimal one, loaded on first use.
