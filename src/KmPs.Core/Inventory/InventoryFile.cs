@@ -54,11 +54,11 @@ public static class InventoryFile
         if (dupName is not null)
             throw new KmException("InventoryDuplicate", KmErrorCategory.InvalidData, $"{source}: node name '{dupName.Key}' appears twice.", source);
         // Data dirs are per machine: two nodes on different hosts may use the same path.
-        var dupDir = nodes.GroupBy(n => (Host: n.HostName?.ToLowerInvariant() ?? "", n.DataDir)).FirstOrDefault(g => g.Count() > 1);
+        var dupDir = nodes.GroupBy(n => (n.Machine, n.DataDir)).FirstOrDefault(g => g.Count() > 1);
         if (dupDir is not null)
             throw new KmException("InventoryDuplicate", KmErrorCategory.InvalidData,
                 $"{source}: nodes {string.Join(", ", dupDir.Select(n => n.Name))} share the data dir {dupDir.Key.DataDir}" +
-                (dupDir.Key.Host.Length > 0 ? $" on {dupDir.Key.Host}." : "."), source);
+                (dupDir.Key.Machine is string { Length: > 0 } host ? $" on {host}." : "."), source);
         return nodes;
     }
 

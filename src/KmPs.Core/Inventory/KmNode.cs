@@ -54,6 +54,13 @@ public sealed class KmNode
     [JsonIgnore]
     public bool IsRemote => Session is not null || !string.IsNullOrEmpty(HostName);
 
+    /// <summary>
+    /// Which machine the node is on, for telling nodes apart: its host name (case-insensitive), else its
+    /// session (one object per connection), else "" for this machine. Paths and sockets are per machine.
+    /// </summary>
+    [JsonIgnore]
+    public object Machine => !string.IsNullOrEmpty(HostName) ? HostName!.ToLowerInvariant() : Session ?? "";
+
     /// <summary>The same node as its own machine sees it: no host, user or session (what a remote session works on).</summary>
     public KmNode AsLocal() => new()
     {

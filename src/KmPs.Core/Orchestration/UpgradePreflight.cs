@@ -65,10 +65,6 @@ public static class UpgradePreflight
     public static Task<PreflightReport> RunAsync(IReadOnlyList<KmNode> nodes, string bundlePath, ISet<string> midUpgrade,
         TimeSpan timeout, CancellationToken ct) => RunAsync(nodes, bundlePath, midUpgrade, LocalNodeReader.Instance, timeout, ct);
 
-    /// <summary>Which machine a node is on: its host name, else its session (one object per connection), else this one.</summary>
-    private static object Machine(KmNode n) =>
-        !string.IsNullOrEmpty(n.HostName) ? n.HostName!.ToLowerInvariant() : n.Session ?? (object)"";
-
     /// <param name="reader">How nodes are read (the module passes one that reaches remote nodes through their sessions).</param>
     public static async Task<PreflightReport> RunAsync(IReadOnlyList<KmNode> nodes, string bundlePath, ISet<string> midUpgrade,
         INodeReader reader, TimeSpan timeout, CancellationToken ct)
@@ -78,7 +74,7 @@ public static class UpgradePreflight
         foreach (var dup in nodes.GroupBy(n => n.Name, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
             r.Problems.Add($"the node name '{dup.Key}' is given {dup.Count()} times");
         // The same socket path on two machines is two nodes (every host may use /node/data/internal.sock).
-        foreach (var dup in nodes.GroupBy(n => (Machine(n), n.Socket)).Where(g => g.Count() > 1))
+        foreach (var dup in nodes.GroupBy(n => (n.Machine, n.Socket)).Where(g => g.Count() > 1))
             r.Problems.Add($"nodes {string.Join(", ", dup.Select(n => n.Name))} share the control socket {dup.Key.Item2}: they are one node");
         foreach (var dup in nodes.Where(n => !n.IsRemote && Directory.Exists(n.DataDir))
                      .GroupBy(n => LocalState.LocalStatePath.RealPath(n.DataDir)).Where(g => g.Count() > 1))
