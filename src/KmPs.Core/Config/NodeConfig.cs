@@ -43,6 +43,13 @@ public sealed class NodeConfig
     public string? LogFile { get; }
     /// <summary><see cref="LogFile"/> resolved as oasis-node does: relative to the data dir.</summary>
     public string? LogFilePath { get; }
+    /// <summary>Where the node's control socket is when the config moves it (24.0+ <c>common.internal_socket_path</c>, 22.2's hidden <c>debug.grpc.internal.socket_path</c>), as written.</summary>
+    public string? InternalSocket { get; }
+    /// <summary>
+    /// The control socket the node listens on, absolute: <see cref="InternalSocket"/> resolved against
+    /// the config's folder, else &lt;data dir&gt;/internal.sock (oasis-node InternalSocketPath()); null without a data dir.
+    /// </summary>
+    public string? SocketPath { get; }
     /// <summary>The file's text as read (without a byte order mark).</summary>
     public string Text { get; }
     /// <summary>Hex SHA-512/256 of the bytes read, to notice a file that changes before it is replaced.</summary>
@@ -83,6 +90,9 @@ public sealed class NodeConfig
             : System.IO.Path.IsPathRooted(LogFile) ? LogFile
             : DataDirPath is null ? null : System.IO.Path.Combine(DataDirPath, LogFile);
         RuntimePaths = ReadRuntimePaths(keys.RuntimePaths);
+        InternalSocket = Scalar(keys.InternalSocket) is { Length: > 0 } socket ? socket : null;
+        SocketPath = InternalSocket is not null ? ResolvePath(InternalSocket)
+            : DataDirPath is null ? null : System.IO.Path.Combine(DataDirPath, Control.SocketAddress.SocketFileName);
     }
 
     /// <summary>Reads and parses a config file.</summary>
@@ -173,9 +183,10 @@ public sealed class NodeConfig
         { RecommendedAction = "Check the file's permissions, or run as a user that can read it." };
 
     /// <summary>Where each setting lives in each layout.</summary>
-    private sealed record Keys(string Mode, string DataDir, string RuntimePaths, string KmRuntimeId, string LogFile)
+    private sealed record Keys(string Mode, string DataDir, string RuntimePaths, string KmRuntimeId, string LogFile, string InternalSocket)
     {
-        public static readonly Keys V22 = new("runtime.mode", "datadir", "runtime.paths", "worker.keymanager.runtime.id", "log.file");
-        public static readonly Keys V23 = new("mode", "common.data_dir", "runtime.paths", "keymanager.runtime_id", "common.log.file");
+        // Socket: spec oasis-control-api.md §1 (v22.2.13 grpc.go hidden flag; v24.0+ common.go InternalSocketPath()).
+        public static readonly Keys V22 = new("runtime.mode", "datadir", "runtime.paths", "worker.keymanager.runtime.id", "log.file", "debug.grpc.internal.socket_path");
+        public static readonly Keys V23 = new("mode", "common.data_dir", "runtime.paths", "keymanager.runtime_id", "common.log.file", "common.internal_socket_path");
     }
 }

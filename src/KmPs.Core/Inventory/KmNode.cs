@@ -79,7 +79,7 @@ public sealed class KmNode
             throw Invalid("InvalidDataDir", $"Node '{Name}' has no DataDir.", this);
         if (!Path.IsPathRooted(DataDir))
             throw Invalid("InvalidDataDir", $"Node '{Name}': DataDir '{DataDir}' must be absolute.", this);
-        DataDir = Path.TrimEndingDirectorySeparator(Path.GetFullPath(DataDir));
+        DataDir = LocalStatePath.Normalize(DataDir); // ".." kept: it means what the kernel makes of it after links
         if (DataDir == "/") throw Invalid("InvalidDataDir", $"Node '{Name}': DataDir is the file system root.", this);
         if (RuntimeId is not null) RuntimeId = KeyManagerRuntimeId.Validate(RuntimeId);
         if (string.IsNullOrWhiteSpace(ConfigPath)) ConfigPath = null;

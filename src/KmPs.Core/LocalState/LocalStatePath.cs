@@ -40,8 +40,9 @@ public sealed class LocalStatePath
             throw Bad("InvalidDataDir", "The data dir is empty; refusing to guess which folder to wipe.", dataDir);
         if (!Path.IsPathRooted(dataDir))
             throw Bad("InvalidDataDir", $"The data dir '{dataDir}' is relative; give the absolute path of the node's data dir.", dataDir);
-        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dataDir));
-        if (full.Length <= 1 || full == Path.GetPathRoot(full)?.TrimEnd('/'))
+        // Not Path.GetFullPath: it collapses ".." as text, and after a link the kernel goes up from where the link points.
+        var full = Normalize(dataDir);
+        if (full == "/")
             throw Bad("InvalidDataDir", $"'{dataDir}' is the file system root, not a node data dir.", dataDir);
         if (!Directory.Exists(full))
             throw new KmException("DataDirNotFound", KmErrorCategory.ObjectNotFound, $"The data dir '{full}' does not exist.", dataDir);
@@ -68,34 +69,66 @@ public sealed class LocalStatePath
         return path;
     }
 
-    /// <summary>Backups made by <see cref="LocalStateWiper"/>, newest first.</summary>
-    public IReadOnlyList<string> Backups() =>
+    /// <summary>
+    /// Backups made by <see cref="LocalStateWiper"/>, the one moved aside last first: by the sequence
+    /// number the wiper recorded beside each (a clock stepped back cannot reorder them), then by the
+    /// recorded time; backups without a record (older versions of this module) after those, newest
+    /// written first, with the name as the tie-break.
+    /// </summary>
+    public IReadOnlyList<string> Backups() => BackupInfos().Select(b => b.Path).ToList();
+
+    /// <summary>Backups with what was recorded about them, in <see cref="Backups"/> order.</summary>
+    public IReadOnlyList<LocalStateBackup> BackupInfos() =>
         Directory.Exists(RuntimeDir)
             ? Directory.EnumerateDirectories(RuntimeDir, StorageName + BackupInfix + "*")
                 .Where(d => new DirectoryInfo(d).LinkTarget is null)
-                .OrderByDescending(d => d, StringComparer.Ordinal).ToList()
-            : Array.Empty<string>();
+                .Select(LocalStateBackup.Read)
+                .OrderByDescending(b => b.Sequence)
+                .ThenByDescending(b => b.MovedAt ?? DateTimeOffset.MinValue)
+                .ThenByDescending(b => Directory.GetLastWriteTimeUtc(b.Path))
+                .ThenByDescending(b => b.Path, StringComparer.Ordinal)
+                .ToList()
+            : Array.Empty<LocalStateBackup>();
 
-    /// <summary>The path with every link resolved (realpath), component by component.</summary>
+    /// <summary>
+    /// An absolute path without repeated separators, "." components or a trailing separator; ".."
+    /// is kept, since what it means depends on the links before it (see <see cref="RealPath"/>).
+    /// </summary>
+    public static string Normalize(string absolutePath) =>
+        "/" + string.Join('/', absolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries).Where(p => p != "."));
+
+    /// <summary>
+    /// The path with every link resolved, component by component as the kernel does (realpath(3)):
+    /// ".." applies to the folder reached so far (after links were followed), a link's target is
+    /// resolved against the folder holding the link, and 40 links in all (ELOOP's limit) end it.
+    /// </summary>
     internal static string RealPath(string path)
     {
-        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        var current = "/";
-        var hops = 0;
-        for (var i = 0; i < parts.Length; i++)
+        const int maxLinks = 40; // Linux MAXSYMLINKS
+        var pending = new LinkedList<string>(path.Split('/', StringSplitOptions.RemoveEmptyEntries));
+        var resolved = new List<string>();
+        var links = 0;
+        while (pending.Count > 0)
         {
-            var next = Path.Combine(current, parts[i]);
-            var info = new FileInfo(next);
-            if (info.LinkTarget is { } target)
+            var part = pending.First!.Value;
+            pending.RemoveFirst();
+            if (part == ".") continue;
+            if (part == "..")
             {
-                if (++hops > 40) throw Bad("InvalidDataDir", $"too many links resolving '{path}'", path);
-                var resolved = Path.GetFullPath(target, current);
-                var rest = string.Join('/', parts.Skip(i + 1));
-                return RealPath(rest.Length == 0 ? resolved : Path.Combine(resolved, rest));
+                if (resolved.Count > 0) resolved.RemoveAt(resolved.Count - 1);
+                continue;
             }
-            current = next;
+            var next = "/" + string.Join('/', resolved.Append(part));
+            if (new FileInfo(next).LinkTarget is { } target)
+            {
+                if (++links > maxLinks) throw Bad("InvalidDataDir", $"too many links resolving '{path}' (more than {maxLinks})", path);
+                if (target.StartsWith('/')) resolved.Clear();
+                foreach (var t in Enumerable.Reverse(target.Split('/', StringSplitOptions.RemoveEmptyEntries))) pending.AddFirst(t);
+                continue;
+            }
+            resolved.Add(part);
         }
-        return current;
+        return "/" + string.Join('/', resolved);
     }
 
     private static KmException Bad(string id, string message, object? target) =>

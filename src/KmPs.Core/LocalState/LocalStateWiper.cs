@@ -1,4 +1,5 @@
 using System.Globalization;
+using KmPs.Files;
 
 namespace KmPs.LocalState;
 
@@ -27,30 +28,24 @@ public static class LocalStateWiper
     public static string BackupName(DateTimeOffset now) =>
         LocalStatePath.StorageName + LocalStatePath.BackupInfix + now.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
 
-    public const string LockFileName = "LOCK";
+    /// <summary>Badger's advisory pid file inside an open database (not its lock: see <see cref="DirectoryLock"/>).</summary>
+    public const string PidFileName = "LOCK";
 
     /// <summary>
-    /// Badger holds an exclusive flock on &lt;db&gt;/LOCK while the database is open, so a running
-    /// node's state is locked whatever its socket says (invariant 1, proven independently of the
-    /// control API). .NET's FileShare.None takes the same flock(LOCK_EX|LOCK_NB); the handle is held
-    /// across the rename so the node cannot open the database in between.
+    /// Takes Badger's own lock on the database folder (flock on the directory), so a running node's
+    /// state is refused whatever its socket says (invariant 1, proven independently of the control
+    /// API: a node whose socket is elsewhere still holds it). Held across the rename so the node
+    /// cannot open the database in between.
     /// </summary>
     public static IDisposable? LockState(string storageDir)
     {
-        var lockFile = System.IO.Path.Combine(storageDir, LockFileName);
-        if (!File.Exists(lockFile)) return null;
-        try
+        if (!DirectoryLock.Supported) return null;
+        if (DirectoryLock.TryAcquire(storageDir, out var held, out var pid)) return held;
+        throw new KmException("LocalStateInUse", KmErrorCategory.ResourceUnavailable,
+            $"{storageDir} is open in another process{(pid is null ? "" : $" (pid {pid}, from badger's LOCK file)")}: the database is locked, so the node is still running, whatever its control socket says.", storageDir)
         {
-            return new FileStream(lockFile, FileMode.Open, FileAccess.Read, FileShare.None);
-        }
-        catch (IOException e) when (e is not FileNotFoundException)
-        {
-            throw new KmException("LocalStateInUse", KmErrorCategory.ResourceUnavailable,
-                $"{storageDir} is locked by a running process (the database's LOCK): the node is still running, whatever its control socket says.", storageDir, e)
-            {
-                RecommendedAction = "Stop the node (and any process that opens its data dir) and try again.",
-            };
-        }
+            RecommendedAction = "Stop the node (and any process that opens its data dir, such as a badger tool) and try again.",
+        };
     }
 
     public static LocalStateRecord MoveAside(LocalStatePath p, string node, DateTimeOffset now)
@@ -60,7 +55,9 @@ public static class LocalStateWiper
         var backup = System.IO.Path.Combine(p.RuntimeDir, BackupName(now));
         for (var i = 1; Directory.Exists(backup) || File.Exists(backup); i++)
             backup = System.IO.Path.Combine(p.RuntimeDir, BackupName(now) + "-" + i);
+        var sequence = p.BackupInfos().Select(b => b.Sequence).DefaultIfEmpty(0).Max() + 1;
         Directory.Move(p.StorageDir, backup);
+        LocalStateBackup.Write(backup, sequence, now, node, p.StorageDir);
         return Record(p, node, "MovedAside", backup);
     }
 
@@ -93,6 +90,7 @@ public static class LocalStateWiper
         }
         using var held = LockState(chosen);
         Directory.Move(chosen, p.StorageDir);
+        LocalStateBackup.Forget(chosen);
         return Record(p, node, "Restored", chosen);
     }
 

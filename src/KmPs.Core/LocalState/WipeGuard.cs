@@ -11,6 +11,8 @@ public sealed record PeerCheck(string Socket, string? Status, string? Checksum, 
     public bool Registered { get; init; }
     public ulong? RegistrationExpiration { get; init; }
     public ulong Epoch { get; init; }
+    /// <summary>Whether the peer's consensus is synced (null when its status does not say).</summary>
+    public bool? Synced { get; init; }
 }
 
 /// <summary>Whether the node to wipe is stopped, as seen on its own machine.</summary>
@@ -76,15 +78,20 @@ public static class WipeGuard
         Registered = s.LastRegistration is not null,
         RegistrationExpiration = s.RegistrationExpiration,
         Epoch = s.Epoch,
+        Synced = s.ConsensusSynced,
     };
 
     /// <summary>
     /// The verdict from what was seen: the node stopped, at least one staying peer, every peer of the
-    /// same runtime, ready, registered and fresh, with one checksum agreeing with consensus. Peers may
-    /// have been read anywhere (on other machines through their sessions).
+    /// same runtime, synced, ready, registered and fresh, with one checksum agreeing with consensus.
+    /// Peers may have been read anywhere (on other machines through their sessions).
     /// </summary>
-    public static WipeCheck Evaluate(NodeStopCheck node, bool nodeAmongPeers, IReadOnlyList<PeerCheck> peers, string runtimeId)
+    /// <param name="newestEpoch">The newest epoch seen on any node (the caller may have seen more nodes than the peers).
+    /// Freshness is judged against it, not against each peer's own epoch: a peer that stopped syncing
+    /// reports the epoch it stalled at, and its registration looks fresh to itself forever.</param>
+    public static WipeCheck Evaluate(NodeStopCheck node, bool nodeAmongPeers, IReadOnlyList<PeerCheck> peers, string runtimeId, ulong? newestEpoch = null)
     {
+        var now = peers.Select(p => p.Epoch).Append(newestEpoch ?? 0).Max();
         var problems = new List<string>();
         if (node.Problem is not null) problems.Add(node.Problem);
         if (nodeAmongPeers) problems.Add("the node to wipe is listed among its own required peers");
@@ -98,8 +105,10 @@ public static class WipeGuard
             else if (r.Checksum is null) problems.Add($"peer {r.Socket} is ready but has registered no checksum (extra_info)");
             else if (r.ConsensusChecksum is not null && r.ConsensusChecksum != r.Checksum)
                 problems.Add($"peer {r.Socket}'s checksum differs from the consensus key manager checksum it reports");
-            else if (!r.Registered || (r.RegistrationExpiration ?? 0) <= r.Epoch)
-                problems.Add($"peer {r.Socket}'s registration is stale (expires at epoch {r.RegistrationExpiration}, now {r.Epoch})");
+            else if (r.Synced == false)
+                problems.Add($"peer {r.Socket}'s consensus is not synced (it sees epoch {r.Epoch}): the network may already have dropped it");
+            else if (!r.Registered || (r.RegistrationExpiration ?? 0) <= now)
+                problems.Add($"peer {r.Socket}'s registration is stale (expires at epoch {r.RegistrationExpiration}, the network is at epoch {now})");
         }
         var checksums = peers.Where(r => r.Checksum is not null).Select(r => r.Checksum!).Distinct().ToList();
         if (checksums.Count > 1)

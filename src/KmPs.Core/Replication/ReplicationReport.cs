@@ -44,7 +44,8 @@ public sealed class ReplicationReport
 /// The operator guide's "verify replication", made machine-checkable the way oasis-core's e2e test
 /// does (keymanager_upgrade.go ensureReplicationWorked): every node ready, registered with an
 /// init response, all checksums equal and equal to the consensus checksum where the node reports
-/// it, registration fresh (expiration not behind the epoch), and (optionally) the expected version.
+/// it, consensus synced, registration fresh (expiration not behind the newest epoch any node
+/// reports), and (optionally) the expected version.
 /// </summary>
 public static class ReplicationCheck
 {
@@ -82,8 +83,10 @@ public static class ReplicationCheck
             if (hasInit && !agrees) p.Add($"checksum {Hex.Short(s.Checksum)} differs from {Hex.Short(reference)}");
             if (s.ConsensusChecksum is not null && hasInit && s.ConsensusChecksum != s.Checksum)
                 p.Add("checksum differs from the consensus key manager status the node reports");
-            var fresh = s.LastRegistration is not null && (s.RegistrationExpiration ?? 0) > s.Epoch;
-            if (!fresh) p.Add(s.LastRegistration is null ? "never registered" : $"registration is stale (expires at epoch {s.RegistrationExpiration}, now {s.Epoch})");
+            // Against the newest epoch any node reports: a node that stopped syncing sees its own epoch stand still.
+            var fresh = s.LastRegistration is not null && (s.RegistrationExpiration ?? 0) > epoch;
+            if (!fresh) p.Add(s.LastRegistration is null ? "never registered" : $"registration is stale (expires at epoch {s.RegistrationExpiration}, the network is at epoch {epoch})");
+            if (s.ConsensusSynced == false) p.Add($"consensus is not synced (it sees epoch {s.Epoch}, the newest seen is {epoch})");
             var versionOk = i.ExpectedVersion is null || s.RegisteredVersion == i.ExpectedVersion;
             if (!versionOk) p.Add($"registered version {s.RegisteredVersion} is not the expected {i.ExpectedVersion}");
             results.Add(new ReplicationNodeResult

@@ -50,6 +50,10 @@ public sealed class KmStatus
     public ulong? RegistrationExpiration { get; init; }
     /// <summary>Node id (public key, base64).</summary>
     public string? NodeId { get; init; }
+    /// <summary>The node's identity public key (base64, <c>identity.node</c>): one per node whatever address it is reached by.</summary>
+    public string? IdentityNode { get; init; }
+    /// <summary>Whether the node's consensus is synced (<c>consensus.status</c> ready, not syncing); null when not reported.</summary>
+    public bool? ConsensusSynced { get; init; }
     public string? Roles { get; init; }
     /// <summary>23.0+: whether the last registration attempt succeeded, and why not.</summary>
     public bool? LastAttemptSuccessful { get; init; }

@@ -119,6 +119,10 @@ public static class StatusParser
             LastRegistration = registration?["last_registration"].Time("registration.last_registration"),
             RegistrationExpiration = descriptor is null ? null : descriptor["expiration"].UInt("registration.descriptor.expiration"),
             NodeId = descriptor is null ? null : B64(descriptor["id"].Bytes("registration.descriptor.id")),
+            // identity.node is in every generation (spec §3 IdentityStatus), registered or not.
+            IdentityNode = root["identity"].Map("identity") is { } identity ? B64(identity["node"].Bytes("identity.node")) : null,
+            // consensus.status: 0 ready, 1 syncing (spec §5, every version).
+            ConsensusSynced = consensus?.ContainsKey("status") == true ? consensus["status"].UInt("consensus.status") == 0 : null,
             Roles = descriptor is null ? null : CliJson.RolesText(descriptor["roles"].UInt("registration.descriptor.roles"), generation),
             LastAttemptSuccessful = registration?.ContainsKey("last_attempt_successful") == true
                 ? registration["last_attempt_successful"].Bool("registration.last_attempt_successful") : null,

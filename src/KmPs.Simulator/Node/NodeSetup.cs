@@ -7,6 +7,9 @@ namespace KmPs.Simulator.Node;
 /// <summary>What a node takes from its config file and ORC bundle.</summary>
 public sealed record NodeSetup(string DataDir, string KmRuntimeId, string BundlePath, OasisVersion Version, string Enclave, string LogFile)
 {
+    /// <summary>Where the control API listens: &lt;data dir&gt;/internal.sock unless the config moves it (oasis-node InternalSocketPath()).</summary>
+    public string Socket { get; init; } = Path.Combine(DataDir, "internal.sock");
+
     /// <summary>
     /// Reads the node's config and bundle the way oasis-node does at startup, failing the same ways:
     /// unknown keys in a 23.0+ config, not a key manager, two KM bundles ("expected a single runtime
@@ -29,7 +32,10 @@ public sealed record NodeSetup(string DataDir, string KmRuntimeId, string Bundle
         var bundle = km[0];
         return new NodeSetup(config.DataDirPath, config.KmRuntimeId, bundle.Path, bundle.Version,
             bundle.EnclaveIdentity ?? throw new NodeStartupException("runtime/bundle: no enclave in the key manager bundle"),
-            config.LogFilePath ?? Path.Combine(config.DataDirPath, "node.log"));
+            config.LogFilePath ?? Path.Combine(config.DataDirPath, "node.log"))
+        {
+            Socket = config.SocketPath!,
+        };
     }
 }
 

@@ -68,12 +68,12 @@ public sealed class SimNode : IControlBackend
         Log.Info("node", "starting simulated oasis-node", ("node", Name), ("software_version", SoftwareVersion),
             ("runtime_id", _setup.KmRuntimeId), ("runtime_version", _setup.Version.ToString()), ("enclave", _setup.Enclave));
         if (Faults.SlowStartMs > 0) await Task.Delay(Faults.SlowStartMs, stop).ConfigureAwait(false);
-        // Like oasis-node opening its badger store: the folder exists from start-up and its LOCK
-        // file is flock'ed (exclusively) for as long as the process runs.
+        // Like oasis-node opening its badger store (badger dir_unix.go acquireDirectoryLock): the
+        // folder exists from start-up, the folder itself is flock'ed exclusively for as long as the
+        // process runs, and LOCK is only a pid file, removed on close.
         Directory.CreateDirectory(StorageDir);
-        var lockFile = Path.Combine(StorageDir, KmPs.LocalState.LocalStateWiper.LockFileName);
-        await using var dbLock = new FileStream(lockFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
-        await using var server = await ControlServer.StartAsync(Path.Combine(_setup.DataDir, "internal.sock"), this, stop).ConfigureAwait(false);
+        using var dbLock = OpenDatabase();
+        await using var server = await ControlServer.StartAsync(_setup.Socket, this, stop).ConfigureAwait(false);
         Log.Info("node", "control server listening", ("socket", server.SocketPath));
         var tick = TimeSpan.FromMilliseconds(Math.Clamp(_clock.IntervalMs / 5, 20, 250));
         while (!stop.IsCancellationRequested && !_exit.Task.IsCompleted)
@@ -95,6 +95,25 @@ public sealed class SimNode : IControlBackend
         SchemaGeneration.V23_0 => "23.0.11",
         _ => "24.3.2",
     };
+
+    /// <summary>Badger's Open: the directory lock, refused while another process holds it, then the pid file.</summary>
+    private IDisposable OpenDatabase()
+    {
+        if (!KmPs.Files.DirectoryLock.TryAcquire(StorageDir, out var held, out var pid))
+            throw new IOException($"Cannot acquire directory lock on \"{StorageDir}\".  Another process is using this Badger database. (pid {pid})");
+        var pidFile = Path.Combine(StorageDir, KmPs.LocalState.LocalStateWiper.PidFileName);
+        File.WriteAllText(pidFile, Environment.ProcessId + "\n");
+        return new PidFileLock(held!, pidFile);
+    }
+
+    private sealed class PidFileLock(IDisposable held, string pidFile) : IDisposable
+    {
+        public void Dispose()
+        {
+            try { File.Delete(pidFile); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            held.Dispose();
+        }
+    }
 
     private Faults LoadFaults() => AtomicFile.ReadJson<Faults>(_layout.FaultFile(Name)) ?? Faults.None;
 
@@ -237,7 +256,7 @@ public sealed class SimNode : IControlBackend
         _chain.Register(new ChainRegistration
         {
             Node = Name,
-            Socket = Path.Combine(_setup.DataDir, "internal.sock"),
+            Socket = _setup.Socket,
             Version = _setup.Version.ToString(),
             Enclave = _setup.Enclave,
             Checksum = secret is null ? null : Hex.Encode(Sealing.Checksum(secret)),

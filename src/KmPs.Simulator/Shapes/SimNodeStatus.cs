@@ -26,6 +26,8 @@ public sealed class SimNodeStatus
     public string RuntimeVersion { get; set; } = "0.5.0";
 
     public ulong Epoch { get; set; } = 100;
+    /// <summary>consensus.status 1 "syncing" instead of 0 "ready".</summary>
+    public bool ConsensusSyncing { get; set; }
     public long Height { get; set; } = 12_345;
     public long? LastRegistrationUnix { get; set; } = 1_700_000_000;
     public long? LastAttemptUnix { get; set; } = 1_700_000_000;

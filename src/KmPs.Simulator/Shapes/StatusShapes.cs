@@ -60,7 +60,7 @@ public static class StatusShapes
     private static CborMap Consensus(SimNodeStatus s)
     {
         var b = new CborMapBuilder()
-            .Add("status", U(0))
+            .Add("status", U(s.ConsensusSyncing ? 1UL : 0UL))
             .Add("version", new OasisVersion(s.Generation == SchemaGeneration.V22_2 ? (ushort)5 : (ushort)7, 0, 0).ToCbor())
             .Add("backend", CborNode.Text("tendermint"));
         if (s.Generation == SchemaGeneration.V22_2)

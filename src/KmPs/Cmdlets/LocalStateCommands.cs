@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
+using KmPs.Config;
 using KmPs.Control;
 using KmPs.Inventory;
 using KmPs.LocalState;
@@ -19,9 +20,13 @@ public abstract class KmLocalStateCommand : KmCmdlet
     [AllowEmptyString]
     public string RuntimeId { get; set; } = "";
 
-    /// <summary>The node's own control socket; defaults to &lt;DataDir&gt;/internal.sock.</summary>
+    /// <summary>The node's own control socket; defaults to where -ConfigPath puts it, else &lt;DataDir&gt;/internal.sock.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? Socket { get; set; }
+
+    /// <summary>The node's config file: says where its socket is (common.internal_socket_path) and must name the same data dir.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? ConfigPath { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? Name { get; set; }
@@ -84,7 +89,7 @@ public sealed class ClearKmLocalStateCommand : KmLocalStateCommand
     private void Wipe()
     {
         var path = LocalStatePath.Resolve(DataDir, RuntimeId);
-        var node = NodeSocket(Socket, path.DataDir, CurrentDirectory);
+        var node = NodeControlSocket.Resolve(Socket, path.DataDir, ConfigPath, CurrentDirectory);
         var peers = Peers(RequirePeer, CurrentDirectory);
         var name = string.IsNullOrEmpty(Name) ? path.DataDir : Name!;
         if (!path.Exists)
@@ -125,8 +130,8 @@ public sealed class ClearKmLocalStateCommand : KmLocalStateCommand
         // Paths on another machine must be absolute: a relative socket would be looked for in the remote
         // process's folder, answer "no socket", and pass for a stopped node.
         if (!string.IsNullOrWhiteSpace(Socket)) SocketAddress.ParseAbsolute(Socket);
-        var path = RemoteOp<RemoteStatePath>(session, name, "StatePath", new { DataDir, RuntimeId });
-        var socket = string.IsNullOrWhiteSpace(Socket) ? path.DataDir : Socket!;
+        var path = RemoteOp<RemoteStatePath>(session, name, "StatePath", new { DataDir, RuntimeId, Socket, ConfigPath });
+        var socket = path.Socket;
         var peers = Peers(RequirePeer, CurrentDirectory);
         var wipe = new { DataDir, RuntimeId, Socket = socket, Name = name, Delete = Delete.IsPresent, TimeoutMs = TimeoutSec * 1000 };
         if (!path.Exists)
@@ -193,9 +198,6 @@ public sealed class ClearKmLocalStateCommand : KmLocalStateCommand
         catch (KmException e) { return new PeerCheck(p.Display, null, null, e.Message); }
     }
 
-    internal static SocketAddress NodeSocket(string? socket, string dataDir, string baseDirectory) =>
-        SocketAddress.Parse(string.IsNullOrWhiteSpace(socket) ? dataDir : socket, baseDirectory);
-
     /// <summary>Peers as given: sockets or data dirs on this machine, or nodes (a remote node is read through its session).</summary>
     internal static IReadOnlyList<PeerRef> Peers(object[] peers, string baseDirectory) => peers.Select(p =>
     {
@@ -253,14 +255,17 @@ public sealed class RestoreKmLocalStateCommand : KmLocalStateCommand
         {
             var path = LocalStatePath.Resolve(DataDir, RuntimeId);
             var name = string.IsNullOrEmpty(Name) ? path.DataDir : Name!;
-            var node = ClearKmLocalStateCommand.NodeSocket(Socket, path.DataDir, CurrentDirectory);
+            var node = NodeControlSocket.Resolve(Socket, path.DataDir, ConfigPath, CurrentDirectory);
             var check = Await(WipeGuard.CheckAsync(node, Array.Empty<SocketAddress>(), path.RuntimeId, TimeSpan.FromSeconds(10), Stopping));
             if (!check.NodeStopped)
                 throw new KmException("NodeRunning", KmErrorCategory.InvalidOperation,
                     $"Refusing to restore under a running node: {check.NodeState}.", node.ToString());
-            var backups = path.Backups();
-            var chosen = string.IsNullOrEmpty(Backup) ? backups.FirstOrDefault() : Backup;
-            if (!ShouldProcess(name, $"Restore the key manager state {path.StorageDir} from backup {chosen ?? "(none found)"}")) return;
+            var newest = path.BackupInfos().FirstOrDefault();
+            var chosen = !string.IsNullOrEmpty(Backup) ? Backup
+                : newest is null ? "(none found)"
+                : newest.MovedAt is { } at ? $"{newest.Path} (moved aside last, at {at.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z)"
+                : $"{newest.Path} (the newest)";
+            if (!ShouldProcess(name, $"Restore the key manager state {path.StorageDir} from backup {chosen}")) return;
             WriteObject(LocalStateWiper.Restore(path, name, Backup));
         }
         catch (KmException e) { WriteKmError(e, Name ?? DataDir); }

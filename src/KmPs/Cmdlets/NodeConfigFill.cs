@@ -15,11 +15,21 @@ internal static class NodeConfigFill
         else if (node.RuntimeId != config.KmRuntimeId)
             throw new KmException("BundleRuntimeMismatch", KmErrorCategory.InvalidData,
                 $"Node '{node.Name}': the inventory says runtime {node.RuntimeId} but {node.ConfigPath} configures {config.KmRuntimeId}.", node.Name);
-        if (config.DataDirPath is not null &&
-            Path.TrimEndingDirectorySeparator(Path.GetFullPath(config.DataDirPath)) != node.DataDir)
-            throw new KmException("ConfigDataDirMismatch", KmErrorCategory.InvalidData,
-                $"Node '{node.Name}': its config {node.ConfigPath} uses data dir {config.DataDirPath}, not {node.DataDir}; is it the right config?", node.Name);
+        try { NodeControlSocket.CheckDataDir(config, node.DataDir, node.DataDir); }
+        catch (KmException e) { throw new KmException(e.ErrorId, e.Category, $"Node '{node.Name}': {e.Message}", node.Name, e) { RecommendedAction = e.RecommendedAction }; }
         node.LogPath ??= config.LogFilePath;
+        // A config that moves the control socket (common.internal_socket_path) is where the node
+        // listens: the default <DataDir>/internal.sock would stay silent and pass for a stopped node.
+        if (config.InternalSocket is not null)
+        {
+            var configured = "unix:" + config.SocketPath;
+            var assumed = "unix:" + Path.Combine(node.DataDir, Control.SocketAddress.SocketFileName);
+            if (node.Socket == assumed) node.Socket = configured;
+            else if (node.Socket != configured)
+                throw new KmException("ConfigSocketMismatch", KmErrorCategory.InvalidData,
+                    $"Node '{node.Name}': the inventory gives socket {node.Socket} but its config {node.ConfigPath} makes the node listen on {config.SocketPath}.", node.Name)
+                { RecommendedAction = "Leave Socket out of the inventory (the config says where it is), or correct it." };
+        }
         return node;
     }
 }

@@ -47,7 +47,7 @@ public static class KmRemoteEndpoint
                 "Runtime" => Wait(ControlClient.For(SocketAddress.ParseAbsolute(Str(a, "Socket")))
                     .GetRuntimeAsync(Convert.FromHexString(Str(a, "RuntimeId")!), 0, Timeout(a), CancellationToken.None)),
                 "NodeStopped" => Wait(WipeGuard.CheckStoppedAsync(SocketAddress.ParseAbsolute(Str(a, "Socket")), Timeout(a), CancellationToken.None)),
-                "StatePath" => StatePath(Str(a, "DataDir"), Str(a, "RuntimeId")),
+                "StatePath" => StatePath(Str(a, "DataDir"), Str(a, "RuntimeId"), Str(a, "Socket"), Str(a, "ConfigPath")),
                 "Wipe" => Wipe(a),
                 "BeginUpload" => BeginUpload(Str(a, "ConfigPath")!, Str(a, "FileName")!, Str(a, "Digest")!),
                 "AppendUpload" => AppendUpload(Str(a, "TempPath")!, Convert.FromBase64String(Str(a, "Data")!)),
@@ -81,10 +81,14 @@ public static class KmRemoteEndpoint
         return NodeConfigFill.Complete(local.Validate());
     }
 
-    private static RemoteStatePath StatePath(string? dataDir, string? runtimeId)
+    private static RemoteStatePath StatePath(string? dataDir, string? runtimeId, string? socket, string? configPath)
     {
         var p = LocalStatePath.Resolve(AbsoluteDataDir(dataDir), runtimeId);
-        return new RemoteStatePath { DataDir = p.DataDir, StorageDir = p.StorageDir, Exists = p.Exists };
+        if (!string.IsNullOrWhiteSpace(socket)) SocketAddress.ParseAbsolute(socket);
+        if (!string.IsNullOrWhiteSpace(configPath) && !Path.IsPathRooted(configPath))
+            throw new KmException("InvalidPath", KmErrorCategory.InvalidArgument, $"The config path '{configPath}' must be absolute on the node's machine.", configPath);
+        var node = NodeControlSocket.Resolve(socket, p.DataDir, configPath, p.DataDir);
+        return new RemoteStatePath { DataDir = p.DataDir, StorageDir = p.StorageDir, Exists = p.Exists, Socket = node.ToString() };
     }
 
     /// <summary>

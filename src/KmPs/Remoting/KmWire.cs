@@ -111,6 +111,8 @@ public sealed class RemoteStatePath
     public string DataDir { get; init; } = "";
     public string StorageDir { get; init; } = "";
     public bool Exists { get; init; }
+    /// <summary>The node's control socket on that machine (as given, from its config, or in its data dir).</summary>
+    public string Socket { get; init; } = "";
 }
 
 /// <summary>Where an ORC copied to a node's machine goes, and whether it is already there.</summary>

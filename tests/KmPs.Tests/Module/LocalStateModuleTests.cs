@@ -264,17 +264,118 @@ public class LocalStateLockTests : IAsyncLifetime
     public async Task InitializeAsync() => _peer = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24, "peer"));
     public async Task DisposeAsync() => await _peer.DisposeAsync();
 
-    [Fact]
-    public void State_whose_database_is_locked_is_never_wiped_even_with_a_silent_socket()
+    private Dictionary<string, object?> Vars(FakeDataDir d) =>
+        new() { ["dd"] = d.DataDir, ["rid"] = d.RuntimeId, ["peers"] = new[] { _peer.Address } };
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(" -Delete -Force")]
+    public void State_whose_database_folder_is_locked_is_never_wiped_even_with_a_silent_socket(string delete)
     {
         using var d = new FakeDataDir();
-        // A node whose socket lives elsewhere (common.internal_socket_path) still holds badger's LOCK.
-        using var held = new FileStream(Path.Combine(d.StorageDir, "LOCK"), FileMode.Create, FileAccess.ReadWrite, FileShare.None);
+        // Badger's lock is flock on the database folder; flock(1) takes the same lock from another process.
+        using var held = new FlockHolder(d.StorageDir);
         var before = d.Hash();
         using var ps = new PsEngine();
-        var r = ps.Run("Clear-KmLocalState -DataDir $dd -RuntimeId $rid -RequirePeer $peers -Confirm:$false",
-            new Dictionary<string, object?> { ["dd"] = d.DataDir, ["rid"] = d.RuntimeId, ["peers"] = new[] { _peer.Address } });
+        var r = ps.Run("Clear-KmLocalState -DataDir $dd -RuntimeId $rid -RequirePeer $peers -Confirm:$false" + delete, Vars(d));
         Assert.Equal("LocalStateInUse,KmPs.Cmdlets.ClearKmLocalStateCommand", Assert.Single(r.Errors).FullyQualifiedErrorId);
+        Assert.Empty(r.Output);
+        Assert.Equal(before, d.Hash());
+    }
+
+    [Fact]
+    public void A_LOCK_file_alone_is_only_badgers_pid_file_and_does_not_block_a_wipe()
+    {
+        using var d = new FakeDataDir();
+        File.WriteAllText(Path.Combine(d.StorageDir, "LOCK"), "4242\n");
+        using var ps = new PsEngine();
+        var rec = ps.Run("Clear-KmLocalState -DataDir $dd -RuntimeId $rid -RequirePeer $peers -Confirm:$false", Vars(d)).AssertClean()
+            .Single<LocalStateRecord>();
+        Assert.Equal("MovedAside", rec.Action);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(" -Delete -Force")]
+    public void A_real_badger_database_held_open_by_another_process_is_never_wiped(string delete)
+    {
+        using var d = new FakeDataDir();
+        Directory.Delete(d.StorageDir, recursive: true);
+        var rec = default(LocalStateRecord);
+        using (var db = RealBadger.Open(d.StorageDir))
+        {
+            Assert.True(File.Exists(Path.Combine(d.StorageDir, "MANIFEST")));
+            var before = d.Hash();
+            using var ps = new PsEngine();
+            var r = ps.Run("Clear-KmLocalState -DataDir $dd -RuntimeId $rid -RequirePeer $peers -Confirm:$false" + delete, Vars(d));
+            var e = Assert.Single(r.Errors);
+            Assert.Equal("LocalStateInUse,KmPs.Cmdlets.ClearKmLocalStateCommand", e.FullyQualifiedErrorId);
+            Assert.Contains($"pid {db.Pid}", e.Exception.Message);
+            Assert.Equal(before, d.Hash());
+        }
+        // Closed as a stopped node closes it: the same command now wipes.
+        using (var ps = new PsEngine())
+            rec = ps.Run("Clear-KmLocalState -DataDir $dd -RuntimeId $rid -RequirePeer $peers -Confirm:$false" + delete, Vars(d)).AssertClean()
+                .Single<LocalStateRecord>();
+        Assert.Equal(delete == "" ? "MovedAside" : "Deleted", rec.Action);
+        Assert.False(Directory.Exists(d.StorageDir));
+        if (delete == "") Assert.True(File.Exists(Path.Combine(rec.BackupPath!, "MANIFEST")));
+    }
+
+    [Fact]
+    public void A_real_badger_database_cannot_be_opened_while_the_wipe_holds_its_lock()
+    {
+        // The other direction: what the wipe holds across the rename is what keeps a starting node out.
+        using var d = new FakeDataDir();
+        Directory.Delete(d.StorageDir, recursive: true);
+        using (RealBadger.Open(d.StorageDir)) { }
+        using var held = KmPs.LocalState.LocalStateWiper.LockState(d.StorageDir);
+        var e = Assert.Throws<InvalidOperationException>(() => RealBadger.Open(d.StorageDir).Dispose());
+        Assert.Contains("Cannot acquire directory lock", e.Message);
+    }
+
+    [Theory]
+    [InlineData("24")]
+    [InlineData("22.2")]
+    public async Task A_node_whose_config_moves_its_socket_is_seen_running_there(string layout)
+    {
+        using var d = new FakeDataDir();
+        await using var running = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24, "moved"));
+        var config = Path.Combine(d.Root, "config.yml");
+        File.WriteAllText(config, layout == "24"
+            ? $"mode: keymanager\ncommon:\n  data_dir: {d.DataDir}\n  internal_socket_path: {running.SocketPath}\nkeymanager:\n  runtime_id: {d.RuntimeId}\n"
+            : $"datadir: {d.DataDir}\ndebug:\n  grpc:\n    internal:\n      socket_path: {running.SocketPath}\nruntime:\n  mode: keymanager\nworker:\n  keymanager:\n    runtime:\n      id: {d.RuntimeId}\n");
+        var before = d.Hash();
+        using var ps = new PsEngine();
+        var v = Vars(d);
+        v["cfg"] = config;
+        var r = ps.Run("Clear-KmLocalState -DataDir $dd -RuntimeId $rid -ConfigPath $cfg -RequirePeer $peers -Confirm:$false", v);
+        var e = Assert.Single(r.Errors);
+        Assert.Equal("WipeRefused,KmPs.Cmdlets.ClearKmLocalStateCommand", e.FullyQualifiedErrorId);
+        Assert.Contains("the node is running", e.Exception.Message);
+        Assert.Equal(before, d.Hash());
+
+        // The inventory takes the socket from the config, so piping the node does the same.
+        var node = ps.Run("New-KmNode -Name km1 -DataDir $dd -ConfigPath $cfg", v).AssertClean().Single<KmPs.Inventory.KmNode>();
+        Assert.Equal("unix:" + running.SocketPath, node.Socket);
+        v["node"] = node;
+        r = ps.Run("$node | Clear-KmLocalState -RequirePeer $peers -Confirm:$false", v);
+        Assert.Equal("WipeRefused,KmPs.Cmdlets.ClearKmLocalStateCommand", Assert.Single(r.Errors).FullyQualifiedErrorId);
+        Assert.Equal(before, d.Hash());
+    }
+
+    [Fact]
+    public void A_config_of_another_data_dir_is_refused_before_anything_is_checked()
+    {
+        using var d = new FakeDataDir();
+        var config = Path.Combine(d.Root, "config.yml");
+        File.WriteAllText(config, $"mode: keymanager\ncommon:\n  data_dir: /srv/other/data\nkeymanager:\n  runtime_id: {d.RuntimeId}\n");
+        var before = d.Hash();
+        using var ps = new PsEngine();
+        var v = Vars(d);
+        v["cfg"] = config;
+        var r = ps.Run("Clear-KmLocalState -DataDir $dd -RuntimeId $rid -ConfigPath $cfg -RequirePeer $peers -Confirm:$false", v);
+        Assert.Equal("ConfigDataDirMismatch,KmPs.Cmdlets.ClearKmLocalStateCommand", Assert.Single(r.Errors).FullyQualifiedErrorId);
         Assert.Equal(before, d.Hash());
     }
 
@@ -304,5 +405,31 @@ public class LocalStateLockTests : IAsyncLifetime
         var r = ps.Run("$ExecutionContext.SessionState.Path.SetLocation($dd) | Out-Null; Clear-KmLocalState -DataDir $dd -RuntimeId $rid -Socket . -RequirePeer $peers -WhatIf -Verbose",
             new Dictionary<string, object?> { ["dd"] = d.DataDir, ["rid"] = d.RuntimeId, ["peers"] = new[] { _peer.Address } }).AssertClean();
         Assert.Contains(r.Verbose, v => v.Message.Contains($"node unix:{d.DataDir}/internal.sock"));
+    }
+}
+
+/// <summary>Issue 9 #4 through the cmdlet: a staying peer that stopped syncing does not count as a holder.</summary>
+public class LocalStateFreshnessTests
+{
+    [Theory]
+    [InlineData("stalled")]
+    [InlineData("syncing")]
+    public async Task A_peer_that_stopped_syncing_is_not_a_staying_holder(string kind)
+    {
+        using var d = new FakeDataDir();
+        var stale = Statuses.Ready(SchemaGeneration.V24, "stale");
+        var live = Statuses.Ready(SchemaGeneration.V24, "live");
+        if (kind == "stalled") { live.Epoch = stale.Epoch + 40; }
+        else stale.ConsensusSyncing = true;
+        await using var a = await SnapshotNode.StartAsync(stale);
+        await using var b = await SnapshotNode.StartAsync(live);
+        var before = d.Hash();
+        using var ps = new PsEngine();
+        var r = ps.Run("Clear-KmLocalState -DataDir $dd -RuntimeId $rid -RequirePeer $peers -Confirm:$false",
+            new Dictionary<string, object?> { ["dd"] = d.DataDir, ["rid"] = d.RuntimeId, ["peers"] = new[] { a.Address, b.Address } });
+        var e = Assert.Single(r.Errors);
+        Assert.Equal("WipeRefused,KmPs.Cmdlets.ClearKmLocalStateCommand", e.FullyQualifiedErrorId);
+        Assert.Contains(kind == "stalled" ? "stale" : "not synced", e.Exception.Message);
+        Assert.Equal(before, d.Hash());
     }
 }

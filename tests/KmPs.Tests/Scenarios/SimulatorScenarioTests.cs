@@ -40,6 +40,28 @@ public class SimulatorScenarioTests
     }
 
     [Fact]
+    public async Task A_running_node_holds_its_state_the_way_badger_does_and_a_wipe_with_the_wrong_socket_is_refused()
+    {
+        await using var c = await SimCluster.StartAsync(2);
+        var storage = c.Layout.LocalStorageDir("km1", c.Spec.KmRuntimeId);
+        // Badger's pid file, and the folder itself flock'ed: util-linux's flock cannot take it.
+        var pid = int.Parse(File.ReadAllText(Path.Combine(storage, "LOCK")).Trim());
+        var flock = System.Diagnostics.Process.Start("flock", ["-x", "-n", storage, "true"])!;
+        flock.WaitForExit();
+        Assert.Equal(1, flock.ExitCode);
+
+        var before = TreeHash.Of(storage);
+        using var ps = new PsEngine();
+        var r = ps.Run("Clear-KmLocalState -DataDir $dd -RuntimeId $rid -Socket unix:/tmp/not-the-node.sock -RequirePeer $peer -Confirm:$false",
+            new Dictionary<string, object?> { ["dd"] = c.Layout.DataDir("km1"), ["rid"] = c.Spec.KmRuntimeId, ["peer"] = c.Socket("km2") });
+        var e = Assert.Single(r.Errors);
+        Assert.Equal("LocalStateInUse,KmPs.Cmdlets.ClearKmLocalStateCommand", e.FullyQualifiedErrorId);
+        Assert.Contains($"pid {pid}", e.Exception.Message);
+        Assert.Equal(before, TreeHash.Of(storage));
+        Assert.Equal(KmStatusWords.Ready, (await c.StatusAsync("km1")).Status);
+    }
+
+    [Fact]
     public async Task Wiped_v2_node_replicates_only_after_the_upgrade_epoch()
     {
         await using var c = await SimCluster.StartAsync(3, upgradeIn: 1000);

@@ -1,0 +1,75 @@
+using KmPs.LocalState;
+using KmPs.Replication;
+using KmPs.Status;
+
+namespace KmPs.Tests.Safety;
+
+/// <summary>
+/// Issue 9 #4: "freshly registered" is judged against the newest epoch any node reports, and a peer
+/// must be synced. A peer that stopped syncing at epoch 100 reports epoch 100 forever, and its
+/// registration (expiring at 102) looks fresh to itself while the network is at epoch 140.
+/// </summary>
+public class FreshnessTests
+{
+    private const string Km = "4000000000000000000000000000000000000000000000004a1a53dff2ae482d";
+    private static readonly NodeStopCheck Stopped = new(true, "stopped (no control socket)", null);
+
+    private static PeerCheck Peer(string name, ulong epoch, ulong expires, bool? synced = true) =>
+        new(name, KmStatusWords.Ready, "aa", null)
+        { RuntimeId = Km, Registered = true, RegistrationExpiration = expires, Epoch = epoch, Synced = synced };
+
+    [Fact]
+    public void A_stalled_peer_is_stale_against_the_newest_epoch_another_peer_reports()
+    {
+        var check = WipeGuard.Evaluate(Stopped, false, [Peer("stalled", 100, 102), Peer("live", 140, 142)], Km);
+        Assert.False(check.Ok);
+        Assert.Contains(check.Problems, p => p.Contains("stalled") && p.Contains("stale") && p.Contains("140"));
+        Assert.DoesNotContain(check.Problems, p => p.Contains("peer live"));
+    }
+
+    [Fact]
+    public void The_newest_epoch_seen_elsewhere_counts_too()
+    {
+        // The orchestrator has seen the network at epoch 140 on other nodes than the staying peers.
+        Assert.True(WipeGuard.Evaluate(Stopped, false, [Peer("p", 100, 102)], Km).Ok);
+        var check = WipeGuard.Evaluate(Stopped, false, [Peer("p", 100, 102)], Km, newestEpoch: 140);
+        Assert.Contains(check.Problems, p => p.Contains("stale"));
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(null, true)]
+    [InlineData(true, true)]
+    public void A_peer_whose_consensus_is_syncing_does_not_count(bool? synced, bool ok)
+    {
+        var check = WipeGuard.Evaluate(Stopped, false, [Peer("p", 100, 102, synced)], Km);
+        Assert.Equal(ok, check.Ok);
+        if (!ok) Assert.Contains(check.Problems, p => p.Contains("not synced"));
+    }
+
+    private static KmStatus Status(ulong epoch, ulong expires, bool? synced = true) => new()
+    {
+        Status = KmStatusWords.Ready, Epoch = epoch, RegistrationExpiration = expires, LastRegistration = DateTimeOffset.UnixEpoch,
+        ConsensusSynced = synced,
+        InitResponse = new KmInitResponse { Checksum = "aa", PolicyChecksum = "bb", IsSecure = true },
+    };
+
+    [Fact]
+    public void Replication_report_judges_every_registration_against_the_newest_epoch()
+    {
+        var r = ReplicationCheck.Evaluate([new("stalled", Status(100, 102), null), new("live", Status(140, 142), null)]);
+        Assert.False(r.Ok);
+        var stalled = r.Nodes.Single(n => n.Name == "stalled");
+        Assert.False(stalled.RegistrationFresh);
+        Assert.Contains(stalled.Problems, p => p.Contains("stale") && p.Contains("140"));
+        Assert.True(r.Nodes.Single(n => n.Name == "live").Ok);
+    }
+
+    [Fact]
+    public void Replication_report_refuses_a_node_that_is_not_synced()
+    {
+        var r = ReplicationCheck.Evaluate([new("a", Status(100, 102, synced: false), null), new("b", Status(100, 102), null)]);
+        Assert.False(r.Ok);
+        Assert.Contains(r.Nodes.Single(n => n.Name == "a").Problems, p => p.Contains("not synced"));
+    }
+}
