@@ -43,11 +43,16 @@ public static class UpgradePlanner
 
     /// <param name="nodes">All nodes, in inventory order.</param>
     /// <param name="upgraded">Names of nodes already registered with the new version (skipped).</param>
-    /// <param name="firstHalfCount">Nodes in the first half; default about half, never all of the old-version nodes.</param>
+    /// <param name="firstHalfCount">Nodes in the first half; default about half, never all of the old-version nodes while two or more are left.</param>
     /// <param name="bundleDigest">The ORC's <see cref="Bundles.OrcBundle.ContentDigest"/>: a journal never resumes with other bundle bytes at the same path.</param>
     public static string PlanId(IReadOnlyList<KmNode> nodes, string bundlePath, OasisVersion newVersion, string? bundleDigest = null) =>
         Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
-            string.Join("|", nodes.Select(n => n.Name + "@" + n.DataDir)) + "|" + bundlePath + "|" + newVersion + "|" + bundleDigest)))[..16].ToLowerInvariant();
+            string.Join("|", nodes.Select(NodeKey)) + "|" + bundlePath + "|" + newVersion + "|" + bundleDigest)))[..16].ToLowerInvariant();
+
+    // Where a node's state is: its machine (a node moved to another host is another node's state) and data dir.
+    // A local node keeps the key of earlier versions, so their journals still resume.
+    private static string NodeKey(KmNode n) =>
+        string.IsNullOrEmpty(n.HostName) ? n.Name + "@" + n.DataDir : n.Name + "@" + n.HostName!.ToLowerInvariant() + ":" + n.DataDir;
 
     /// <summary>Rebuilds the plan of a resumed run from the halves its journal recorded.</summary>
     public static UpgradePlan Resume(IReadOnlyList<KmNode> nodes, JournalHalves halves, OasisVersion newVersion, string bundlePath,
@@ -71,8 +76,10 @@ public static class UpgradePlanner
             {
                 RecommendedAction = "Add a second key manager node on the old version and let it replicate before upgrading.",
             };
-        // Nodes on the new version can already serve replication to the rest, so they count as staying holders.
-        var maxFirst = skipped.Count > 0 ? candidates.Count : candidates.Count - 1;
+        // While two or more nodes are on the old version, one of them always waits until the first
+        // half is verified twice: nodes already on the new version hold the keys too, but were never
+        // verified by this run. Only the last old-version node may go with the new ones as holders.
+        var maxFirst = candidates.Count <= 1 ? candidates.Count : candidates.Count - 1;
         // Default: about half of all nodes go first. Nodes already on the new version count toward
         // that half; at least one old-version node always waits for the two verifications, unless
         // it is the only one left.

@@ -74,6 +74,52 @@ public class UpgradePlannerTests
         Assert.DoesNotContain(p.Steps, s => s.Node == "km1");
     }
 
+    public static IEnumerable<object?[]> SizesAndSkipped() =>
+        from n in Enumerable.Range(2, 7)
+        from skipped in Enumerable.Range(0, n)
+        from first in new int?[] { null }.Concat(Enumerable.Range(1, n).Select(i => (int?)i))
+        select new object?[] { n, skipped, first };
+
+    [Theory]
+    [MemberData(nameof(SizesAndSkipped))]
+    public void While_two_or_more_nodes_are_on_the_old_version_one_of_them_always_waits_for_the_verifications(int n, int skipped, int? first)
+    {
+        // Issue 9 #3: with nodes already upgraded, -FirstHalfCount could send every old node first,
+        // leaving only the already-upgraded ones (themselves not yet verified twice) as holders.
+        var upgraded = Enumerable.Range(1, skipped).Select(i => $"km{i}").ToHashSet();
+        var old = n - skipped;
+        UpgradePlan p;
+        try { p = Plan(n, upgraded, first); }
+        catch (KmException e)
+        {
+            Assert.True(e.ErrorId is "InvalidFirstHalf" or "SingleNodeRefused", e.ErrorId);
+            Assert.True(first is not null || (old == 1 && skipped == 0), $"the default plan was refused: {e.Message}");
+            return;
+        }
+        Assert.Equal(old, p.FirstHalf.Count + p.SecondHalf.Count);
+        Assert.Equal(skipped, p.Skipped.Count);
+        if (old >= 2) Assert.NotEmpty(p.SecondHalf);
+        else Assert.Single(p.FirstHalf); // the last old node: the nodes already upgraded hold the keys
+        // Every wipe of the first half names staying nodes that include an old-version one.
+        if (old >= 2)
+            Assert.All(p.Steps.Where(s => s.Action == "Wipe" && s.Phase == "first"),
+                s => Assert.Contains(p.SecondHalf[0], s.Description));
+    }
+
+    [Fact]
+    public void Plan_id_changes_when_a_node_moves_to_another_machine()
+    {
+        // Issue 9 #6: a node whose HostName changed between runs is another node's state.
+        var v = new OasisVersion(0, 6, 0);
+        var here = Nodes(3);
+        var moved = Nodes(3);
+        moved[2].HostName = "km3.example.net";
+        var renamed = Nodes(3);
+        renamed[2].HostName = "KM3.example.net";
+        Assert.NotEqual(UpgradePlanner.PlanId(here, "/b/k.orc", v, "aa"), UpgradePlanner.PlanId(moved, "/b/k.orc", v, "aa"));
+        Assert.Equal(UpgradePlanner.PlanId(moved, "/b/k.orc", v, "aa"), UpgradePlanner.PlanId(renamed, "/b/k.orc", v, "aa"));
+    }
+
     [Fact]
     public void Plan_id_depends_on_nodes_bundle_and_version_only()
     {
