@@ -142,6 +142,20 @@ function Invoke-KmSafeUpgrade {
                 if (@($importErrors).Count -gt 0) { Stop-KmUpgradeRun $PSCmdlet @($importErrors)[0] }
             }
             $nodes = $collected.ToArray()
+            # Nodes piped from an inventory file must be all of its entries: a bad entry (an error of
+            # Import-KmNode) or a filtered one would leave a node out of a run that reports "all nodes".
+            $missing = [System.Collections.Generic.List[string]]::new()
+            foreach ($n in @($nodes | Where-Object InventoryPath)) {
+                foreach ($name in $n.InventoryNames) {
+                    $label = "$name (in $($n.InventoryPath))"
+                    $arrived = @($nodes | Where-Object { $_.InventoryPath -eq $n.InventoryPath -and $_.Name -eq $name }).Count -gt 0
+                    if (-not $arrived -and -not $missing.Contains($label)) { $missing.Add($label) }
+                }
+            }
+            if (@($missing).Count -gt 0) {
+                Stop-KmUpgradeRun $PSCmdlet ("The inventory is incomplete: " + (@($missing) -join ', ') + " did not arrive (a bad entry, or filtered out); nothing was changed. " +
+                    "Fix or remove the entry in the inventory file, so that the run covers every node it lists.") 'InventoryIncomplete' 'InvalidData'
+            }
             $bundle = $paths.GetUnresolvedProviderPathFromPSPath($BundlePath)
             if (-not $JournalPath) {
                 $JournalPath = if ($InventoryPath) { "$InventoryPath.upgrade-journal.json" }

@@ -61,6 +61,14 @@ public sealed class KmNode
     [JsonIgnore]
     public object Machine => !string.IsNullOrEmpty(HostName) ? HostName!.ToLowerInvariant() : Session ?? "";
 
+    /// <summary>The inventory file this node was read from (null for New-KmNode).</summary>
+    [JsonIgnore]
+    public string? InventoryPath { get; set; }
+
+    /// <summary>The names of every entry of that file, good or bad: an upgrade given fewer nodes than these refuses.</summary>
+    [JsonIgnore]
+    public string[]? InventoryNames { get; set; }
+
     /// <summary>The same node as its own machine sees it: no host, user or session (what a remote session works on).</summary>
     public KmNode AsLocal() => new()
     {

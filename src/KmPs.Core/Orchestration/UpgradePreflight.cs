@@ -133,6 +133,11 @@ public static class UpgradePreflight
             else if (s.Checksum is null) r.Problems.Add($"{n.Name}: ready but registered without an init response");
             if (r.Bundle is not null && s.IsReady && s.RegisteredVersion == r.Bundle.Version) r.Upgraded.Add(n.Name);
         }
+        // One node reached under two names (a host name and its IP, two spellings of one socket) is
+        // one holder of the key material, not two: identity.node is the node's own public key.
+        foreach (var dup in r.Statuses.Where(kv => kv.Value.IdentityNode is not null)
+                     .GroupBy(kv => kv.Value.IdentityNode!).Where(g => g.Count() > 1))
+            r.Problems.Add($"nodes {string.Join(", ", dup.Select(kv => kv.Key))} report one node identity ({dup.Key}): they are one node reached under two names; keep one entry");
         var checksums = r.Statuses.Where(kv => !midUpgrade.Contains(kv.Key) && kv.Value.Checksum is not null)
             .Select(kv => kv.Value.Checksum!).Distinct().ToList();
         if (checksums.Count > 1) r.Problems.Add($"the nodes disagree on the checksum ({string.Join(", ", checksums.Select(Hex.Short))}): fix replication before upgrading");

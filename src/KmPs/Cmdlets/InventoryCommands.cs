@@ -104,25 +104,28 @@ public sealed class ImportKmNodeCommand : KmCmdlet
             if (!File.Exists(path))
                 throw new KmException("InventoryNotFound", KmErrorCategory.ObjectNotFound, $"No inventory file at {path}.", path);
             var text = File.ReadAllText(path);
-            var nodes = path.EndsWith(".psd1", StringComparison.OrdinalIgnoreCase)
-                ? InventoryFile.Check(ParsePsd1(path), path)
-                : InventoryFile.ParseJson(text, path);
+            var entries = path.EndsWith(".psd1", StringComparison.OrdinalIgnoreCase)
+                ? InventoryFile.CheckEach(ParsePsd1(path), path)
+                : InventoryFile.ParseJsonEntries(text, path);
             var sessions = new Dictionary<(string, string?), PSSession>();
-            foreach (var n in nodes)
+            // One verdict per entry: a bad entry is its own error, the others are still read.
+            foreach (var entry in entries)
             {
-                if (!n.IsRemote)
-                {
-                    WriteObject(NodeConfigFill.Complete(n));
-                    continue;
-                }
+                var n = entry.Node;
                 try
                 {
+                    if (entry.Error is not null) throw entry.Error;
+                    if (!n.IsRemote)
+                    {
+                        WriteObject(NodeConfigFill.Complete(n));
+                        continue;
+                    }
                     var key = (n.HostName!.ToLowerInvariant(), n.UserName);
                     if (!sessions.TryGetValue(key, out var session)) sessions[key] = session = OpenSession(n);
                     n.Session = session;
                     WriteObject(NewKmNodeCommand.CompleteRemote(this, n));
                 }
-                catch (KmException e) { WriteKmError(e, n.Name); }
+                catch (KmException e) { WriteKmError(e, entry.Name); }
             }
         }
         catch (KmException e) { WriteKmError(e, path); }

@@ -188,7 +188,45 @@ public class NodeOperationsModuleTests
         using var ps = new PsEngine();
         var r = ps.Run($"Import-KmNode '{f}'");
         Assert.Empty(r.Output);
-        Assert.Equal(errorId + ",KmPs.Cmdlets.ImportKmNodeCommand", Assert.Single(r.Errors).FullyQualifiedErrorId);
+        Assert.NotEmpty(r.Errors);
+        // Both entries of a duplicate are in doubt: one error each.
+        Assert.All(r.Errors, e => Assert.Equal(errorId + ",KmPs.Cmdlets.ImportKmNodeCommand", e.FullyQualifiedErrorId));
+    }
+
+    [Fact]
+    public void A_bad_entry_is_an_error_of_its_own_and_the_upgrade_refuses_the_incomplete_inventory()
+    {
+        // Issue 9 #12: the first bad entry used to end the import, and a piped upgrade then ran on a
+        // subset while reporting "all nodes".
+        using var dir = new TempDir();
+        var f = dir.File("km.json");
+        File.WriteAllText(f, """
+            { "nodes": [
+              { "name": "km1", "dataDir": "/srv/km1/data" },
+              { "name": "km2", "dataDir": "srv/km2/data" },
+              { "name": "km3", "dataDir": "/srv/km3/data" },
+              { "name": "km4", "dataDir": "/srv/km4/data", "runtimeId": "xyz" }
+            ] }
+            """);
+        using var ps = new PsEngine();
+        var r = ps.Run($"Import-KmNode '{f}'");
+        Assert.Equal(new[] { "km1", "km3" }, r.Output.Select(o => ((KmNode)o.BaseObject).Name));
+        Assert.Equal(new[] { "InvalidDataDir,KmPs.Cmdlets.ImportKmNodeCommand", "InvalidRuntimeId,KmPs.Cmdlets.ImportKmNodeCommand" },
+            r.Errors.Select(e => e.FullyQualifiedErrorId));
+        Assert.Contains("km2", r.Errors[0].Exception.Message);
+        Assert.Equal("km4", r.Errors[1].TargetObject);
+
+        var before = TreeHash.Of(dir.Path);
+        r = ps.Run($"Import-KmNode '{f}' -ErrorAction SilentlyContinue | Invoke-KmSafeUpgrade -BundlePath '{dir.File("none.orc")}' -Confirm:$false");
+        var e = Assert.Single(r.Errors);
+        Assert.Equal("InventoryIncomplete,Invoke-KmSafeUpgrade", e.FullyQualifiedErrorId);
+        Assert.Contains("km2", e.Exception.Message);
+        Assert.Contains("km4", e.Exception.Message);
+        Assert.Equal(before, TreeHash.Of(dir.Path));
+        // A subset chosen on purpose is refused the same way: the inventory is the list of nodes to upgrade.
+        File.WriteAllText(f, """{ "nodes": [ { "name": "km1", "dataDir": "/srv/km1/data" }, { "name": "km3", "dataDir": "/srv/km3/data" } ] }""");
+        r = ps.Run($"Import-KmNode '{f}' | Where-Object Name -ne km3 | Invoke-KmSafeUpgrade -BundlePath '{dir.File("none.orc")}' -Confirm:$false");
+        Assert.Equal("InventoryIncomplete,Invoke-KmSafeUpgrade", Assert.Single(r.Errors).FullyQualifiedErrorId);
     }
 
     [Fact]

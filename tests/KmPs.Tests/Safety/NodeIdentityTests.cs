@@ -1,0 +1,66 @@
+using KmPs.Inventory;
+using KmPs.Orchestration;
+using KmPs.Simulator.Control;
+using KmPs.Status;
+using KmPs.Tests.Infrastructure;
+
+namespace KmPs.Tests.Safety;
+
+/// <summary>
+/// Issue 9 #8: one machine under two names (its host name and its IP) counted one physical holder
+/// twice. Every node reports <c>identity.node</c>; two entries with one identity are one node.
+/// </summary>
+public class NodeIdentityTests
+{
+    /// <summary>Answers each node with the status of the node (seed) it really is.</summary>
+    private sealed class Machines(Dictionary<string, string> seedOf) : INodeReader
+    {
+        public Task<KmStatus> GetStatusAsync(KmNode node, TimeSpan timeout, CancellationToken ct)
+        {
+            var s = Statuses.Ready(SchemaGeneration.V24, seedOf[node.Name]);
+            return Task.FromResult(StatusParser.Parse(KmPs.Simulator.Shapes.StatusShapes.Encode(s), node.Socket));
+        }
+
+        public Task<IReadOnlyList<string>> GetKmBundlesAsync(KmNode node, CancellationToken ct) =>
+            Task.FromResult<IReadOnlyList<string>>(["/node/km.orc"]);
+
+        public Task<RegistryRuntime> GetRuntimeAsync(KmNode node, string runtimeId, TimeSpan timeout, CancellationToken ct) =>
+            Task.FromException<RegistryRuntime>(new KmException("SocketNotFound", KmErrorCategory.ConnectionError, "no registry here"));
+    }
+
+    private static KmNode Remote(string name, string host) => new()
+    {
+        Name = name, HostName = host, DataDir = "/node/data", Socket = "unix:/node/data/internal.sock", RuntimeId = Statuses.TestnetKm,
+        ConfigPath = "/node/etc/config.yml", Lifecycle = LifecycleKind.Systemd, Unit = "oasis-node",
+    };
+
+    [Fact]
+    public async Task Two_entries_that_report_one_node_identity_are_one_node_and_refused()
+    {
+        var nodes = new[] { Remote("km1", "km1.example.org"), Remote("km1-ip", "192.0.2.10"), Remote("km2", "km2.example.org") };
+        var r = await UpgradePreflight.RunAsync(nodes, "/nonexistent.orc", new HashSet<string>(),
+            new Machines(new() { ["km1"] = "a", ["km1-ip"] = "a", ["km2"] = "b" }), TimeSpan.FromSeconds(1), CancellationToken.None);
+        Assert.Contains(r.Problems, p => p.Contains("km1, km1-ip") && p.Contains("one node"));
+        Assert.DoesNotContain(r.Problems, p => p.Contains("km2") && p.Contains("one node"));
+    }
+
+    [Fact]
+    public async Task Distinct_identities_pass()
+    {
+        var nodes = new[] { Remote("km1", "km1.example.org"), Remote("km2", "km2.example.org") };
+        var r = await UpgradePreflight.RunAsync(nodes, "/nonexistent.orc", new HashSet<string>(),
+            new Machines(new() { ["km1"] = "a", ["km2"] = "b" }), TimeSpan.FromSeconds(1), CancellationToken.None);
+        Assert.DoesNotContain(r.Problems, p => p.Contains("one node"));
+    }
+
+    [Theory]
+    [InlineData(SchemaGeneration.V22_2)]
+    [InlineData(SchemaGeneration.V23_0)]
+    [InlineData(SchemaGeneration.V24)]
+    public void Every_generation_reports_the_node_identity(SchemaGeneration g)
+    {
+        var s = StatusParser.Parse(KmPs.Simulator.Shapes.StatusShapes.Encode(Statuses.Ready(g, "a")), "x");
+        Assert.False(string.IsNullOrEmpty(s.IdentityNode));
+        Assert.Equal(true, s.ConsensusSynced);
+    }
+}
