@@ -17,6 +17,7 @@
         'Import-KmNode'
         'Clear-KmLocalState'
         'Restore-KmLocalState'
+        'Get-KmLocalState'
         'Stop-KmNode'
         'Start-KmNode'
         'Wait-KmNode'

@@ -227,6 +227,20 @@ function Invoke-KmSafeUpgrade {
 
             try { $journal.Begin($plan) }
             catch { Stop-KmUpgradeRun $PSCmdlet $_ 'JournalUnusable' }
+            if ($result.Resumed) {
+                # The journal says what this tool did; the nodes say what is true now. A node restarted by
+                # hand, or rolled back with Restore-KmLocalState, has its steps done again.
+                $seen = @(foreach ($name in $journal.TouchedNodes) { if ($byName.ContainsKey($name)) { Get-KmNodeObservation $byName[$name] $plan $journal } })
+                $doneKeys = [string[]]@($journal.Completed | ForEach-Object { $_.Key })
+                $decision = [KmPs.Orchestration.ResumeCheck]::Decide($plan, $doneKeys, [KmPs.Orchestration.NodeObservation[]]$seen)
+                foreach ($o in $seen) { $PSCmdlet.WriteVerbose("Resume: found $o") }
+                foreach ($note in $decision.Notes) { Write-KmHostLine $PSCmdlet "Resume: $note" }
+                if ($decision.Refusal) {
+                    Stop-KmUpgradeRun $PSCmdlet ("Cannot resume: $($decision.Refusal)`n" + (Get-KmUpgradeState $plan $journal $byName ([KmPs.Orchestration.UpgradeStep]::new(0, 'resume', 'resume', 'Resume', 'resume')))) 'ResumeStateMismatch' 'InvalidOperation'
+                }
+                $journal.Forget([string[]]$decision.Redo)
+                foreach ($k in $decision.FoundDone) { $journal.Record($k, 'found done when resuming') }
+            }
             $verifiedAt = 0
             $stoppedAt = @{}
             # A resumed run whose second half is untouched verifies the first half again before starting it
@@ -364,6 +378,33 @@ function Test-KmUpgradeReplication($plan, $byName, [bool]$final) {
         if (-not $versions.Ok) { throw "upgraded nodes not verified: $($versions.Problems -join '; ')" }
     }
     $report.Epoch
+}
+
+# What is true on a node a resumed run had touched: running, state present, the wipe's backup still
+# there, the config on the new bundle. $null where it cannot be seen (ResumeCheck then refuses).
+function Get-KmNodeObservation($node, $plan, $journal) {
+    $probe = $null
+    $live = @($node | Get-KmStatus -TimeoutSec 5 -ErrorAction SilentlyContinue -ErrorVariable probe)
+    $silent = @($probe | Where-Object { $_.FullyQualifiedErrorId -like 'SocketNotFound,*' -or $_.FullyQualifiedErrorId -like 'ConnectionRefused,*' })
+    $running = if ($live.Count -gt 0) { $true } elseif ($silent.Count -gt 0) { $false } else { $null }
+    $state = $null
+    $backupPresent = $null
+    $info = @($node | Get-KmLocalState -ErrorAction SilentlyContinue)
+    if ($info.Count -gt 0) {
+        $state = [bool]$info[0].Exists
+        $backup = $journal.DetailOf("$($node.Name):Wipe")
+        if ($backup) { $backupPresent = @($info[0].Backups | Where-Object { $_.Path -eq $backup }).Count -gt 0 }
+    }
+    $onNew = $null
+    try {
+        $cancel = [System.Threading.CancellationTokenSource]::new()
+        $bundles = Invoke-KmAwait ([KmPs.Remoting.NodeReader]::new().GetKmBundlesAsync($node, $cancel.Token)) $cancel
+        $name = [System.IO.Path]::GetFileName($plan.BundlePath)
+        $onNew = @($bundles | Where-Object { [System.IO.Path]::GetFileName($_) -eq $name }).Count -gt 0
+    }
+    catch [System.Management.Automation.PipelineStoppedException] { throw }
+    catch { $onNew = $null }
+    [KmPs.Orchestration.NodeObservation]::new($node.Name, $running, $state, $backupPresent, $onNew)
 }
 
 # What each node is doing now, from the journal and a status probe, and what to do next.

@@ -11,9 +11,19 @@ using System.Management.Automation.Runspaces;
 // until standard input closes (the test process ended or disposed it), or until it is killed.
 // A session's own runspace is created by the engine for each client (default session state).
 
-if (args.Length != 1 || !File.Exists(Path.Combine(args[0], "OasisKeyManager.psd1")))
+//
+//   dotnet KmPs.RemoteHost.dll --run <module folder> <script> [argument ...]
+//
+// Runs one script with the module installed the same way, printing "out: <text>" per output object
+// and "error: <FullyQualifiedErrorId> <message>" per error, then exits: the module used by another
+// user on its own machine (the tests start it under setpriv as an unprivileged user; PSRP's named
+// pipe listener only serves clients of its own user, so a root test process cannot connect to it).
+
+var run = args.Length >= 3 && args[0] == "--run";
+if (run) args = args[1..];
+if ((!run && args.Length != 1) || !File.Exists(Path.Combine(args[0], "OasisKeyManager.psd1")))
 {
-    Console.Error.WriteLine("usage: KmPs.RemoteHost <folder holding OasisKeyManager.psd1>");
+    Console.Error.WriteLine("usage: KmPs.RemoteHost [--run] <folder holding OasisKeyManager.psd1> [script [argument ...]]");
     return 2;
 }
 var modules = Path.Combine(Path.GetTempPath(), $"kmrh-{Environment.ProcessId}");
@@ -46,6 +56,23 @@ try
     iss.ImportPSModule(new[] { "OasisKeyManager" });
     using var runspace = RunspaceFactory.CreateRunspace(iss);
     runspace.Open();
+    if (run)
+    {
+        using var ps = System.Management.Automation.PowerShell.Create();
+        ps.Runspace = runspace;
+        ps.AddScript(args[1]);
+        foreach (var a in args[2..]) ps.AddArgument(a);
+        try
+        {
+            foreach (var o in ps.Invoke()) Console.WriteLine("out: " + o);
+        }
+        catch (System.Management.Automation.RuntimeException e)
+        {
+            Console.WriteLine($"error: {e.ErrorRecord.FullyQualifiedErrorId} {e.Message.ReplaceLineEndings(" ")}");
+        }
+        foreach (var e in ps.Streams.Error) Console.WriteLine($"error: {e.FullyQualifiedErrorId} {e.Exception.Message.ReplaceLineEndings(" ")}");
+        return 0;
+    }
     Console.WriteLine($"ready {Environment.ProcessId}");
     Console.Out.Flush();
     Console.In.ReadToEnd();

@@ -47,3 +47,21 @@ public sealed record LocalStateBackup(string Path, long Sequence, DateTimeOffset
         public string? From { get; set; }
     }
 }
+
+/// <summary>What Get-KmLocalState shows: whether a node's sealed state is there, and its backups (the one a restore takes first).</summary>
+public sealed class LocalStateInfo
+{
+    public string Node { get; init; } = "";
+    public string DataDir { get; init; } = "";
+    public string RuntimeId { get; init; } = "";
+    public string Path { get; init; } = "";
+    public bool Exists { get; init; }
+    public LocalStateBackup[] Backups { get; init; } = Array.Empty<LocalStateBackup>();
+    /// <summary>The machine it was read on (empty for this one).</summary>
+    public string? HostName { get; set; }
+
+    public static LocalStateInfo Of(LocalStatePath p, string node) => new()
+    {
+        Node = node, DataDir = p.DataDir, RuntimeId = p.RuntimeId, Path = p.StorageDir, Exists = p.Exists, Backups = p.BackupInfos().ToArray(),
+    };
+}

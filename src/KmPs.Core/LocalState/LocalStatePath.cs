@@ -31,7 +31,16 @@ public sealed class LocalStatePath
         StorageDir = Path.Combine(RuntimeDir, StorageName);
     }
 
-    public bool Exists => Directory.Exists(StorageDir);
+    /// <summary>
+    /// Whether the state folder is there. "Cannot see" is never "absent": a folder this user may
+    /// not look into (a 0700 data dir of the oasis user) throws LocalStateUnreadable.
+    /// </summary>
+    public bool Exists => Probe(StorageDir) switch
+    {
+        Presence.Present => true,
+        Presence.Absent => false,
+        _ => throw Unreadable(StorageDir),
+    };
 
     public static LocalStatePath Resolve(string? dataDir, string? runtimeId)
     {
@@ -44,8 +53,16 @@ public sealed class LocalStatePath
         var full = Normalize(dataDir);
         if (full == "/")
             throw Bad("InvalidDataDir", $"'{dataDir}' is the file system root, not a node data dir.", dataDir);
-        if (!Directory.Exists(full))
-            throw new KmException("DataDirNotFound", KmErrorCategory.ObjectNotFound, $"The data dir '{full}' does not exist.", dataDir);
+        switch (Probe(full))
+        {
+            case Presence.Absent:
+                throw new KmException("DataDirNotFound", KmErrorCategory.ObjectNotFound, $"The data dir '{full}' does not exist.", dataDir);
+            case Presence.Unreadable:
+                throw new KmException("DataDirUnreadable", KmErrorCategory.PermissionDenied,
+                    $"The data dir '{full}' cannot be looked at by this user (permission denied); whether it holds state cannot be told.", dataDir)
+                { RecommendedAction = "Run as the node's user (the owner of its data dir) or as root." };
+        }
+        if (!Directory.Exists(full)) throw Bad("InvalidDataDir", $"'{full}' is not a folder.", dataDir);
 
         var real = RealPath(full);
         if (real == "/" ) throw Bad("InvalidDataDir", $"'{dataDir}' resolves to the file system root.", dataDir);
@@ -53,21 +70,52 @@ public sealed class LocalStatePath
         // No link below the data dir: runtimes, runtimes/<id>, the storage folder.
         foreach (var p in new[] { Path.Combine(real, "runtimes"), path.RuntimeDir, path.StorageDir })
         {
+            var presence = Probe(p);
+            if (presence == Presence.Unreadable) throw Unreadable(p);
+            if (presence == Presence.Absent) break; // nothing below an absent folder
             var info = new DirectoryInfo(p);
-            if (info.Exists || info.LinkTarget is not null)
-            {
-                if (info.LinkTarget is not null)
-                    throw new KmException("LinkOutOfDataDir", KmErrorCategory.SecurityError,
-                        $"'{p}' is a link (to '{info.LinkTarget}'); the wipe only removes real folders inside the data dir.", p)
-                    {
-                        RecommendedAction = "Replace the link by the real folder, or wipe by hand after checking where it points.",
-                    };
-                if (!info.Attributes.HasFlag(FileAttributes.Directory))
-                    throw new KmException("LocalStateNotAFolder", KmErrorCategory.InvalidData, $"'{p}' is not a folder.", p);
-            }
+            if (info.LinkTarget is not null)
+                throw new KmException("LinkOutOfDataDir", KmErrorCategory.SecurityError,
+                    $"'{p}' is a link (to '{info.LinkTarget}'); the wipe only removes real folders inside the data dir.", p)
+                {
+                    RecommendedAction = "Replace the link by the real folder, or wipe by hand after checking where it points.",
+                };
+            if (!info.Attributes.HasFlag(FileAttributes.Directory))
+                throw new KmException("LocalStateNotAFolder", KmErrorCategory.InvalidData, $"'{p}' is not a folder.", p);
         }
+        if (MountPoints.AtOrBelow(path.StorageDir) is { } mount)
+            throw new KmException("LocalStateMountPoint", KmErrorCategory.SecurityError,
+                $"'{mount}' is a mount point at or below the state folder {path.StorageDir}: moving it aside would fail across file systems, and deleting would reach into the mounted file system.", mount)
+            {
+                RecommendedAction = "Unmount it (or wipe by hand after checking what is mounted there); the state folder must be a plain folder of the data dir's file system.",
+            };
         return path;
     }
+
+    /// <summary>What a look at one path found: there, not there, or not visible to this user.</summary>
+    public enum Presence { Absent, Present, Unreadable }
+
+    /// <summary>
+    /// Looks at the path itself (lstat: a link is present whatever it points at). Directory.Exists
+    /// answers false both for "absent" and for "permission denied"; this tells them apart.
+    /// </summary>
+    public static Presence Probe(string path)
+    {
+        try
+        {
+            File.GetAttributes(path);
+            return Presence.Present;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { return Presence.Absent; }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException) { return Presence.Unreadable; }
+    }
+
+    internal static KmException Unreadable(string path) =>
+        new("LocalStateUnreadable", KmErrorCategory.PermissionDenied,
+            $"Whether '{path}' exists cannot be seen by this user (permission denied); a state this user cannot see is not absent.", path)
+        {
+            RecommendedAction = "Run as the node's user (the owner of its data dir, e.g. oasis) or as root; check the inventory's DataDir and UserName.",
+        };
 
     /// <summary>
     /// Backups made by <see cref="LocalStateWiper"/>, the one moved aside last first: by the sequence

@@ -48,9 +48,40 @@ public static class LocalStateWiper
         };
     }
 
+    /// <summary>The node's own key, in the data dir of every oasis-node version (go/common/identity: LoadOrGenerate at first start).</summary>
+    public const string NodeIdentityFile = "identity.pem";
+
+    /// <summary>
+    /// "Nothing to wipe", only once proven: the state folder is still absent (state that appeared
+    /// since it was looked at is refused, never moved unchecked), and the data dir is a node's (it
+    /// holds the node's identity key). A wrong DataDir in the inventory has no state either, and
+    /// recording that as a done wipe would restart the node on the new ORC over its old sealed state.
+    /// </summary>
+    public static LocalStateRecord NothingToWipe(LocalStatePath p, string node)
+    {
+        if (p.Exists)
+            throw new KmException("LocalStateAppeared", KmErrorCategory.InvalidOperation,
+                $"{p.StorageDir} appeared after it was found absent; nothing was wiped.", p.StorageDir)
+            {
+                RecommendedAction = "Run the command again: the staying peers are checked and you are asked before the state is moved.",
+            };
+        var identity = System.IO.Path.Combine(p.RealDataDir, NodeIdentityFile);
+        switch (LocalStatePath.Probe(identity))
+        {
+            case LocalStatePath.Presence.Unreadable: throw LocalStatePath.Unreadable(identity);
+            case LocalStatePath.Presence.Absent:
+                throw new KmException("DataDirNotNode", KmErrorCategory.InvalidData,
+                    $"{p.DataDir} holds no key manager state and no node identity ({NodeIdentityFile}): it does not look like this node's data dir, so \"nothing to wipe\" cannot be trusted.", p.DataDir)
+                {
+                    RecommendedAction = "Check the node's DataDir (its config's common.data_dir, or the --datadir of its command line for 22.2).",
+                };
+        }
+        return Record(p, node, "NothingToWipe", null);
+    }
+
     public static LocalStateRecord MoveAside(LocalStatePath p, string node, DateTimeOffset now)
     {
-        if (!p.Exists) return Record(p, node, "NothingToWipe", null);
+        if (!p.Exists) return NothingToWipe(p, node);
         using var held = LockState(p.StorageDir);
         var backup = System.IO.Path.Combine(p.RuntimeDir, BackupName(now));
         for (var i = 1; Directory.Exists(backup) || File.Exists(backup); i++)
@@ -63,7 +94,7 @@ public static class LocalStateWiper
 
     public static LocalStateRecord Delete(LocalStatePath p, string node)
     {
-        if (!p.Exists) return Record(p, node, "NothingToWipe", null);
+        if (!p.Exists) return NothingToWipe(p, node);
         using var held = LockState(p.StorageDir);
         // Directory.Delete removes links inside the folder without following them.
         Directory.Delete(p.StorageDir, recursive: true);

@@ -131,6 +131,16 @@ public sealed class UpgradeJournal : IDisposable
         Save();
     }
 
+    /// <summary>A resumed run found these steps undone on the node (see <see cref="ResumeCheck"/>): they are done again.</summary>
+    public void Forget(IEnumerable<string> keys)
+    {
+        var gone = keys.ToHashSet();
+        if (_doc.Completed.RemoveAll(e => gone.Contains(e.Key)) > 0) Save();
+    }
+
+    /// <summary>The detail a done step recorded (a wipe's backup path), or null.</summary>
+    public string? DetailOf(string key) => _doc.Completed.FirstOrDefault(e => e.Key == key)?.Detail;
+
     public void Finish()
     {
         _doc.Finished = DateTimeOffset.UtcNow;

@@ -71,6 +71,11 @@ public sealed class SimNode : IControlBackend
         // Like oasis-node opening its badger store (badger dir_unix.go acquireDirectoryLock): the
         // folder exists from start-up, the folder itself is flock'ed exclusively for as long as the
         // process runs, and LOCK is only a pid file, removed on close.
+        // Like identity.LoadOrGenerate (go/common/identity/identity.go): the node's key is created in
+        // the data dir at first start and kept; it is what marks a folder as a node's data dir.
+        var identity = Path.Combine(_setup.DataDir, KmPs.LocalState.LocalStateWiper.NodeIdentityFile);
+        if (!File.Exists(identity))
+            File.WriteAllText(identity, "-----BEGIN ED25519 PRIVATE KEY-----\n" + Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes("node " + Name))) + "\n-----END ED25519 PRIVATE KEY-----\n");
         Directory.CreateDirectory(StorageDir);
         using var dbLock = OpenDatabase();
         await using var server = await ControlServer.StartAsync(_setup.Socket, this, stop).ConfigureAwait(false);

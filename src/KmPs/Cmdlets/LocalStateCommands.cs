@@ -95,7 +95,7 @@ public sealed class ClearKmLocalStateCommand : KmLocalStateCommand
         if (!path.Exists)
         {
             WriteVerbose($"{name}: {path.StorageDir} does not exist; nothing to wipe.");
-            WriteObject(LocalStateWiper.MoveAside(path, name, DateTimeOffset.UtcNow));
+            WriteObject(LocalStateWiper.NothingToWipe(path, name));
             return;
         }
         var check = Guard(node, peers);
@@ -231,6 +231,28 @@ public sealed class ClearKmLocalStateCommand : KmLocalStateCommand
     {
         var a = SocketAddress.Parse(socket, baseDirectory);
         return new PeerRef(a.ToString(), a, null, null);
+    }
+}
+
+/// <summary>Get-KmLocalState: whether a node's sealed state is there and which backups exist (reads only).</summary>
+[Cmdlet(VerbsCommon.Get, "KmLocalState")]
+[OutputType(typeof(LocalStateInfo))]
+public sealed class GetKmLocalStateCommand : KmLocalStateCommand
+{
+    protected override void ProcessRecord()
+    {
+        var name = string.IsNullOrEmpty(Name) ? DataDir : Name!;
+        try
+        {
+            if (Session is null) WriteObject(LocalStateInfo.Of(LocalStatePath.Resolve(DataDir, RuntimeId), name));
+            else
+            {
+                var info = RemoteOp<LocalStateInfo>(Session, name, "StateInfo", new { DataDir, RuntimeId, Name = name });
+                info.HostName = KmRemoting.Describe(Session);
+                WriteObject(info);
+            }
+        }
+        catch (KmException e) { WriteKmError(e, name); }
     }
 }
 

@@ -49,6 +49,7 @@ public static class KmRemoteEndpoint
                 "NodeStopped" => Wait(WipeGuard.CheckStoppedAsync(SocketAddress.ParseAbsolute(Str(a, "Socket")), Timeout(a), CancellationToken.None)),
                 "StatePath" => StatePath(Str(a, "DataDir"), Str(a, "RuntimeId"), Str(a, "Socket"), Str(a, "ConfigPath")),
                 "Wipe" => Wipe(a),
+                "StateInfo" => LocalStateInfo.Of(LocalStatePath.Resolve(AbsoluteDataDir(Str(a, "DataDir")), Str(a, "RuntimeId")), Str(a, "Name") ?? ""),
                 "BeginUpload" => BeginUpload(Str(a, "ConfigPath")!, Str(a, "FileName")!, Str(a, "Digest")!),
                 "AppendUpload" => AppendUpload(Str(a, "TempPath")!, Convert.FromBase64String(Str(a, "Data")!)),
                 "CommitUpload" => CommitUpload(Str(a, "TempPath")!, Str(a, "Destination")!, Str(a, "Digest")!, a.GetProperty("Length").GetInt64()),
@@ -104,14 +105,7 @@ public static class KmRemoteEndpoint
         var name = Str(a, "Name") ?? dataDir;
         if (a.TryGetProperty("ExpectAbsent", out var e) && e.GetBoolean())
         {
-            var now = LocalStatePath.Resolve(dataDir, runtimeId);
-            if (now.Exists)
-                throw new KmException("LocalStateAppeared", KmErrorCategory.InvalidOperation,
-                    $"{now.StorageDir} appeared after it was found absent; nothing was wiped.", now.StorageDir)
-                {
-                    RecommendedAction = "Run the command again: the staying peers are checked and you are asked before the state is moved.",
-                };
-            return LocalStateWiper.MoveAside(now, name, DateTimeOffset.UtcNow); // nothing to wipe, as locally
+            return LocalStateWiper.NothingToWipe(LocalStatePath.Resolve(dataDir, runtimeId), name); // the same proof as locally
         }
         var socket = Str(a, "Socket");
         var node = SocketAddress.ParseAbsolute(string.IsNullOrWhiteSpace(socket) ? dataDir : socket);

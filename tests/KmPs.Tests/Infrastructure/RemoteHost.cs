@@ -40,6 +40,27 @@ public sealed class RemoteHost : IDisposable
         return new RemoteHost(p);
     }
 
+    /// <summary>Runs one script with the module, as the unprivileged <paramref name="uid"/> (the test must be root); its output and error lines.</summary>
+    public static (List<string> Output, List<string> Errors) RunAs(int uid, string script, params string[] args)
+    {
+        var psi = new ProcessStartInfo("setpriv") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { $"--reuid={uid}", $"--regid={uid}", "--clear-groups", "--", "dotnet", TestPaths.RemoteHostDll, "--run", TestPaths.ModuleDir, script })
+            psi.ArgumentList.Add(a);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        var home = Path.Combine(Path.GetTempPath(), $"kmrh-home-{uid}");
+        Directory.CreateDirectory(home);
+        File.SetUnixFileMode(home, (UnixFileMode)0x1ff | UnixFileMode.StickyBit);
+        psi.Environment["HOME"] = home;
+        psi.Environment["DOTNET_CLI_HOME"] = home;
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        var lines = p.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        if (!p.WaitForExit(120_000)) p.Kill();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"the host run as uid {uid} failed ({p.ExitCode}): {err.Result}");
+        return (lines.Where(l => l.StartsWith("out: ")).Select(l => l[5..]).ToList(), lines.Where(l => l.StartsWith("error: ")).Select(l => l[7..]).ToList());
+    }
+
     public static async Task<RemoteHost[]> StartManyAsync(int count) =>
         await Task.WhenAll(Enumerable.Range(0, count).Select(_ => StartAsync()));
 

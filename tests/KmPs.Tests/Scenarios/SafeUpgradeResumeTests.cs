@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using KmPs.Orchestration;
+using KmPs.Simulator.Cluster;
 using KmPs.Tests.Infrastructure;
 
 namespace KmPs.Tests.Scenarios;
@@ -10,7 +11,8 @@ namespace KmPs.Tests.Scenarios;
 /// </summary>
 public abstract class SafeUpgradeResumeTestsBase
 {
-    protected static async Task StopAfterAndResumeAsync(int completedSteps)
+    /// <param name="between">What happens to the cluster between the stop and the resumed run (an operator's hands).</param>
+    protected static async Task StopAfterAndResumeAsync(int completedSteps, Func<SimCluster, Task>? between = null)
     {
         await using var c = await UpgradeHarness.ClusterAsync(2);
         var before = (await c.StatusAsync("km1")).Checksum!;
@@ -27,6 +29,7 @@ public abstract class SafeUpgradeResumeTestsBase
             Assert.Contains(shell.InvocationStateInfo.State, new[] { PSInvocationState.Stopped, PSInvocationState.Completed });
         }
         Assert.True(c.Audit().KeyMaterialExists);
+        if (between is not null) await between(c);
         // After the last node's start only short waits remain (its replication, then the final
         // verification): on a fast machine the run may finish before the stop lands. A finished journal
         // leaves nothing to resume; the second run then finds every node upgraded and still succeeds.
@@ -93,4 +96,38 @@ public class SafeUpgradeResumeReverifyTests
         Assert.Contains("Before resuming with the second half, the first half no longer verifies", e.Exception.Message);
         await UpgradeHarness.AssertStoppedSafelyAsync(c, new[] { "km1" }, before);
     }
+}
+
+/// <summary>
+/// Issue 9 #5: between the stop and the resume the operator followed the tool's own advice (start
+/// the node again) or rolled a node back; the resumed run finds what is true and redoes what is not.
+/// </summary>
+public class SafeUpgradeResumeStateTests : SafeUpgradeResumeTestsBase
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    [Theory]
+    [InlineData(1)] // after km2's stop: its state and bundle unchanged
+    [InlineData(2)] // after km2's wipe: it comes up on the old bundle with no state and replicates
+    public Task A_node_started_again_by_hand_is_stopped_and_upgraded_on_resume(int step) =>
+        StopAfterAndResumeAsync(step, async c =>
+        {
+            NodeProcesses.Start(c.Layout, "km2", Wait);
+            await SimCluster.EventuallyAsync(() => c.StatusAsync("km2"), s => s.IsReady, Wait, "km2 ready again on the old version");
+        });
+
+    [Fact]
+    public Task A_node_rolled_back_with_Restore_KmLocalState_is_upgraded_again_on_resume() =>
+        StopAfterAndResumeAsync(4, async c =>
+        {
+            // The rollback of the README: Stop-KmNode, discard the new enclave's (still empty) state with
+            // -Delete so the old state's backup stays the newest, Restore-KmLocalState, Set-KmRuntimeBundle
+            // with the old ORC, Start-KmNode.
+            using var ps = new PsEngine();
+            ps.Run($"$all = Import-KmNode '{c.Layout.InventoryFile}'; $n = $all | Where-Object Name -eq km2; $km1 = $all | Where-Object Name -eq km1; " +
+                   $"$n | Stop-KmNode -Confirm:$false; $n | Clear-KmLocalState -RequirePeer $km1 -Delete -Force -Confirm:$false; $n | Restore-KmLocalState -Confirm:$false; " +
+                   $"$n | Set-KmRuntimeBundle -Path '{c.OldOrc}' -Confirm:$false; $n | Start-KmNode -Confirm:$false").AssertClean();
+            var back = await SimCluster.EventuallyAsync(() => c.StatusAsync("km2"), s => s.IsReady, Wait, "km2 ready on the old version");
+            Assert.Equal(c.Options.OldVersion, back.RegisteredVersion?.ToString());
+        });
 }
