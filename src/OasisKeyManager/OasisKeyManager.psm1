@@ -167,7 +167,13 @@ function Invoke-KmSafeUpgrade {
             # ---- journal (read-only under -WhatIf) and pre-flight: nothing is changed before this passes
             $version = $null
             $bundleDigest = $null
-            try { $orc = [KmPs.Bundles.OrcBundle]::Open($bundle); $version = $orc.Version; $bundleDigest = $orc.ContentDigest } catch { $version = $null }
+            $bundleFileDigest = $null
+            try {
+                $orc = [KmPs.Bundles.OrcBundle]::Open($bundle); $version = $orc.Version; $bundleDigest = $orc.ContentDigest
+                # Every SetBundle checks the file is still the one planned with (a CI workspace may be rebuilt mid-run).
+                $bundleFileDigest = [KmPs.Bundles.BundleStaging]::Digest($bundle)
+            }
+            catch { $version = $null }
             $journal = $null
             $midUpgrade = [System.Collections.Generic.HashSet[string]]::new()
             if ($null -ne $version) {
@@ -234,7 +240,7 @@ function Invoke-KmSafeUpgrade {
                 $doneKeys = [string[]]@($journal.Completed | ForEach-Object { $_.Key })
                 $decision = [KmPs.Orchestration.ResumeCheck]::Decide($plan, $doneKeys, [KmPs.Orchestration.NodeObservation[]]$seen)
                 foreach ($o in $seen) { $PSCmdlet.WriteVerbose("Resume: found $o") }
-                foreach ($note in $decision.Notes) { Write-KmHostLine $PSCmdlet "Resume: $note" }
+                foreach ($note in $decision.Notes) { Write-KmHostLine $PSCmdlet "Resume: $note"; $PSCmdlet.WriteVerbose("Resume: $note") }
                 if ($decision.Refusal) {
                     Stop-KmUpgradeRun $PSCmdlet ("Cannot resume: $($decision.Refusal)`n" + (Get-KmUpgradeState $plan $journal $byName ([KmPs.Orchestration.UpgradeStep]::new(0, 'resume', 'resume', 'Resume', 'resume')))) 'ResumeStateMismatch' 'InvalidOperation'
                 }
@@ -278,7 +284,7 @@ function Invoke-KmSafeUpgrade {
                 $started = [DateTime]::UtcNow
                 $journal.Starting($step.Key)
                 try {
-                    $detail = Invoke-KmUpgradeStep $step $plan $byName $result ([ref]$verifiedAt) $TimeoutSec $NodeTimeoutSec $VerifyEpochs
+                    $detail = Invoke-KmUpgradeStep $step $plan $byName $result ([ref]$verifiedAt) $TimeoutSec $NodeTimeoutSec $VerifyEpochs $bundleFileDigest
                 }
                 catch [System.Management.Automation.PipelineStoppedException] { throw }
                 catch {
@@ -327,7 +333,7 @@ function Invoke-KmSafeUpgrade {
 # the run (a late replication can also push the first verification into the next epoch).
 $KmWaitPollMs = 200
 
-function Invoke-KmUpgradeStep($step, $plan, $byName, $result, [ref]$verifiedAt, $timeoutSec, $nodeTimeoutSec, $verifyEpochs) {
+function Invoke-KmUpgradeStep($step, $plan, $byName, $result, [ref]$verifiedAt, $timeoutSec, $nodeTimeoutSec, $verifyEpochs, $bundleDigest) {
     $all = @($byName.Values)
     switch ($step.Action) {
         'Stop' { $null = $byName[$step.Node] | Stop-KmNode -Confirm:$false -TimeoutSec $nodeTimeoutSec -ErrorAction Stop; return $null }
@@ -339,7 +345,11 @@ function Invoke-KmUpgradeStep($step, $plan, $byName, $result, [ref]$verifiedAt, 
             if ($record -and $r) { $r.BackupPath = $record.BackupPath }
             return $(if ($record) { $record.BackupPath } else { $null })
         }
-        'SetBundle' { $null = $byName[$step.Node] | Set-KmRuntimeBundle -Path $plan.BundlePath -Confirm:$false -ErrorAction Stop; return $null }
+        'SetBundle' {
+            # The config will name a verified copy beside the node's current bundle, never the file given here.
+            $change = $byName[$step.Node] | Set-KmRuntimeBundle -Path $plan.BundlePath -ExpectedDigest $bundleDigest -Confirm:$false -ErrorAction Stop
+            return $(if ($change) { $change.NewBundle } else { $null })
+        }
         'Start' { $null = $byName[$step.Node] | Start-KmNode -Confirm:$false -TimeoutSec $nodeTimeoutSec -ErrorAction Stop; return $null }
         'WaitEpoch' {
             $watch = @(@($plan.SecondHalf) + @($plan.Skipped) | ForEach-Object { $byName[$_] })
@@ -439,7 +449,7 @@ function Get-KmUpgradeState($plan, $journal, $byName, $failedStep) {
         elseif ($failedStep.Action -eq 'Start') {
             $lines.Add("What to do: $node did not come up on the new version: its config points at the new bundle and its old state was moved aside " +
                 "(it may be stopped, or running and failing). Pipe its node to Find-KmUpgradeProblem, or read its log, to see why. Fix the cause and run the same " +
-                "command again to resume; to roll back before the upgrade epoch instead: Stop-KmNode, Restore-KmLocalState, Set-KmRuntimeBundle with the old ORC, Start-KmNode. " +
+                "command again to resume; to roll back before the upgrade epoch instead: Stop-KmNode, Clear-KmLocalState -Delete (the state the new enclave started holds no key before the upgrade epoch; -Delete keeps the old backup the newest), Restore-KmLocalState, Set-KmRuntimeBundle with the old ORC, Start-KmNode. " +
                 "Nodes of the other half were not touched.")
         }
         elseif ($done -contains 'Wipe' -and -not ($done -contains 'Start')) {

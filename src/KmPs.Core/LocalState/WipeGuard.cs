@@ -13,6 +13,8 @@ public sealed record PeerCheck(string Socket, string? Status, string? Checksum, 
     public ulong Epoch { get; init; }
     /// <summary>Whether the peer's consensus is synced (null when its status does not say).</summary>
     public bool? Synced { get; init; }
+    /// <summary>When the status was read.</summary>
+    public DateTimeOffset At { get; init; } = DateTimeOffset.UtcNow;
 }
 
 /// <summary>Whether the node to wipe is stopped, as seen on its own machine.</summary>
@@ -79,19 +81,30 @@ public static class WipeGuard
         RegistrationExpiration = s.RegistrationExpiration,
         Epoch = s.Epoch,
         Synced = s.ConsensusSynced,
+        At = s.RetrievedAt,
     };
+
+    /// <summary>Peers that look stale only against a newer epoch read after them: read them again before judging.</summary>
+    public static IReadOnlyList<PeerCheck> Suspects(IReadOnlyList<PeerCheck> peers)
+    {
+        var read = peers.Where(p => p.Status is not null).ToList();
+        if (read.Count == 0) return Array.Empty<PeerCheck>();
+        var newest = read.MaxBy(p => (p.Epoch, p.At))!;
+        return read.Where(p => p.At < newest.At && (p.RegistrationExpiration ?? 0) <= newest.Epoch).ToList();
+    }
 
     /// <summary>
     /// The verdict from what was seen: the node stopped, at least one staying peer, every peer of the
     /// same runtime, synced, ready, registered and fresh, with one checksum agreeing with consensus.
     /// Peers may have been read anywhere (on other machines through their sessions).
     /// </summary>
-    /// <param name="newestEpoch">The newest epoch seen on any node (the caller may have seen more nodes than the peers).
-    /// Freshness is judged against it, not against each peer's own epoch: a peer that stopped syncing
-    /// reports the epoch it stalled at, and its registration looks fresh to itself forever.</param>
+    /// <param name="newestEpoch">The newest epoch the caller saw before these reads (on any node). Freshness is
+    /// judged against it and against what other peers reported at or before each read, not against
+    /// each peer's own epoch: a peer that stopped syncing reports the epoch it stalled at, and its
+    /// registration looks fresh to itself forever (read <see cref="Suspects"/> again first).</param>
     public static WipeCheck Evaluate(NodeStopCheck node, bool nodeAmongPeers, IReadOnlyList<PeerCheck> peers, string runtimeId, ulong? newestEpoch = null)
     {
-        var now = peers.Select(p => p.Epoch).Append(newestEpoch ?? 0).Max();
+        var reads = peers.Where(p => p.Status is not null).Select(p => (p.At, p.Epoch)).ToList();
         var problems = new List<string>();
         if (node.Problem is not null) problems.Add(node.Problem);
         if (nodeAmongPeers) problems.Add("the node to wipe is listed among its own required peers");
@@ -107,8 +120,8 @@ public static class WipeGuard
                 problems.Add($"peer {r.Socket}'s checksum differs from the consensus key manager checksum it reports");
             else if (r.Synced == false)
                 problems.Add($"peer {r.Socket}'s consensus is not synced (it sees epoch {r.Epoch}): the network may already have dropped it");
-            else if (!r.Registered || (r.RegistrationExpiration ?? 0) <= now)
-                problems.Add($"peer {r.Socket}'s registration is stale (expires at epoch {r.RegistrationExpiration}, the network is at epoch {now})");
+            else if (!r.Registered || (r.RegistrationExpiration ?? 0) <= Math.Max(newestEpoch ?? 0, Replication.ReplicationCheck.NetworkEpochAt(r.At, r.Epoch, reads)))
+                problems.Add($"peer {r.Socket}'s registration is stale (expires at epoch {r.RegistrationExpiration}, the network is at epoch {Math.Max(newestEpoch ?? 0, Replication.ReplicationCheck.NetworkEpochAt(r.At, r.Epoch, reads))})");
         }
         var checksums = peers.Where(r => r.Checksum is not null).Select(r => r.Checksum!).Distinct().ToList();
         if (checksums.Count > 1)

@@ -51,6 +51,25 @@ public static class ReplicationCheck
 {
     public sealed record Input(string Name, KmStatus? Status, string? Error, OasisVersion? ExpectedVersion = null);
 
+    /// <summary>
+    /// The epoch the network had reached, as far as these reads prove, when <paramref name="at"/>'s
+    /// node was read: its own epoch, or a newer one another node reported at or before that moment.
+    /// Reads taken later do not count (the epoch may have turned in between), which is why a node
+    /// that looks stale only against later reads is read again (see <see cref="Suspects"/>).
+    /// </summary>
+    public static ulong NetworkEpochAt(DateTimeOffset at, ulong own, IEnumerable<(DateTimeOffset At, ulong Epoch)> reads) =>
+        reads.Where(r => r.At <= at).Select(r => r.Epoch).Append(own).Max();
+
+    /// <summary>Nodes whose registration looks stale against a newer epoch read after them: read them again, then evaluate.</summary>
+    public static IReadOnlyList<string> Suspects(IReadOnlyList<Input> inputs)
+    {
+        var read = inputs.Where(i => i.Status is not null).Select(i => i.Status!).ToList();
+        if (read.Count == 0) return Array.Empty<string>();
+        var newest = read.MaxBy(s => (s.Epoch, s.RetrievedAt))!;
+        return inputs.Where(i => i.Status is { } s && s.RetrievedAt < newest.RetrievedAt && (s.RegistrationExpiration ?? 0) <= newest.Epoch)
+            .Select(i => i.Name).ToList();
+    }
+
     public static ReplicationReport Evaluate(IReadOnlyList<Input> inputs, int round = 1)
     {
         var problems = new List<string>();
@@ -84,8 +103,9 @@ public static class ReplicationCheck
             if (s.ConsensusChecksum is not null && hasInit && s.ConsensusChecksum != s.Checksum)
                 p.Add("checksum differs from the consensus key manager status the node reports");
             // Against the newest epoch any node reports: a node that stopped syncing sees its own epoch stand still.
-            var fresh = s.LastRegistration is not null && (s.RegistrationExpiration ?? 0) > epoch;
-            if (!fresh) p.Add(s.LastRegistration is null ? "never registered" : $"registration is stale (expires at epoch {s.RegistrationExpiration}, the network is at epoch {epoch})");
+            var network = NetworkEpochAt(s.RetrievedAt, s.Epoch, inputs.Where(x => x.Status is not null).Select(x => (x.Status!.RetrievedAt, x.Status.Epoch)));
+            var fresh = s.LastRegistration is not null && (s.RegistrationExpiration ?? 0) > network;
+            if (!fresh) p.Add(s.LastRegistration is null ? "never registered" : $"registration is stale (expires at epoch {s.RegistrationExpiration}, the network is at epoch {network})");
             if (s.ConsensusSynced == false) p.Add($"consensus is not synced (it sees epoch {s.Epoch}, the newest seen is {epoch})");
             var versionOk = i.ExpectedVersion is null || s.RegisteredVersion == i.ExpectedVersion;
             if (!versionOk) p.Add($"registered version {s.RegisteredVersion} is not the expected {i.ExpectedVersion}");

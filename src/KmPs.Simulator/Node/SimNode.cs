@@ -30,6 +30,7 @@ public sealed class SimNode : IControlBackend
     private byte[]? _secret;
     private string _kmStatus = KmStatusWords.Starting;
     private ulong _registeredEpoch = ulong.MaxValue;
+    private ulong? _registrationExpiration;
     private bool _registeredWithSecret;
     private long? _lastRegistration;
     private long? _lastAttempt;
@@ -271,6 +272,7 @@ public sealed class SimNode : IControlBackend
         });
         _registered = true;
         _registeredEpoch = epoch;
+        _registrationExpiration = epoch + 2;
         _lastRegistration = now;
         _lastAttemptOk = true;
         _lastAttemptError = null;
@@ -320,6 +322,9 @@ public sealed class SimNode : IControlBackend
             Epoch = epoch,
             Height = _clock.Height,
             Registered = _registered,
+            // The descriptor the node last registered, with its own expiration (a node that stops
+            // registering shows it running out, as control status does: RegistrationStatus.Descriptor).
+            RegistrationExpiration = _registrationExpiration,
             LastRegistrationUnix = _lastRegistration,
             LastAttemptUnix = _lastAttempt,
             LastAttemptSuccessful = _lastAttemptOk,

@@ -35,6 +35,8 @@ public sealed class SimNodeStatus
     public string? LastAttemptError { get; set; }
     /// <summary>Whether the node has a registered descriptor.</summary>
     public bool Registered { get; set; } = true;
+    /// <summary>The registered descriptor's expiration epoch; null: two epochs after <see cref="Epoch"/> (a node that just registered).</summary>
+    public ulong? RegistrationExpiration { get; set; }
     /// <summary>Registered versions of the KM runtime (several entries with the same id are legal).</summary>
     public string[]? RegisteredVersions { get; set; }
     /// <summary>extra_info of the registered runtime, base64; null means pre-registration (CBOR null).</summary>

@@ -146,7 +146,7 @@ public static class StatusShapes
             .Add("v", U(v22 ? 2UL : 3UL))
             .Add("id", Key(s, "node"))
             .Add("entity_id", CborNode.Bytes(SimKeys.Derive(s.EntitySeed, "entity")))
-            .Add("expiration", U(s.Epoch + 2))
+            .Add("expiration", U(s.RegistrationExpiration ?? s.Epoch + 2))
             .Add("tls", tls.Build())
             .Add("p2p", new CborMapBuilder().Add("id", Key(s, "p2p"))
                 .Add("addresses", new CborArray(new CborNode[] { Address(ipv4Mapped, 9200) })).Build())

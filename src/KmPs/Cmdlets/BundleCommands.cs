@@ -59,6 +59,11 @@ public sealed class SetKmRuntimeBundleCommand : KmCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? Name { get; set; }
 
+    /// <summary>The SHA-512/256 the ORC must have (the orchestrator pins the file it planned with); a changed file is refused.</summary>
+    [Parameter]
+    [ValidatePattern("^[0-9a-f]{64}$")]
+    public string? ExpectedDigest { get; set; }
+
     /// <summary>The remoting session to the node's machine (bound from remote inventory nodes): the ORC is copied there.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public PSSession? Session { get; set; }
@@ -83,18 +88,27 @@ public sealed class SetKmRuntimeBundleCommand : KmCmdlet
             if (RuntimeId is not null && LocalState.KeyManagerRuntimeId.Validate(RuntimeId) != config.KmRuntimeId)
                 throw new KmException("BundleRuntimeMismatch", KmErrorCategory.InvalidData,
                     $"The inventory says runtime {RuntimeId} but {configPath} configures {config.KmRuntimeId}.", configPath);
-            var edit = ConfigEditor.SetKmBundlePath(config, orc);
+            // The config will name a verified copy beside the node's current bundle, not the operator's file.
+            OrcBundle.Open(orc); // a usable ORC of some runtime first (BundleNotFound, BundleInvalid, ...)
+            var digest = BundleStaging.Digest(orc);
+            BundleStaging.RequireDigest(orc, digest, ExpectedDigest);
+            var place = BundleStaging.Place(configPath, System.IO.Path.GetFileName(orc), digest);
+            OrcBundle Open(string p) => OrcBundle.Open(p == place.Destination && !place.Present ? orc : p);
+            var edit = ConfigEditor.SetKmBundlePath(config, place.Destination, Open);
             var name = Name ?? configPath;
-            if (!edit.Changed)
+            if (!edit.Changed && place.Present)
             {
-                WriteVerbose($"{name}: {configPath} already names {orc}.");
+                WriteVerbose($"{name}: {configPath} already names {place.Destination}.");
                 WriteObject(Change(name, edit, null, false));
                 return;
             }
-            if (!ShouldProcess(name, $"Replace the key manager bundle {edit.Entry.Value} with {orc} (version {edit.Bundle.Version}) in {configPath}, keeping a backup"))
+            var replace = $"the key manager bundle {edit.Entry.Value} with {place.Destination} (version {edit.Bundle.Version}) in {configPath}, keeping a backup";
+            if (!ShouldProcess(name, place.Present ? "Replace " + replace : $"Copy {orc} to {place.Destination} (verified by its SHA-512/256), then replace {replace}"))
                 return;
-            var saved = ConfigEditor.Save(edit);
-            WriteObject(Change(name, edit, saved.BackupPath, true));
+            var staged = BundleStaging.Stage(configPath, orc, ExpectedDigest ?? digest);
+            edit = ConfigEditor.SetKmBundlePath(NodeConfig.Load(configPath), staged);
+            var saved = edit.Changed ? ConfigEditor.Save(edit).BackupPath : null;
+            WriteObject(Change(name, edit, saved, edit.Changed));
         }
         catch (KmException e) { WriteKmError(e, Name ?? ConfigPath); }
     }
@@ -115,6 +129,7 @@ public sealed class SetKmRuntimeBundleCommand : KmCmdlet
             var host = KmRemoting.Describe(session);
             if (!ShouldProcess(name, $"Copy {orc} (version {bundle.Version}) to {host} beside the node's key manager bundle, and point {ConfigPath} there at it, keeping a backup"))
                 return;
+            BundleStaging.RequireDigest(orc, BundleStaging.Digest(orc), ExpectedDigest);
             var copied = Upload(session, name, orc);
             var parameters = new System.Collections.Hashtable { ["ConfigPath"] = ConfigPath, ["Path"] = copied, ["Name"] = name, ["Confirm"] = false };
             if (RuntimeId is not null) parameters["RuntimeId"] = RuntimeId;
@@ -131,8 +146,8 @@ public sealed class SetKmRuntimeBundleCommand : KmCmdlet
         long length;
         using (var f = File.OpenRead(orc))
         {
-            digest = Convert.ToHexString(Sha512_256.Hash(f)).ToLowerInvariant();
             length = f.Length;
+            digest = BundleStaging.Digest(orc);
         }
         var upload = RemoteOp<RemoteUpload>(session, name, "BeginUpload", new { ConfigPath, FileName = System.IO.Path.GetFileName(orc), Digest = digest });
         if (upload.Present)

@@ -178,7 +178,13 @@ public sealed class ClearKmLocalStateCommand : KmLocalStateCommand
     private WipeCheck Verdict(NodeStopCheck stop, bool nodeAmongPeers, IReadOnlyList<PeerRef> peers, string node)
     {
         var timeout = TimeSpan.FromSeconds(TimeoutSec);
-        var read = Await(Task.WhenAll(peers.DistinctBy(p => p.Display).Select(p => ReadPeerAsync(p, timeout))));
+        var distinct = peers.DistinctBy(p => p.Display).ToList();
+        var read = Await(Task.WhenAll(distinct.Select(p => ReadPeerAsync(p, timeout))));
+        // A peer that looks stale only against a newer epoch read after it is read again: now the
+        // newer epoch precedes its read, so a stalled peer stays stale and a slow read does not.
+        var suspects = WipeGuard.Suspects(read).Select(p => p.Socket).ToHashSet();
+        if (suspects.Count > 0)
+            read = Await(Task.WhenAll(distinct.Zip(read).Select(x => suspects.Contains(x.Second.Socket) ? ReadPeerAsync(x.First, timeout) : Task.FromResult(x.Second))));
         var check = WipeGuard.Evaluate(stop, nodeAmongPeers, read, KeyManagerRuntimeId.Validate(RuntimeId));
         foreach (var p in check.Peers) WriteVerbose($"peer {p.Socket}: {p.Status ?? "unreadable"} {p.Checksum ?? p.Error}");
         WriteVerbose($"node {node}{OnHost}: {check.NodeState}");

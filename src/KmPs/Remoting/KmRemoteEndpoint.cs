@@ -127,30 +127,14 @@ public static class KmRemoteEndpoint
             : throw new KmException("InvalidDataDir", KmErrorCategory.InvalidArgument,
                 $"The data dir '{dataDir}' is not an absolute path: on the node's machine there is no current directory to resolve it against.", dataDir);
 
-    /// <summary>
-    /// Where a new ORC goes on this machine: beside the key manager bundle the node's config names
-    /// now. A file of that name with other bytes is never overwritten.
-    /// </summary>
+    /// <summary>Where a new ORC goes on this machine: <see cref="BundleStaging.Place"/>, then a temporary file beside it.</summary>
     private static RemoteUpload BeginUpload(string configPath, string fileName, string digest)
     {
-        if (fileName != Path.GetFileName(fileName) || fileName.Length == 0)
-            throw new KmException("InvalidBundleName", KmErrorCategory.InvalidArgument, $"'{fileName}' is not a file name.", fileName);
-        var current = NodeConfig.Load(configPath).FindKmBundle()
-                      ?? throw new KmException("ConfigNoKmBundle", KmErrorCategory.InvalidData,
-                          $"{configPath} names no key manager bundle, so there is no bundle folder to copy the new ORC to.", configPath);
-        var destination = Path.Combine(Path.GetDirectoryName(current.FullPath)!, fileName);
-        if (File.Exists(destination))
-        {
-            if (DigestOf(destination) == digest) return new RemoteUpload { Destination = destination, Present = true };
-            throw new KmException("BundleConflict", KmErrorCategory.ResourceExists,
-                $"{destination} already exists with other contents than the ORC to install (SHA-512/256 differs); it was left alone.", destination)
-            {
-                RecommendedAction = "Remove or rename that file on the node's machine, or give the new ORC another file name.",
-            };
-        }
-        var temp = Path.Combine(Path.GetDirectoryName(destination)!, $".{fileName}.upload-{Guid.NewGuid():N}");
+        var place = BundleStaging.Place(configPath, fileName, digest);
+        if (place.Present) return new RemoteUpload { Destination = place.Destination, Present = true };
+        var temp = Path.Combine(Path.GetDirectoryName(place.Destination)!, $".{fileName}.upload-{Guid.NewGuid():N}");
         using (new FileStream(temp, FileMode.CreateNew, FileAccess.Write)) { }
-        return new RemoteUpload { Destination = destination, TempPath = temp };
+        return new RemoteUpload { Destination = place.Destination, TempPath = temp };
     }
 
     private static bool AppendUpload(string tempPath, byte[] data)
@@ -166,13 +150,7 @@ public static class KmRemoteEndpoint
         CheckTemp(tempPath);
         try
         {
-            var size = new FileInfo(tempPath).Length;
-            var got = DigestOf(tempPath);
-            if (size != length || got != digest)
-                throw new KmException("BundleCopyCorrupt", KmErrorCategory.InvalidData,
-                    $"The ORC copied to {destination} arrived with {size} bytes and SHA-512/256 {got}, not {length} bytes and {digest}; it was not installed.", destination);
-            OrcBundle.Open(tempPath); // a readable ORC, before anything names it
-            File.Move(tempPath, destination, overwrite: false);
+            BundleStaging.Commit(tempPath, destination, digest, length);
             return destination;
         }
         finally
@@ -185,11 +163,5 @@ public static class KmRemoteEndpoint
     {
         if (!Path.GetFileName(tempPath).StartsWith('.') || !tempPath.Contains(".upload-", StringComparison.Ordinal))
             throw new KmException("InvalidUpload", KmErrorCategory.InvalidArgument, $"{tempPath} is not an upload in progress.", tempPath);
-    }
-
-    private static string DigestOf(string path)
-    {
-        using var f = File.OpenRead(path);
-        return Convert.ToHexString(Sha512_256.Hash(f)).ToLowerInvariant();
     }
 }

@@ -14,17 +14,32 @@ public class FreshnessTests
     private const string Km = "4000000000000000000000000000000000000000000000004a1a53dff2ae482d";
     private static readonly NodeStopCheck Stopped = new(true, "stopped (no control socket)", null);
 
-    private static PeerCheck Peer(string name, ulong epoch, ulong expires, bool? synced = true) =>
+    private static readonly DateTimeOffset T0 = new(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
+
+    private static PeerCheck Peer(string name, ulong epoch, ulong expires, bool? synced = true, int atMs = 0) =>
         new(name, KmStatusWords.Ready, "aa", null)
-        { RuntimeId = Km, Registered = true, RegistrationExpiration = expires, Epoch = epoch, Synced = synced };
+        { RuntimeId = Km, Registered = true, RegistrationExpiration = expires, Epoch = epoch, Synced = synced, At = T0.AddMilliseconds(atMs) };
 
     [Fact]
-    public void A_stalled_peer_is_stale_against_the_newest_epoch_another_peer_reports()
+    public void A_stalled_peer_is_stale_against_the_newest_epoch_another_peer_reported_before_it_was_read()
     {
-        var check = WipeGuard.Evaluate(Stopped, false, [Peer("stalled", 100, 102), Peer("live", 140, 142)], Km);
+        var check = WipeGuard.Evaluate(Stopped, false, [Peer("stalled", 100, 102, atMs: 10), Peer("live", 140, 142)], Km);
         Assert.False(check.Ok);
         Assert.Contains(check.Problems, p => p.Contains("stalled") && p.Contains("stale") && p.Contains("140"));
         Assert.DoesNotContain(check.Problems, p => p.Contains("peer live"));
+    }
+
+    [Fact]
+    public void A_peer_read_before_the_epoch_turned_is_a_suspect_to_read_again_not_a_verdict()
+    {
+        // Read at 12:00:00.000 in epoch 100 (expiring 102); another peer read 2 s later already saw epoch 102.
+        var early = Peer("early", 100, 102);
+        var late = Peer("late", 102, 104, atMs: 2000);
+        Assert.True(WipeGuard.Evaluate(Stopped, false, [early, late], Km).Ok);
+        Assert.Equal([early], WipeGuard.Suspects([early, late]));
+        // Read again after the newer read: a stalled peer answers the same and is now stale; a live one has moved on.
+        Assert.False(WipeGuard.Evaluate(Stopped, false, [early with { At = T0.AddSeconds(3) }, late], Km).Ok);
+        Assert.True(WipeGuard.Evaluate(Stopped, false, [Peer("early", 102, 104, atMs: 3000), late], Km).Ok);
     }
 
     [Fact]
@@ -47,8 +62,9 @@ public class FreshnessTests
         if (!ok) Assert.Contains(check.Problems, p => p.Contains("not synced"));
     }
 
-    private static KmStatus Status(ulong epoch, ulong expires, bool? synced = true) => new()
+    private static KmStatus Status(ulong epoch, ulong expires, bool? synced = true, int atMs = 0) => new()
     {
+        RetrievedAt = T0.AddMilliseconds(atMs),
         Status = KmStatusWords.Ready, Epoch = epoch, RegistrationExpiration = expires, LastRegistration = DateTimeOffset.UnixEpoch,
         ConsensusSynced = synced,
         InitResponse = new KmInitResponse { Checksum = "aa", PolicyChecksum = "bb", IsSecure = true },
@@ -57,7 +73,10 @@ public class FreshnessTests
     [Fact]
     public void Replication_report_judges_every_registration_against_the_newest_epoch()
     {
-        var r = ReplicationCheck.Evaluate([new("stalled", Status(100, 102), null), new("live", Status(140, 142), null)]);
+        var inputs = new ReplicationCheck.Input[] { new("stalled", Status(100, 102), null), new("live", Status(140, 142, atMs: 5), null) };
+        Assert.Equal(["stalled"], ReplicationCheck.Suspects(inputs));
+        // Read again, after the live node's read: still epoch 100, expiring 102.
+        var r = ReplicationCheck.Evaluate([new("stalled", Status(100, 102, atMs: 10), null), inputs[1]]);
         Assert.False(r.Ok);
         var stalled = r.Nodes.Single(n => n.Name == "stalled");
         Assert.False(stalled.RegistrationFresh);

@@ -108,11 +108,12 @@ public class SafeUpgradeRemoteTests
         // km2 and km4 were stopped and started by their own host process, nowhere else.
         for (var i = 0; i < RemoteNodes.Length; i++)
             Assert.Equal(new[] { $"stop {m.Hosts[i].Pid}", $"start {m.Hosts[i].Pid}" }, File.ReadAllLines(m.Marker(RemoteNodes[i])));
-        // The ORC was copied beside the remote nodes' bundles; local nodes name the admin host's file.
+        // The ORC was copied beside every node's bundle, remote and local alike (issue 9 #7): no config
+        // names the admin host's file.
         var copied = Path.Combine(c.Layout.BundlesDir, "km-next.orc");
         Assert.Equal(File.ReadAllBytes(m.AdminOrc), File.ReadAllBytes(copied));
-        foreach (var n in RemoteNodes) Assert.Contains(copied, File.ReadAllText(c.Layout.ConfigFile(n)));
-        foreach (var n in new[] { "km1", "km3" }) Assert.Contains(m.AdminOrc, File.ReadAllText(c.Layout.ConfigFile(n)));
+        foreach (var n in c.Names) Assert.Contains(copied, File.ReadAllText(c.Layout.ConfigFile(n)));
+        foreach (var n in c.Names) Assert.DoesNotContain(m.AdminOrc, File.ReadAllText(c.Layout.ConfigFile(n)));
         Assert.Empty(Directory.GetFiles(c.Layout.BundlesDir, ".*upload*"));
     }
 

@@ -89,12 +89,32 @@ public class SafeUpgradeResumeReverifyTests
         var declined = UpgradeHarness.SingleError(UpgradeHarness.Run(c, "-Confirm", host: new RecordingHost(0, 0, 0, 2)));
         Assert.Equal("UpgradeDeclined,Invoke-KmSafeUpgrade", declined.FullyQualifiedErrorId);
         Assert.Contains("\"key\": \"first:VerifyAgain\"", File.ReadAllText(UpgradeHarness.Journal(c)));
-        // While no run watches, the upgraded first-half node goes down.
-        Simulator.Cluster.NodeProcesses.Stop(c.Layout, "km2", TimeSpan.FromSeconds(20));
+        // While no run watches, the upgraded first-half node keeps running but stops registering.
+        c.SetFaults("km2", new Simulator.Node.Faults { RegistrationFails = true });
+        await SimCluster.EventuallyAsync(() => c.StatusAsync("km2"), s => (s.RegistrationExpiration ?? 0) <= s.Epoch, TimeSpan.FromSeconds(20), "km2's registration stale");
         var e = UpgradeHarness.SingleError(UpgradeHarness.Run(c));
         Assert.Equal("UpgradeStopped,Invoke-KmSafeUpgrade", e.FullyQualifiedErrorId);
         Assert.Contains("Before resuming with the second half, the first half no longer verifies", e.Exception.Message);
         await UpgradeHarness.AssertStoppedSafelyAsync(c, new[] { "km1" }, before);
+    }
+
+    [Fact]
+    public async Task A_first_half_node_found_stopped_is_started_and_verified_twice_again_before_the_second_half()
+    {
+        await using var c = await UpgradeHarness.ClusterAsync(2);
+        var before = (await c.StatusAsync("km1")).Checksum!;
+        var declined = UpgradeHarness.SingleError(UpgradeHarness.Run(c, "-Confirm", host: new RecordingHost(0, 0, 0, 2)));
+        Assert.Equal("UpgradeDeclined,Invoke-KmSafeUpgrade", declined.FullyQualifiedErrorId);
+        var firstVerify = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(UpgradeHarness.Journal(c)))!["completed"]!.AsArray()
+            .Single(x => (string?)x!["key"] == "first:VerifyAgain")!["at"]!.GetValue<DateTimeOffset>();
+        // While no run watches, the upgraded first-half node goes down (issue 9 #5: the journal's "started" is no longer true).
+        Simulator.Cluster.NodeProcesses.Stop(c.Layout, "km2", TimeSpan.FromSeconds(20));
+        var r = UpgradeHarness.Run(c, "-Confirm:$false -Verbose").AssertClean();
+        Assert.Contains(r.Verbose, v => v.Message.StartsWith("Resume: km2: it is stopped though it was started on the new bundle", StringComparison.Ordinal));
+        var again = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(UpgradeHarness.Journal(c)))!["completed"]!.AsArray()
+            .Single(x => (string?)x!["key"] == "first:VerifyAgain")!["at"]!.GetValue<DateTimeOffset>();
+        Assert.True(again > firstVerify, "the first half was not verified again before the second half");
+        await UpgradeHarness.AssertUpgradedAsync(c, r.Single<UpgradeResult>(), before);
     }
 }
 
