@@ -24,6 +24,10 @@ public enum FaultKind
     DeclinePrompt,
     /// <summary>The first call names a wrong ORC; the operator then runs the right one.</summary>
     WrongOrc,
+    /// <summary>With a stopped orchestrator: before the same command runs again, the operator starts every stopped node by hand (the tool's own advice for a stopped node).</summary>
+    RestartedByHand,
+    /// <summary>The inventory lists one node twice, under another name and a linked data dir; the operator then removes the alias.</summary>
+    AliasEntry,
 }
 
 /// <summary>A fault and when (milliseconds after the main call started) it is applied.</summary>
@@ -35,6 +39,8 @@ public sealed record ScheduledFault(FaultKind Kind, string? Node, int AtMs, int 
         FaultKind.WrongOrc => $"{Kind}({WrongOrcKinds[Value]})",
         FaultKind.StopOrchestrator => $"{Kind}(@{AtMs}ms, resume after {Value}ms)",
         FaultKind.SlowStart => $"{Kind}({Node} {Value}ms @{AtMs}ms)",
+        FaultKind.RestartedByHand => $"{Kind}(before the resume)",
+        FaultKind.AliasEntry => $"{Kind}({Node})",
         _ => $"{Kind}({Node} @{AtMs}ms)",
     };
 
@@ -87,6 +93,8 @@ public sealed class RunPlan
         var roll = rng.Next(10);
         var count = roll < 2 ? 0 : roll < 6 ? 1 : 2;
         var kinds = Enum.GetValues<FaultKind>().OrderBy(_ => rng.Next()).Take(count).ToList();
+        // A node restarted by hand between two calls needs a call that stops.
+        if (kinds.Contains(FaultKind.RestartedByHand) && !kinds.Contains(FaultKind.StopOrchestrator)) kinds.Add(FaultKind.StopOrchestrator);
         string Pick(IReadOnlyList<string> from) => from[rng.Next(from.Count)];
         IReadOnlyList<string> Upgrading() => rng.Next(10) < 7 || secondHalf.Count == 0 ? firstHalf : secondHalf;
         IReadOnlyList<string> Sources() => rng.Next(10) < 7 && secondHalf.Count > 0 ? secondHalf : names;
@@ -101,6 +109,8 @@ public sealed class RunPlan
             // Three prompts a node: Stop, Wipe, SetBundle.
             FaultKind.DeclinePrompt => new ScheduledFault(k, null, 0, rng.Next(1, 3 * nodes + 1)),
             FaultKind.WrongOrc => new ScheduledFault(k, null, 0, rng.Next(ScheduledFault.WrongOrcKinds.Length)),
+            FaultKind.RestartedByHand => new ScheduledFault(k, null, 0, 0),
+            FaultKind.AliasEntry => new ScheduledFault(k, Pick(names), 0, 0),
             _ => throw new InvalidOperationException(k.ToString()),
         }).OrderBy(f => f.AtMs).ToList();
 

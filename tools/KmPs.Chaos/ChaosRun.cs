@@ -122,6 +122,7 @@ public sealed class ChaosRun
                 Path.Combine(root, "upgrade-journal.json"), decline is not null, _plan.TimeoutSec, _plan.NodeTimeoutSec);
 
             if (_plan.Fault(FaultKind.WrongOrc) is { } wrong) WrongOrcFirst(call, wrong);
+            if (_plan.Fault(FaultKind.AliasEntry) is { } alias) AddAlias(alias);
 
             // The main call, with the scheduled faults; a stopped call is resumed with the same command.
             using var cts = new CancellationTokenSource();
@@ -134,6 +135,7 @@ public sealed class ChaosRun
             {
                 var stop = _plan.Fault(FaultKind.StopOrchestrator)!;
                 Thread.Sleep(stop.Value);
+                if (_plan.Fault(FaultKind.RestartedByHand) is not null) StartStoppedNodes("before the resume");
                 _report.Resumed = true;
                 outcome = Call("resume", call);
             }
@@ -258,10 +260,65 @@ public sealed class ChaosRun
         CheckUntouched("after the wrong ORC was refused");
     }
 
+    /// <summary>
+    /// The inventory gets a second entry for one node: another name, its data dir reached through a
+    /// link, its socket spelled through that link. One holder must not count as two (issue 9 #8).
+    /// </summary>
+    private void AddAlias(ScheduledFault f)
+    {
+        _inventoryBefore = File.ReadAllText(_layout.InventoryFile);
+        var link = Path.Combine(_layout.Root, $"alias-{f.Node}");
+        Directory.CreateSymbolicLink(link, _layout.DataDir(f.Node!));
+        var doc = System.Text.Json.Nodes.JsonNode.Parse(_inventoryBefore)!;
+        var nodes = doc["nodes"]!.AsArray();
+        var entry = nodes.First(n => (string?)n!["name"] == f.Node)!.DeepClone();
+        entry["name"] = f.Node + "-alias";
+        entry["dataDir"] = link;
+        entry["socket"] = "unix:" + Path.Combine(link, "internal.sock");
+        nodes.Add(entry);
+        File.WriteAllText(_layout.InventoryFile, doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        Injected(FaultKind.AliasEntry, $"{f.Node}-alias: {f.Node} again through {link}");
+    }
+
+    private string? _inventoryBefore;
+
+    private void WaitForNodeDown(TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        var journal = Path.Combine(_layout.Root, "upgrade-journal.json");
+        while (DateTime.UtcNow < deadline && _phase == 1)
+        {
+            try
+            {
+                var j = JournalView.Load(journal);
+                if (j is not null && j.FirstHalf.Concat(j.SecondHalf).Any(n => j.StepsOf(n).Any(s => s.Action is "Stop" or "Wipe") && !j.StepsOf(n).Any(s => s.Action == "Start")))
+                    return;
+            }
+            catch (Exception e) when (e is IOException or JsonException) { }
+            Thread.Sleep(20);
+        }
+    }
+
+    /// <summary>What the tool advises for a node it stopped: start it again. Every stopped node is started by hand.</summary>
+    private void StartStoppedNodes(string when)
+    {
+        var started = new List<string>();
+        foreach (var node in ClusterSpec.Load(_layout).Nodes.Select(n => n.Name))
+        {
+            if (NodeScan.IsRunning(_layout, node)) continue;
+            try { NodeProcesses.Start(_layout, node, TimeSpan.FromSeconds(30)); started.Add(node); }
+            catch (Exception e) when (e is IOException or InvalidOperationException or TimeoutException) { Log($"hand start of {node} failed: {e.Message}"); }
+        }
+        if (started.Count == 0) { Log($"fault RestartedByHand {when}: every node was running; nothing started"); return; }
+        Injected(FaultKind.RestartedByHand, $"{when}: started {string.Join(", ", started)} by hand");
+        try { ClusterControl.WaitAllReadyAsync(_layout, started, TimeSpan.FromSeconds(15), CancellationToken.None).GetAwaiter().GetResult(); }
+        catch (TimeoutException e) { Log("hand start: " + e.Message); }
+    }
+
     private void ApplyFaults(CancellationToken ct)
     {
         var start = _clock.Elapsed;
-        foreach (var f in _plan.Faults.Where(f => f.Kind is not (FaultKind.DeclinePrompt or FaultKind.WrongOrc)))
+        foreach (var f in _plan.Faults.Where(f => f.Kind is not (FaultKind.DeclinePrompt or FaultKind.WrongOrc or FaultKind.RestartedByHand or FaultKind.AliasEntry)))
         {
             var wait = start + TimeSpan.FromMilliseconds(f.AtMs) - _clock.Elapsed;
             if (wait > TimeSpan.Zero && ct.WaitHandle.WaitOne(wait)) return;
@@ -288,6 +345,8 @@ public sealed class ChaosRun
                 Injected(f.Kind, $"killed {f.Node} (pid {string.Join(",", pids)})");
                 return;
             case FaultKind.StopOrchestrator:
+                // A run whose operator will restart nodes by hand is stopped while a node is down (after its Stop or Wipe).
+                if (_plan.Fault(FaultKind.RestartedByHand) is not null) WaitForNodeDown(TimeSpan.FromSeconds(20));
                 if (_phase != 1 || !_engine!.Stop()) { Log($"fault {f}: no call running; not applied"); return; }
                 Injected(f.Kind, "stopped the pipeline");
                 return;
@@ -312,6 +371,7 @@ public sealed class ChaosRun
     private void Recover(UpgradeCall call)
     {
         foreach (var f in Directory.EnumerateFiles(_layout.FaultsDir, "*.json")) File.Delete(f);
+        if (_inventoryBefore is not null) File.WriteAllText(_layout.InventoryFile, _inventoryBefore); // the alias removed
         var journal = JournalView.Load(call.JournalPath);
         var restarted = new List<string>();
         foreach (var node in ClusterSpec.Load(_layout).Nodes.Select(n => n.Name))
