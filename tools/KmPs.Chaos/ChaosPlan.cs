@@ -28,6 +28,8 @@ public enum FaultKind
     RestartedByHand,
     /// <summary>The inventory lists one node twice, under another name and a linked data dir; the operator then removes the alias.</summary>
     AliasEntry,
+    /// <summary>A node's config moves its control socket out of the data dir (24.0+ common.internal_socket_path); the inventory assumes the default.</summary>
+    SocketElsewhere,
 }
 
 /// <summary>A fault and when (milliseconds after the main call started) it is applied.</summary>
@@ -40,7 +42,7 @@ public sealed record ScheduledFault(FaultKind Kind, string? Node, int AtMs, int 
         FaultKind.StopOrchestrator => $"{Kind}(@{AtMs}ms, resume after {Value}ms)",
         FaultKind.SlowStart => $"{Kind}({Node} {Value}ms @{AtMs}ms)",
         FaultKind.RestartedByHand => $"{Kind}(before the resume)",
-        FaultKind.AliasEntry => $"{Kind}({Node})",
+        FaultKind.AliasEntry or FaultKind.SocketElsewhere => $"{Kind}({Node})",
         _ => $"{Kind}({Node} @{AtMs}ms)",
     };
 
@@ -111,6 +113,7 @@ public sealed class RunPlan
             FaultKind.WrongOrc => new ScheduledFault(k, null, 0, rng.Next(ScheduledFault.WrongOrcKinds.Length)),
             FaultKind.RestartedByHand => new ScheduledFault(k, null, 0, 0),
             FaultKind.AliasEntry => new ScheduledFault(k, Pick(names), 0, 0),
+            FaultKind.SocketElsewhere => new ScheduledFault(k, Pick(names), 0, 0),
             _ => throw new InvalidOperationException(k.ToString()),
         }).OrderBy(f => f.AtMs).ToList();
 

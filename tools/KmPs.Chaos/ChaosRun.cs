@@ -106,6 +106,7 @@ public sealed class ChaosRun
         try
         {
             ClusterBuilder.Create(root, _cluster);
+            if (_plan.Fault(FaultKind.SocketElsewhere) is { } moved) MoveSocket(moved);
             // The engine (module import) starts while the nodes do.
             var starting = ClusterControl.StartAllAsync(_layout, TimeSpan.FromSeconds(60), CancellationToken.None);
             var decline = _plan.Fault(FaultKind.DeclinePrompt);
@@ -282,6 +283,22 @@ public sealed class ChaosRun
 
     private string? _inventoryBefore;
 
+    /// <summary>
+    /// The node's config puts its control socket outside the data dir (common.internal_socket_path,
+    /// 24.0+ only); the inventory still names the default socket, as an operator's often does.
+    /// </summary>
+    private void MoveSocket(ScheduledFault f)
+    {
+        if (_plan.Generation != SchemaGeneration.V24) { Log($"fault {f}: common.internal_socket_path exists from 24.0 only; not applied"); return; }
+        var socket = Path.Combine(_layout.Root, "sockets", f.Node + ".sock");
+        Directory.CreateDirectory(Path.GetDirectoryName(socket)!);
+        var config = _layout.ConfigFile(f.Node!);
+        var text = File.ReadAllText(config);
+        if (!text.Contains("\ncommon:\n", StringComparison.Ordinal)) { Log($"fault {f}: no common section in {config}; not applied"); return; }
+        File.WriteAllText(config, text.Replace("\ncommon:\n", $"\ncommon:\n  internal_socket_path: {socket}\n"));
+        Injected(FaultKind.SocketElsewhere, $"{f.Node} listens on {socket}; the inventory names {_layout.DataDir(f.Node!)}/internal.sock");
+    }
+
     private void WaitForNodeDown(TimeSpan within)
     {
         var deadline = DateTime.UtcNow + within;
@@ -318,7 +335,7 @@ public sealed class ChaosRun
     private void ApplyFaults(CancellationToken ct)
     {
         var start = _clock.Elapsed;
-        foreach (var f in _plan.Faults.Where(f => f.Kind is not (FaultKind.DeclinePrompt or FaultKind.WrongOrc or FaultKind.RestartedByHand or FaultKind.AliasEntry)))
+        foreach (var f in _plan.Faults.Where(f => f.Kind is not (FaultKind.DeclinePrompt or FaultKind.WrongOrc or FaultKind.RestartedByHand or FaultKind.AliasEntry or FaultKind.SocketElsewhere)))
         {
             var wait = start + TimeSpan.FromMilliseconds(f.AtMs) - _clock.Elapsed;
             if (wait > TimeSpan.Zero && ct.WaitHandle.WaitOne(wait)) return;

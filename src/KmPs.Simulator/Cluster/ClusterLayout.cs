@@ -35,7 +35,27 @@ public sealed class ClusterLayout(string root)
     public string CpuFile(string node) => Path.Combine(CpusDir, node + ".cpu");
     public string FaultFile(string node) => Path.Combine(FaultsDir, node + ".json");
     public string RegistrationFile(string node) => Path.Combine(RegistryDir, node + ".json");
-    public string SocketPath(string node) => Path.Combine(DataDir(node), "internal.sock");
+    /// <summary>Where the node listens: the socket its config names (common.internal_socket_path), else &lt;data dir&gt;/internal.sock.</summary>
+    public string SocketPath(string node)
+    {
+        var config = ConfigFile(node);
+        var stamp = File.Exists(config) ? File.GetLastWriteTimeUtc(config) : DateTime.MinValue;
+        lock (_sockets)
+        {
+            if (_sockets.TryGetValue(node, out var known) && known.Stamp == stamp) return known.Path;
+            string? configured = null;
+            try
+            {
+                if (stamp != DateTime.MinValue && KmPs.Config.NodeConfig.Load(config) is { InternalSocket: not null } c) configured = c.SocketPath;
+            }
+            catch (KmException) { } // a config being rewritten or broken by a test: the default path
+            var path = configured ?? Path.Combine(DataDir(node), "internal.sock");
+            _sockets[node] = (stamp, path);
+            return path;
+        }
+    }
+
+    private readonly Dictionary<string, (DateTime Stamp, string Path)> _sockets = new();
     public string LogFile(string node) => Path.Combine(DataDir(node), "node.log");
 
     public const string LocalStorageName = "worker-local-storage.badger.db";

@@ -80,15 +80,25 @@ public class SafeUpgradeResumeLateTests : SafeUpgradeResumeTestsBase
 
 public class SafeUpgradeResumeReverifyTests
 {
+    /// <summary>Yes to km2's stop, wipe and bundle; No at km1's stop: the run ends right after the first half verified twice.</summary>
+    private static async Task<string> FirstHalfVerifiedThenDeclinedAsync(SimCluster c)
+    {
+        var before = (await c.StatusAsync("km1")).Checksum!;
+        var declined = UpgradeHarness.SingleError(UpgradeHarness.Run(c, "-Confirm", host: new RecordingHost(0, 0, 0, 2)));
+        Assert.Equal("UpgradeDeclined,Invoke-KmSafeUpgrade", declined.FullyQualifiedErrorId);
+        Assert.Contains("\"key\": \"first:VerifyAgain\"", File.ReadAllText(UpgradeHarness.Journal(c)));
+        return before;
+    }
+
+    private static DateTimeOffset VerifiedAgainAt(SimCluster c) =>
+        System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(UpgradeHarness.Journal(c)))!["completed"]!.AsArray()
+            .Single(x => (string?)x!["key"] == "first:VerifyAgain")!["at"]!.GetValue<DateTimeOffset>();
+
     [Fact]
     public async Task Resumed_run_verifies_the_first_half_again_before_touching_the_second()
     {
         await using var c = await UpgradeHarness.ClusterAsync(2);
-        var before = (await c.StatusAsync("km1")).Checksum!;
-        // Yes to km2's stop, wipe and bundle; No at km1's stop: the run ends right after the first half verified twice.
-        var declined = UpgradeHarness.SingleError(UpgradeHarness.Run(c, "-Confirm", host: new RecordingHost(0, 0, 0, 2)));
-        Assert.Equal("UpgradeDeclined,Invoke-KmSafeUpgrade", declined.FullyQualifiedErrorId);
-        Assert.Contains("\"key\": \"first:VerifyAgain\"", File.ReadAllText(UpgradeHarness.Journal(c)));
+        var before = await FirstHalfVerifiedThenDeclinedAsync(c);
         // While no run watches, the upgraded first-half node keeps running but stops registering.
         c.SetFaults("km2", new Simulator.Node.Faults { RegistrationFails = true });
         await SimCluster.EventuallyAsync(() => c.StatusAsync("km2"), s => (s.RegistrationExpiration ?? 0) <= s.Epoch, TimeSpan.FromSeconds(20), "km2's registration stale");
@@ -102,18 +112,13 @@ public class SafeUpgradeResumeReverifyTests
     public async Task A_first_half_node_found_stopped_is_started_and_verified_twice_again_before_the_second_half()
     {
         await using var c = await UpgradeHarness.ClusterAsync(2);
-        var before = (await c.StatusAsync("km1")).Checksum!;
-        var declined = UpgradeHarness.SingleError(UpgradeHarness.Run(c, "-Confirm", host: new RecordingHost(0, 0, 0, 2)));
-        Assert.Equal("UpgradeDeclined,Invoke-KmSafeUpgrade", declined.FullyQualifiedErrorId);
-        var firstVerify = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(UpgradeHarness.Journal(c)))!["completed"]!.AsArray()
-            .Single(x => (string?)x!["key"] == "first:VerifyAgain")!["at"]!.GetValue<DateTimeOffset>();
+        var before = await FirstHalfVerifiedThenDeclinedAsync(c);
+        var firstVerify = VerifiedAgainAt(c);
         // While no run watches, the upgraded first-half node goes down (issue 9 #5: the journal's "started" is no longer true).
         Simulator.Cluster.NodeProcesses.Stop(c.Layout, "km2", TimeSpan.FromSeconds(20));
         var r = UpgradeHarness.Run(c, "-Confirm:$false -Verbose").AssertClean();
         Assert.Contains(r.Verbose, v => v.Message.StartsWith("Resume: km2: it is stopped though it was started on the new bundle", StringComparison.Ordinal));
-        var again = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(UpgradeHarness.Journal(c)))!["completed"]!.AsArray()
-            .Single(x => (string?)x!["key"] == "first:VerifyAgain")!["at"]!.GetValue<DateTimeOffset>();
-        Assert.True(again > firstVerify, "the first half was not verified again before the second half");
+        Assert.True(VerifiedAgainAt(c) > firstVerify, "the first half was not verified again before the second half");
         await UpgradeHarness.AssertUpgradedAsync(c, r.Single<UpgradeResult>(), before);
     }
 }
