@@ -7,7 +7,7 @@
     CompanyName          = 'OasisKeyManager'
     Copyright            = '(c) OasisKeyManager contributors. Apache-2.0.'
     Description          = 'Upgrade Oasis Network key manager nodes without losing the key material: status over the control socket, guarded state wipes, ORC bundle swaps and the half/half safe upgrade.'
-    PowerShellVersion    = '7.2'
+    PowerShellVersion    = '7.4'   # KmPs.dll targets net8.0: PowerShell 7.4 is the first on .NET 8
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('OasisKeyManager.format.ps1xml')
     CmdletsToExport      = @(

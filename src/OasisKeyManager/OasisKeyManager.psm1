@@ -24,7 +24,13 @@ function Invoke-KmSafeUpgrade {
     Every destructive step (stop, wipe, config change) asks first (ConfirmImpact High; Yes to All
     is honoured; -Confirm:$false for automation). -WhatIf prints every step and changes nothing.
     Each completed step is written to a journal before the next starts; running the same command
-    again resumes where it stopped, after re-checking the state it finds. Any failure stops the run
+    again resumes where it stopped. Before resuming it looks at every node the journal says it
+    touched (running? state present? the wipe's backup still there? config on the new bundle?) and
+    does again what is no longer true: a node started by hand after its stop is stopped again, a
+    node rolled back with Restore-KmLocalState is upgraded again; a state that matches no step of
+    the plan is refused (ErrorId ResumeStateMismatch). The ORC's digest is pinned when the run is
+    planned: every config is pointed at a verified copy beside the node's bundle, and a file
+    changed since is refused (BundleChanged). Any failure stops the run
     at once, leaves the untouched nodes alone, and says which node is in which state and what to do.
 
     Nodes on other machines (with a Session, or a HostName in the inventory file, for which an SSH
@@ -33,7 +39,11 @@ function Invoke-KmSafeUpgrade {
     copied there and verified by its digest. A lost session fails that node's step: the run stops.
 
     .PARAMETER Node
-    The key manager nodes (from Import-KmNode or New-KmNode). Pipe them in or pass an array.
+    The key manager nodes (from Import-KmNode or New-KmNode). Pipe them in or pass an array. Nodes
+    read from an inventory file must come with every entry of that file: a bad entry (an error of
+    Import-KmNode) or one filtered out is refused (ErrorId InventoryIncomplete), so that the run
+    never reports "all nodes" over a subset. Entries that turn out to be one node (one identity.node,
+    reached under two names) are refused by the pre-flight.
 
     .PARAMETER InventoryPath
     Read the nodes from this inventory file (.json or .psd1) instead of -Node.

@@ -1,0 +1,53 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using KmPs.Tests.Infrastructure;
+
+namespace KmPs.Tests.Module;
+
+/// <summary>
+/// README's "Install and use with pwsh", run exactly as written in the pwsh the repository pins
+/// (dotnet-tools.json, restored here as on a fresh machine): build.ps1 publishes the module, the
+/// published manifest imports, and every exported command is there.
+/// </summary>
+public class ReadmePwshTests
+{
+    private static string ReadmeBlock()
+    {
+        var readme = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "README.md"));
+        var section = readme[readme.IndexOf("## Install and use with pwsh", StringComparison.Ordinal)..];
+        return Regex.Match(section, "```powershell\n(.*?)```", RegexOptions.Singleline).Groups[1].Value;
+    }
+
+    private static (int Code, string Output) Dotnet(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = TestPaths.RepoRoot, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        var output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, output + err.Result);
+    }
+
+    [Fact]
+    public void The_install_block_of_the_README_works_as_written_in_the_pinned_pwsh()
+    {
+        var block = ReadmeBlock();
+        Assert.Contains("./build.ps1", block);
+        var restore = Dotnet("tool", "restore");
+        Assert.True(restore.Code == 0, restore.Output);
+        var (code, output) = Dotnet("pwsh", "-NoProfile", "-NonInteractive", "-Command",
+            "$ErrorActionPreference = 'Stop'\n" + block + "\n'---'\n$PSVersionTable.PSVersion.ToString()\n" +
+            "(Get-Command -Module OasisKeyManager).Name -join ','\n(Get-Module OasisKeyManager).ModuleBase");
+        Assert.True(code == 0, output);
+        var tail = output[(output.LastIndexOf("---", StringComparison.Ordinal) + 3)..].Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal("7.6.9", tail[0]);
+        var manifest = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "OasisKeyManager.psd1"));
+        var exported = Regex.Matches(manifest, @"'((?:Get|Set|New|Import|Clear|Restore|Stop|Start|Wait|Test|Find|Invoke|ConvertFrom)-Km\w+)'").Select(m => m.Groups[1].Value).ToHashSet();
+        Assert.True(exported.Count >= 15, string.Join(",", exported));
+        Assert.Equal(exported.OrderBy(x => x), tail[1].Split(',').OrderBy(x => x));
+        Assert.Equal(Path.Combine(TestPaths.RepoRoot, "out", "OasisKeyManager"), tail[2]);
+    }
+}
