@@ -42,8 +42,6 @@ public static class UpgradePlanner
     public static readonly string[] ReservedNames = { "first", "second", "final" };
 
     /// <param name="nodes">All nodes, in inventory order.</param>
-    /// <param name="upgraded">Names of nodes already registered with the new version (skipped).</param>
-    /// <param name="firstHalfCount">Nodes in the first half; default about half, never all of the old-version nodes while two or more are left.</param>
     /// <param name="bundleDigest">The ORC's <see cref="Bundles.OrcBundle.ContentDigest"/>: a journal never resumes with other bundle bytes at the same path.</param>
     public static string PlanId(IReadOnlyList<KmNode> nodes, string bundlePath, OasisVersion newVersion, string? bundleDigest = null) =>
         Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
@@ -64,6 +62,9 @@ public static class UpgradePlanner
         return Build(nodes, halves.FirstHalf, halves.SecondHalf, halves.Skipped, newVersion, bundlePath, runtimeId, upgradeEpoch, verifyEpochs, bundleDigest);
     }
 
+    /// <param name="nodes">All nodes, in inventory order.</param>
+    /// <param name="upgraded">Names of nodes already registered with the new version (skipped).</param>
+    /// <param name="firstHalfCount">Nodes in the first half; default about half, never all of the old-version nodes while two or more are left.</param>
     public static UpgradePlan Plan(IReadOnlyList<KmNode> nodes, ISet<string> upgraded, OasisVersion newVersion, string bundlePath,
         string runtimeId, ulong upgradeEpoch, int? firstHalfCount = null, int verifyEpochs = 1, string? bundleDigest = null)
     {

@@ -15,7 +15,7 @@ public abstract class KmCmdlet : PSCmdlet
     private readonly CancellationTokenSource _stopping = new();
 
     /// <summary>Cancelled when the user presses Ctrl+C or the pipeline is stopped.</summary>
-    protected CancellationToken Stopping => _stopping.Token;
+    protected new CancellationToken Stopping => _stopping.Token; // hides Cmdlet.Stopping (a bool) on purpose: every wait takes this token
 
     protected override void StopProcessing()
     {

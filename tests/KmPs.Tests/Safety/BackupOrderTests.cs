@@ -22,7 +22,7 @@ public class BackupOrderTests
         var first = LocalStateWiper.MoveAside(p, "km1", new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero));
         // The clock is stepped back an hour before the second wipe.
         var second = LocalStateWiper.MoveAside(Fresh(d, "second"), "km1", new DateTimeOffset(2026, 12, 1, 11, 0, 0, TimeSpan.Zero));
-        Assert.Equal(new[] { second.BackupPath, first.BackupPath }, p.Backups());
+        Assert.Equal(new[] { second.BackupPath!, first.BackupPath! }, p.Backups());
         var restored = LocalStateWiper.Restore(p, "km1", null);
         Assert.Equal(second.BackupPath, restored.BackupPath);
         Assert.Equal("second", File.ReadAllText(Path.Combine(d.StorageDir, "MANIFEST")));
@@ -53,6 +53,6 @@ public class BackupOrderTests
         Directory.SetLastWriteTimeUtc(oldA, new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc));
         Directory.SetLastWriteTimeUtc(oldB, new DateTime(2025, 6, 1, 0, 0, 0, DateTimeKind.Utc));
         var recorded = LocalStateWiper.MoveAside(p, "km1", new DateTimeOffset(2019, 1, 1, 0, 0, 0, TimeSpan.Zero));
-        Assert.Equal(new[] { recorded.BackupPath, oldB, oldA }, p.Backups());
+        Assert.Equal(new[] { recorded.BackupPath!, oldB, oldA }, p.Backups());
     }
 }
