@@ -135,7 +135,13 @@ public sealed class SimNode : IControlBackend
             _exit.TrySetResult();
             return;
         }
-        if (_secret is null) ObtainSecret(epoch);
+        if (_secret is null)
+        {
+            ObtainSecret(epoch);
+            // Replication may take a while (a slow peer, a loaded machine): register for the epoch it is
+            // now, as oasis-node does, not the one the tick began in (that descriptor would be born stale).
+            epoch = _clock.Now;
+        }
         var wantSecretRegistration = _secret is not null && !_registeredWithSecret;
         if (!_deregisterRequested && (epoch != _registeredEpoch || wantSecretRegistration)) Register(epoch);
     }
