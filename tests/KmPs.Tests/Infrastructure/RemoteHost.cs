@@ -44,7 +44,8 @@ public sealed class RemoteHost : IDisposable
     public static (List<string> Output, List<string> Errors) RunAs(int uid, string script, params string[] args)
     {
         var psi = new ProcessStartInfo("setpriv") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { $"--reuid={uid}", $"--regid={uid}", "--clear-groups", "--", "dotnet", TestPaths.RemoteHostDll, "--run", TestPaths.ModuleDir, script })
+        var (hostDll, moduleDir) = Readable.Value;
+        foreach (var a in new[] { $"--reuid={uid}", $"--regid={uid}", "--clear-groups", "--", "dotnet", hostDll, "--run", moduleDir, script })
             psi.ArgumentList.Add(a);
         foreach (var a in args) psi.ArgumentList.Add(a);
         var home = Path.Combine(Path.GetTempPath(), $"kmrh-home-{uid}");
@@ -59,6 +60,36 @@ public sealed class RemoteHost : IDisposable
         if (!p.WaitForExit(120_000)) p.Kill();
         if (p.ExitCode != 0) throw new InvalidOperationException($"the host run as uid {uid} failed ({p.ExitCode}): {err.Result}");
         return (lines.Where(l => l.StartsWith("out: ")).Select(l => l[5..]).ToList(), lines.Where(l => l.StartsWith("error: ")).Select(l => l[7..]).ToList());
+    }
+
+    /// <summary>
+    /// The host and the module copied where any user can read them: the checkout may sit in a folder
+    /// only root may enter (/root/...), which an unprivileged user could not even start from.
+    /// </summary>
+    private static readonly Lazy<(string HostDll, string ModuleDir)> Readable = new(() =>
+    {
+        var root = Path.Combine(Path.GetTempPath(), $"kmrh-asuser-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
+        CopyTree(Path.GetDirectoryName(TestPaths.RemoteHostDll)!, Path.Combine(root, "host"));
+        CopyTree(TestPaths.ModuleDir, Path.Combine(root, "module"));
+        File.SetUnixFileMode(root, (UnixFileMode)0x1ed);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        };
+        return (Path.Combine(root, "host", Path.GetFileName(TestPaths.RemoteHostDll)), Path.Combine(root, "module"));
+    });
+
+    private static void CopyTree(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        File.SetUnixFileMode(to, (UnixFileMode)0x1ed); // 0755
+        foreach (var f in Directory.EnumerateFiles(from))
+        {
+            var target = Path.Combine(to, Path.GetFileName(f));
+            File.Copy(f, target);
+            File.SetUnixFileMode(target, (UnixFileMode)0x1a4); // 0644
+        }
+        foreach (var d in Directory.EnumerateDirectories(from)) CopyTree(d, Path.Combine(to, Path.GetFileName(d)));
     }
 
     public static async Task<RemoteHost[]> StartManyAsync(int count) =>
