@@ -479,7 +479,7 @@ function Get-KmUpgradeState($plan, $journal, $byName, $failedStep) {
     }
     else {
         $lines.Add('What to do: the upgraded nodes have not verified yet. Check them (Test-KmReplication, Find-KmUpgradeProblem) and run the same command again to resume; the other half was not touched. ' +
-            'Before the upgrade epoch an upgraded node can be rolled back with Restore-KmLocalState and the old ORC.')
+            'Before the upgrade epoch an upgraded node can be rolled back: Stop-KmNode, Clear-KmLocalState -Delete (its new state holds no key yet), Restore-KmLocalState, Set-KmRuntimeBundle with the old ORC, Start-KmNode.')
     }
     $lines -join "`n"
 }
