@@ -9,6 +9,7 @@ namespace KmPs.Tests.Module;
 /// (dotnet-tools.json, restored here as on a fresh machine): build.ps1 publishes the module, the
 /// published manifest imports, and every exported command is there.
 /// </summary>
+[Collection(nameof(ReadmePwshTests))]
 public class ReadmePwshTests
 {
     private static string ReadmeBlock()
@@ -51,3 +52,10 @@ public class ReadmePwshTests
         Assert.Equal(Path.Combine(TestPaths.RepoRoot, "out", "OasisKeyManager"), tail[2]);
     }
 }
+
+/// <summary>
+/// build.ps1 runs a Release publish, a minute of both cores: alone, after the parallel tests, so the
+/// timing assertions of the others (concurrent remote reads) do not measure this build.
+/// </summary>
+[CollectionDefinition(nameof(ReadmePwshTests), DisableParallelization = true)]
+public class ReadmePwshCollection;

@@ -82,7 +82,9 @@ public class SafeUpgradeFailureTests
         Assert.Contains("Step 4 failed (Start km2", e.Exception.Message);
         Assert.Contains("the unit failed to start", e.Exception.Message);
         Assert.Contains("What to do: km2 did not come up on the new version: its config points at the new bundle and its old state was moved aside", e.Exception.Message);
-        Assert.Contains("Stop-KmNode, Restore-KmLocalState, Set-KmRuntimeBundle with the old ORC, Start-KmNode", e.Exception.Message);
+        // The rollback that works on a node that started: its new (keyless) state is discarded first, so Restore takes the old one.
+        Assert.Contains("Stop-KmNode, Clear-KmLocalState -Delete", e.Exception.Message);
+        Assert.Contains("Restore-KmLocalState, Set-KmRuntimeBundle with the old ORC, Start-KmNode", e.Exception.Message);
         Assert.Equal("LifecycleScriptFailed", Assert.IsType<KmException>(e.Exception.InnerException).ErrorId);
         await UpgradeHarness.AssertStoppedSafelyAsync(c, new[] { "km1" }, before);
         Assert.Contains(c.NewOrc, File.ReadAllText(c.Layout.ConfigFile("km2")));
