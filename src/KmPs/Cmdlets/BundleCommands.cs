@@ -105,6 +105,7 @@ public sealed class SetKmRuntimeBundleCommand : KmCmdlet
             var replace = $"the key manager bundle {edit.Entry.Value} with {place.Destination} (version {edit.Bundle.Version}) in {configPath}, keeping a backup";
             if (!ShouldProcess(name, place.Present ? "Replace " + replace : $"Copy {orc} to {place.Destination} (verified by its SHA-512/256), then replace {replace}"))
                 return;
+            // Stage hashes the file again: the prompt may have taken minutes, and the copy must be what was shown.
             var staged = BundleStaging.Stage(configPath, orc, ExpectedDigest ?? digest);
             edit = ConfigEditor.SetKmBundlePath(NodeConfig.Load(configPath), staged);
             var saved = edit.Changed ? ConfigEditor.Save(edit).BackupPath : null;
@@ -129,8 +130,9 @@ public sealed class SetKmRuntimeBundleCommand : KmCmdlet
             var host = KmRemoting.Describe(session);
             if (!ShouldProcess(name, $"Copy {orc} (version {bundle.Version}) to {host} beside the node's key manager bundle, and point {ConfigPath} there at it, keeping a backup"))
                 return;
-            BundleStaging.RequireDigest(orc, BundleStaging.Digest(orc), ExpectedDigest);
-            var copied = Upload(session, name, orc);
+            var digest = BundleStaging.Digest(orc);
+            BundleStaging.RequireDigest(orc, digest, ExpectedDigest);
+            var copied = Upload(session, name, orc, digest);
             var parameters = new System.Collections.Hashtable { ["ConfigPath"] = ConfigPath, ["Path"] = copied, ["Name"] = name, ["Confirm"] = false };
             if (RuntimeId is not null) parameters["RuntimeId"] = RuntimeId;
             WriteRemote(RunRemote(session, name, "Set-KmRuntimeBundle", parameters), name);
@@ -139,16 +141,10 @@ public sealed class SetKmRuntimeBundleCommand : KmCmdlet
         catch (IOException e) { WriteKmError(new KmException("BundleUnreadable", KmErrorCategory.ReadError, $"Cannot read {Path}: {e.Message}", Path, e)); }
     }
 
-    /// <summary>Copies the ORC to the node's machine in chunks; returns its path there.</summary>
-    private string Upload(PSSession session, string name, string orc)
+    /// <summary>Copies the ORC (of SHA-512/256 <paramref name="digest"/>) to the node's machine in chunks; returns its path there.</summary>
+    private string Upload(PSSession session, string name, string orc, string digest)
     {
-        string digest;
-        long length;
-        using (var f = File.OpenRead(orc))
-        {
-            length = f.Length;
-            digest = BundleStaging.Digest(orc);
-        }
+        var length = new FileInfo(orc).Length;
         var upload = RemoteOp<RemoteUpload>(session, name, "BeginUpload", new { ConfigPath, FileName = System.IO.Path.GetFileName(orc), Digest = digest });
         if (upload.Present)
         {
