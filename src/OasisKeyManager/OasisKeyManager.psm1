@@ -154,12 +154,13 @@ function Invoke-KmSafeUpgrade {
             $nodes = $collected.ToArray()
             # Nodes piped from an inventory file must be all of its entries: a bad entry (an error of
             # Import-KmNode) or a filtered one would leave a node out of a run that reports "all nodes".
+            $arrived = [System.Collections.Generic.HashSet[string]]::new()
+            foreach ($n in $nodes) { $null = $arrived.Add("$($n.InventoryPath)|$($n.Name)") }
             $missing = [System.Collections.Generic.List[string]]::new()
             foreach ($n in @($nodes | Where-Object InventoryPath)) {
                 foreach ($name in $n.InventoryNames) {
                     $label = "$name (in $($n.InventoryPath))"
-                    $arrived = @($nodes | Where-Object { $_.InventoryPath -eq $n.InventoryPath -and $_.Name -eq $name }).Count -gt 0
-                    if (-not $arrived -and -not $missing.Contains($label)) { $missing.Add($label) }
+                    if (-not $arrived.Contains("$($n.InventoryPath)|$name") -and -not $missing.Contains($label)) { $missing.Add($label) }
                 }
             }
             if (@($missing).Count -gt 0) {
