@@ -35,18 +35,6 @@ try
     Directory.CreateDirectory(modules);
     var installed = Path.Combine(modules, "OasisKeyManager");
     Directory.CreateSymbolicLink(installed, Path.GetFullPath(args[0]));
-    // pwsh on a real host has Out-String, which the engine runs to feed a native command's standard
-    // input in a remote session (a node's start or stop script calling a program). This engine has
-    // only the Core commands, so the stand-in gets a minimal one, loaded on first use.
-    var compat = Directory.CreateDirectory(Path.Combine(modules, "KmPs.RemoteHost.Compat")).FullName;
-    File.WriteAllText(Path.Combine(compat, "KmPs.RemoteHost.Compat.psm1"), """
-        function Out-String {
-            [CmdletBinding()]
-            param([Parameter(ValueFromPipeline = $true)] $InputObject, [switch] $Stream, [int] $Width)
-            process { if ($null -ne $InputObject) { [string]$InputObject } }
-        }
-        Export-ModuleMember -Function Out-String
-        """);
     var path = Environment.GetEnvironmentVariable("PSModulePath");
     Environment.SetEnvironmentVariable("PSModulePath", string.IsNullOrEmpty(path) ? modules : modules + Path.PathSeparator + path);
 

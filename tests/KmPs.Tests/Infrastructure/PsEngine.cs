@@ -6,9 +6,9 @@ using System.Management.Automation.Runspaces;
 namespace KmPs.Tests.Infrastructure;
 
 /// <summary>
-/// A real PowerShell 7.6 engine (System.Management.Automation) with the built module imported,
-/// as a user gets it with Import-Module. Only Microsoft.PowerShell.Core commands exist besides
-/// the module's own, exactly like a minimal host.
+/// A real PowerShell 7.6 engine (Microsoft.PowerShell.SDK: the whole engine, with the Utility,
+/// Management and Security commands pwsh has) with the built module imported, as a user gets it
+/// with Import-Module.
 /// </summary>
 public sealed class PsEngine : IDisposable
 {
