@@ -46,7 +46,8 @@ function Get-ClusterHashes($Cluster) {
     $hashes = [ordered]@{}
     foreach ($f in Get-ChildItem -LiteralPath $Cluster.Dir -Recurse -File -Force | Sort-Object FullName) {
         $rel = [IO.Path]::GetRelativePath($Cluster.Dir, $f.FullName)
-        if ($rel -match '(^|/)(node\.log|internal\.sock|chain/.*|.*\.pid)$') { continue }
+        # LOCK: Badger's pid file, rewritten by a node that restarts.
+        if ($rel -match '(^|/)(node\.log|internal\.sock|LOCK|chain/registry/.*|.*\.pid)$') { continue }
         $hashes[$rel] = (Get-FileHash -LiteralPath $f.FullName -Algorithm SHA256).Hash
     }
     $hashes
