@@ -47,7 +47,7 @@ function Get-ClusterHashes($Cluster) {
     foreach ($f in Get-ChildItem -LiteralPath $Cluster.Dir -Recurse -File -Force | Sort-Object FullName) {
         $rel = [IO.Path]::GetRelativePath($Cluster.Dir, $f.FullName)
         # LOCK: Badger's pid file, rewritten by a node that restarts.
-        if ($rel -match '(^|/)(node\.log|internal\.sock|LOCK|chain/registry/.*|.*\.pid)$') { continue }
+        if ($rel -match '(^|/)(node\.log|internal\.sock|LOCK|chain/.*|.*\.pid)$') { continue }
         $hashes[$rel] = (Get-FileHash -LiteralPath $f.FullName -Algorithm SHA256).Hash
     }
     $hashes
