@@ -2,10 +2,6 @@
 # composed from the module's compiled cmdlets (Stop-KmNode, Clear-KmLocalState, Set-KmRuntimeBundle,
 # Start-KmNode, Wait-KmNode, Test-KmReplication). What is more than composing commands (plan,
 # journal, pre-flight, resume check) lives in KmPs.Core.Orchestration, where it is unit-tested.
-#
-# KmPs.Core loads in the module's own AssemblyLoadContext, whose types PowerShell's type literals
-# do not see (by design): its types come from $script:Km (KmPs.Loading.ScriptSupport), and their
-# static members are called through them: $Km.UpgradePlanner::Plan(...).
 Set-StrictMode -Version 3.0
 
 function Invoke-KmSafeUpgrade {
@@ -101,11 +97,10 @@ function Invoke-KmSafeUpgrade {
     KmPs.Orchestration.UpgradeResult
     #>
     [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High', DefaultParameterSetName = 'Node')]
-    [OutputType('KmPs.Orchestration.UpgradeResult')]
+    [OutputType([KmPs.Orchestration.UpgradeResult])]
     param(
         [Parameter(Mandatory = $true, ValueFromPipeline = $true, ParameterSetName = 'Node')]
-        [KmPs.Loading.KmNodeArgument()]
-        [object[]] $Node,
+        [KmPs.Inventory.KmNode[]] $Node,
 
         [Parameter(Mandatory = $true, ParameterSetName = 'Inventory')]
         [ValidateNotNullOrEmpty()]
@@ -132,8 +127,7 @@ function Invoke-KmSafeUpgrade {
     )
 
     begin {
-        $script:Km = [KmPs.Loading.ScriptSupport]::Types
-        $collected = [System.Collections.Generic.List[object]]::new()
+        $collected = [System.Collections.Generic.List[KmPs.Inventory.KmNode]]::new()
     }
 
     process {
@@ -152,12 +146,12 @@ function Invoke-KmSafeUpgrade {
                 $importErrors = $null
                 $imported = @(Import-KmNode -Path $InventoryPath -ErrorAction SilentlyContinue -ErrorVariable importErrors)
                 if ($importErrors) { Stop-KmUpgradeRun @($importErrors)[0] }
-                $collected.AddRange($imported)
+                $collected.AddRange([KmPs.Inventory.KmNode[]]$imported)
                 foreach ($s in $imported | Where-Object Session | Select-Object -ExpandProperty Session) {
                     if (-not $ownSessions.Contains($s)) { $ownSessions.Add($s) }
                 }
             }
-            $nodes = [KmPs.Loading.ScriptSupport]::ArrayOf($Km.KmNode, $collected)
+            $nodes = $collected.ToArray()
             Assert-KmInventoryComplete $nodes
 
             $bundle = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($BundlePath)
@@ -171,36 +165,36 @@ function Invoke-KmSafeUpgrade {
             # ---- journal (read-only under -WhatIf) and pre-flight: nothing is changed before this passes
             $version = $bundleDigest = $bundleFileDigest = $null
             try {
-                $orc = $Km.OrcBundle::Open($bundle)
+                $orc = [KmPs.Bundles.OrcBundle]::Open($bundle)
                 $version = $orc.Version
                 $bundleDigest = $orc.ContentDigest
                 # Every SetBundle checks the file is still the one planned with (a CI workspace may be rebuilt mid-run).
-                $bundleFileDigest = $Km.BundleStaging::Digest($bundle)
+                $bundleFileDigest = [KmPs.Bundles.BundleStaging]::Digest($bundle)
             }
             catch { $version = $null }   # the pre-flight reports the bad ORC, with every other problem
             $midUpgrade = [System.Collections.Generic.HashSet[string]]::new()
             if ($null -ne $version) {
-                $planId = $Km.UpgradePlanner::PlanId($nodes, $bundle, $version, $bundleDigest)
-                try { $journal = $Km.UpgradeJournal::Open($JournalPath, $planId, $version.ToString(), -not $whatIf) }
+                $planId = [KmPs.Orchestration.UpgradePlanner]::PlanId($nodes, $bundle, $version, $bundleDigest)
+                try { $journal = [KmPs.Orchestration.UpgradeJournal]::Open($JournalPath, $planId, $version.ToString(), -not $whatIf) }
                 catch { Stop-KmUpgradeRun $_ -ErrorId JournalUnusable }
                 $midUpgrade.UnionWith([string[]]@($journal.TouchedNodes))
             }
             # Remote nodes are read on their machines through their sessions, all nodes at once.
             $cancel = [System.Threading.CancellationTokenSource]::new()
-            $preflight = Invoke-KmAwait -Cancel $cancel ($Km.UpgradePreflight::RunAsync($nodes, $bundle, $midUpgrade,
-                [KmPs.Loading.ScriptSupport]::NewNodeReader(), [TimeSpan]::FromSeconds(15), $cancel.Token))
+            $preflight = Invoke-KmAwait -Cancel $cancel ([KmPs.Orchestration.UpgradePreflight]::RunAsync($nodes, $bundle, $midUpgrade,
+                [KmPs.Remoting.NodeReader]::new(), [TimeSpan]::FromSeconds(15), $cancel.Token))
             if (-not $preflight.Ok) {
                 Stop-KmUpgradeRun ("Pre-flight found problems; nothing was changed:`n  - " + ($preflight.Problems -join "`n  - ")) -ErrorId PreflightFailed
             }
 
             if ($null -ne $journal -and $null -ne $journal.Halves) {
-                $plan = $Km.UpgradePlanner::Resume($nodes, $journal.Halves, $version, $bundle, $preflight.RuntimeId, $preflight.UpgradeEpoch, $VerifyEpochs, $bundleDigest)
+                $plan = [KmPs.Orchestration.UpgradePlanner]::Resume($nodes, $journal.Halves, $version, $bundle, $preflight.RuntimeId, $preflight.UpgradeEpoch, $VerifyEpochs, $bundleDigest)
                 Write-Verbose "Resuming from $JournalPath ($($journal.Completed.Count) step(s) done)."
             }
             else {
                 $first = if ($PSBoundParameters.ContainsKey('FirstHalfCount')) { [Nullable[int]]$FirstHalfCount } else { $null }
                 try {
-                    $plan = $Km.UpgradePlanner::Plan($nodes, $preflight.Upgraded, $version, $bundle, $preflight.RuntimeId, $preflight.UpgradeEpoch, $first, $VerifyEpochs, $bundleDigest)
+                    $plan = [KmPs.Orchestration.UpgradePlanner]::Plan($nodes, $preflight.Upgraded, $version, $bundle, $preflight.RuntimeId, $preflight.UpgradeEpoch, $first, $VerifyEpochs, $bundleDigest)
                 }
                 catch { Stop-KmUpgradeRun $_ -ErrorId PlanRefused }
             }
@@ -335,7 +329,7 @@ function Assert-KmInventoryComplete([object[]] $Nodes) {
 
 # The run's result, one row per node with its half and its version before the upgrade.
 function New-KmUpgradeResult($Plan, [object[]] $Nodes, $Preflight, [string] $JournalPath, [bool] $WhatIf, [bool] $Resumed) {
-    $result = $Km.UpgradeResult::new()
+    $result = [KmPs.Orchestration.UpgradeResult]::new()
     $result.NewVersion = $Plan.NewVersion
     $result.UpgradeEpoch = $Plan.UpgradeEpoch
     $result.Plan = $Plan
@@ -343,7 +337,7 @@ function New-KmUpgradeResult($Plan, [object[]] $Nodes, $Preflight, [string] $Jou
     $result.Resumed = $Resumed
     $result.WhatIf = $WhatIf
     foreach ($n in $Nodes) {
-        $r = $Km.UpgradeNodeResult::new()
+        $r = [KmPs.Orchestration.UpgradeNodeResult]::new()
         $r.Name = $n.Name
         $r.Half = if ($Plan.FirstHalf -contains $n.Name) { 'First' } elseif ($Plan.SecondHalf -contains $n.Name) { 'Second' } else { 'Skipped' }
         if ($Preflight.Statuses.ContainsKey($n.Name)) { $r.BeforeVersion = [string]$Preflight.Statuses[$n.Name].RegisteredVersion }
@@ -358,14 +352,14 @@ function Get-KmNodeResult($Run, [string] $Name) { $Run.Result.Nodes | Where-Obje
 # rolled back with Restore-KmLocalState, has its steps done again; a state no step explains is refused.
 function Sync-KmResumedJournal($Run) {
     $journal = $Run.Journal
-    $seen = [KmPs.Loading.ScriptSupport]::ArrayOf($Km.NodeObservation,
-        @($journal.TouchedNodes | Where-Object { $Run.ByName.ContainsKey($_) } | ForEach-Object { Get-KmNodeObservation $Run $Run.ByName[$_] }))
+    [KmPs.Orchestration.NodeObservation[]]$seen = @($journal.TouchedNodes | Where-Object { $Run.ByName.ContainsKey($_) } |
+        ForEach-Object { Get-KmNodeObservation $Run $Run.ByName[$_] })
     $doneKeys = [string[]]@($journal.Completed | Select-Object -ExpandProperty Key)
-    $decision = $Km.ResumeCheck::Decide($Run.Plan, $doneKeys, $seen)
+    $decision = [KmPs.Orchestration.ResumeCheck]::Decide($Run.Plan, $doneKeys, $seen)
     foreach ($o in $seen) { Write-Verbose "Resume: found $o" }
     foreach ($note in $decision.Notes) { Write-Host "Resume: $note"; Write-Verbose "Resume: $note" }
     if ($decision.Refusal) {
-        $resumeStep = $Km.UpgradeStep::new(0, 'resume', 'resume', 'Resume', 'resume')
+        $resumeStep = [KmPs.Orchestration.UpgradeStep]::new(0, 'resume', 'resume', 'Resume', 'resume')
         Stop-KmUpgradeRun "Cannot resume: $($decision.Refusal)`n$(Get-KmUpgradeState $Run $resumeStep)" -ErrorId ResumeStateMismatch
     }
     $journal.Forget([string[]]$decision.Redo)
@@ -448,13 +442,13 @@ function Get-KmNodeObservation($Run, $Node) {
     $onNew = $null
     try {
         $cancel = [System.Threading.CancellationTokenSource]::new()
-        $bundles = Invoke-KmAwait -Cancel $cancel ([KmPs.Loading.ScriptSupport]::NewNodeReader().GetKmBundlesAsync($Node, $cancel.Token))
+        $bundles = Invoke-KmAwait -Cancel $cancel ([KmPs.Remoting.NodeReader]::new().GetKmBundlesAsync($Node, $cancel.Token))
         $name = Split-Path -Leaf $Run.Plan.BundlePath
         $onNew = [bool]($bundles | Where-Object { (Split-Path -Leaf $_) -eq $name })
     }
     catch [System.Management.Automation.PipelineStoppedException] { throw }
     catch { $onNew = $null }
-    $Km.NodeObservation::new($Node.Name, $running, $state, $backupPresent, $onNew)
+    [KmPs.Orchestration.NodeObservation]::new($Node.Name, $running, $state, $backupPresent, $onNew)
 }
 
 # What each node is doing now, from the journal and a status probe, and what to do next.
@@ -523,14 +517,14 @@ function Stop-KmUpgradeRun($Cause, [string] $ErrorId = 'UpgradeStopped', [string
         $Inner = $Cause.Exception
         if ($Inner -is [System.Management.Automation.MethodInvocationException] -and $Inner.InnerException) { $Inner = $Inner.InnerException }
         $message = $Inner.Message
-        if ($Inner -is $Km.KmException) {
+        if ($Inner -is [KmPs.KmException]) {
             $ErrorId = $Inner.ErrorId
             $Category = $Inner.Category.ToString()
             $advice = $Inner.RecommendedAction
         }
     }
     else { $message = [string]$Cause }
-    $exception = $Km.KmException::new($ErrorId, [Enum]::Parse($Km.KmErrorCategory, $Category), $message, $null, $Inner)
+    $exception = [KmPs.KmException]::new($ErrorId, [KmPs.KmErrorCategory]$Category, $message, $null, $Inner)
     $record = [System.Management.Automation.ErrorRecord]::new($exception, $ErrorId, $Category, $null)
     if ($advice) {
         $record.ErrorDetails = [System.Management.Automation.ErrorDetails]::new($message)

@@ -6,20 +6,22 @@ using System.Runtime.Loader;
 namespace KmPs.Loading;
 
 /// <summary>
-/// The module's own AssemblyLoadContext. KmPs.Core and everything it uses (Grpc.Net.Client,
-/// YamlDotNet, System.Formats.Cbor, BouncyCastle, ...) sit in the module's <c>dependencies/</c>
-/// folder and load here, not in the default context that every module shares: another module that
-/// ships other versions of them cannot break this one, nor this one it. This is PowerShell's
-/// documented pattern for dependency conflicts ("Resolving PowerShell module assembly dependency
-/// conflicts": the cmdlet assembly in the default context, its engine behind a Resolving handler).
-/// What the runtime and PowerShell provide (System.*, System.Management.Automation) is not in that
-/// folder and comes from the default context, so PowerShell's types stay shared.
+/// The module's own AssemblyLoadContext for the packages it depends on (Grpc.Net.Client, YamlDotNet,
+/// System.Formats.Cbor, BouncyCastle, ...). They sit in the module's <c>dependencies/</c> folder,
+/// where the default context that every module shares never finds them by itself: when KmPs.Core
+/// asks for one, the default context's Resolving event comes here and gets it from this context.
+/// It does so also when another module already put another version of the same package into the
+/// default context (the version mismatch raises the event too; tested in pwsh both ways), so
+/// neither module breaks the other. Our own assemblies (KmPs.dll, KmPs.Core.dll) stay in the default
+/// context, so scripts can still name their types (<c>catch [KmPs.KmException]</c>): PowerShell's
+/// type literals do not see types of other contexts, by design. This is PowerShell's documented
+/// pattern for dependency conflicts ("Resolving PowerShell module assembly dependency conflicts").
+/// Limit, by .NET's binding rules: a *higher* version already in the default context satisfies the
+/// request without asking, and is used.
 /// </summary>
 internal sealed class DependencyLoadContext : AssemblyLoadContext
 {
     public const string FolderName = "dependencies";
-    /// <summary>The one assembly of ours the cmdlets reference; the rest is found from it, inside this context.</summary>
-    private const string EngineAssembly = "KmPs.Core";
 
     private static readonly string Folder = Path.Combine(Path.GetDirectoryName(typeof(DependencyLoadContext).Assembly.Location)!, FolderName);
     private static readonly Lazy<DependencyLoadContext> Instance = new(() => new DependencyLoadContext());
@@ -34,9 +36,9 @@ internal sealed class DependencyLoadContext : AssemblyLoadContext
     }
 
     /// <summary>
-    /// Hooks the default context's resolution of KmPs.Core. Runs when KmPs.dll's first code runs
-    /// (module initializer) and again from Import-Module (harmless). Where KmPs.Core is already in the
-    /// default context (a host that references it, as the tests do), the default context never asks.
+    /// Hooks the default context's resolution of the packages. Runs when KmPs.dll's first code runs
+    /// (module initializer) and again from Import-Module (harmless). Where a host already has the same
+    /// versions in the default context (one that references KmPs.Core, as the tests do), it never asks.
     /// </summary>
     // CA2255 warns libraries off module initializers; a plugin loaded by a host it does not control is
     // the case they exist for: the handler must be in place before any code touches a Core type.
@@ -46,19 +48,24 @@ internal sealed class DependencyLoadContext : AssemblyLoadContext
     internal static void Register()
     {
         if (Interlocked.Exchange(ref _registered, 1) == 1) return;
-        AssemblyLoadContext.Default.Resolving += ResolveEngine;
+        AppDomain.CurrentDomain.AssemblyResolve += ResolvePackage;
     }
 
     internal static void Unregister()
     {
         if (Interlocked.Exchange(ref _registered, 0) == 0) return;
-        AssemblyLoadContext.Default.Resolving -= ResolveEngine;
+        AppDomain.CurrentDomain.AssemblyResolve -= ResolvePackage;
     }
 
-    private static Assembly? ResolveEngine(AssemblyLoadContext context, AssemblyName name) =>
-        name.Name == EngineAssembly && File.Exists(Path.Combine(Folder, EngineAssembly + ".dll"))
-            ? Instance.Value.LoadFromAssemblyName(name)
-            : null;
+    /// <summary>Only our own assemblies' requests: another module that asks for a package of the same name gets its own, never ours.</summary>
+    private static Assembly? ResolvePackage(object? sender, ResolveEventArgs e)
+    {
+        var name = new AssemblyName(e.Name);
+        if (e.RequestingAssembly is not { } requester || !Ours.Contains(requester.GetName().Name)) return null;
+        return File.Exists(Path.Combine(Folder, name.Name + ".dll")) ? Instance.Value.LoadFromAssemblyName(name) : null;
+    }
+
+    private static readonly HashSet<string?> Ours = new(StringComparer.Ordinal) { "KmPs", "KmPs.Core" };
 }
 
 /// <summary>Import-Module and Remove-Module hooks: the Resolving handler lives as long as the module is imported.</summary>

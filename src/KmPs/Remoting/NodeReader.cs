@@ -9,7 +9,7 @@ namespace KmPs.Remoting;
 /// machine through their sessions (each session one call at a time, sessions concurrently).
 /// Used by Invoke-KmSafeUpgrade.
 /// </summary>
-internal sealed class NodeReader : INodeReader
+public sealed class NodeReader : INodeReader
 {
     public async Task<KmStatus> GetStatusAsync(KmNode node, TimeSpan timeout, CancellationToken ct)
     {

@@ -5,9 +5,9 @@ using KmPs.Tests.Infrastructure;
 namespace KmPs.Tests.Module;
 
 /// <summary>
-/// The module's dependencies load in its own AssemblyLoadContext (src/KmPs/Loading): in real pwsh, a
+/// The module's packages load in its own AssemblyLoadContext (src/KmPs/Loading): in real pwsh, a
 /// module that ships another YamlDotNet (11.2.1, an older major than ours) works beside this one in
-/// either import order, and each parses YAML with its own copy.
+/// either import order, each parses YAML with its own copy, and our own types are still nameable.
 /// </summary>
 [Collection(nameof(ReadmePwshTests))]
 public class DependencyIsolationTests
@@ -18,6 +18,8 @@ public class DependencyIsolationTests
         if ($Order -eq 'other-first') { Import-Module $Other; Import-Module $Ours } else { Import-Module $Ours; Import-Module $Other }
         'other: ' + (ConvertFrom-OtherYaml "answer: 42")['answer']
         'ours: ' + (New-KmNode -Name km1 -DataDir $DataDir -ConfigPath $Config).RuntimeId
+        # Our own types stay nameable in scripts (only the packages are in the module's context).
+        try { Get-KmStatus (Join-Path $DataDir 'nowhere') } catch [KmPs.KmException] { 'caught: ' + $_.Exception.ErrorId }
         [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'YamlDotNet' } |
             Sort-Object { $_.GetName().Version } |
             ForEach-Object { 'yaml: {0} in {1}' -f $_.GetName().Version.Major, [Runtime.Loader.AssemblyLoadContext]::GetLoadContext($_).Name }
@@ -59,6 +61,7 @@ public class DependencyIsolationTests
             var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             Assert.Contains("other: 42", lines);
             Assert.Contains("ours: " + TestOrcs.MainnetKm, lines);
+            Assert.Contains("caught: SocketNotFound", lines);
             Assert.Equal(new[] { "yaml: 11 in Default", "yaml: 18 in OasisKeyManager" }, lines.Where(l => l.StartsWith("yaml: ")));
         }
         finally { Directory.Delete(root, recursive: true); }
