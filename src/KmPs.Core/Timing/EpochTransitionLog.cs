@@ -3,6 +3,7 @@ namespace KmPs.Timing;
 /// <summary>
 /// Turns a poller's epoch readings into transitions: each time the epoch goes up, the new epoch
 /// began between the last sighting of the old one and now. Keeps the most recent ones only.
+/// A reading older than the latest one is ignored (two pollers race); an epoch going back starts over.
 /// Thread-safe: a progress loop and an estimator may share it.
 /// </summary>
 public sealed class EpochTransitionLog(int capacity = 64)
@@ -26,10 +27,12 @@ public sealed class EpochTransitionLog(int capacity = 64)
                 _lastSeenAt = at;
                 return;
             }
-            if (epoch < last || at < _lastSeenAt)
+            // Readings from two threads can arrive a little out of order: an older one adds nothing.
+            if (at < _lastSeenAt) return;
+            if (epoch < last)
             {
-                // The node went back (restored, another node behind the socket) or the clock did:
-                // what came before no longer measures this chain.
+                // The node went back (restored, another node behind the socket): what came before
+                // no longer measures this chain.
                 _transitions.Clear();
                 _lastEpoch = epoch;
                 _lastSeenAt = at;
