@@ -37,7 +37,9 @@ foreach (var epochMs in epochLengths)
         {
             while (!stop.IsCancellationRequested)
             {
-                try { clock.Observe(await client.GetEpochAsync(0, null, stop.Token)); } catch (Exception) when (!stop.IsCancellationRequested) { }
+                try { clock.Observe(await client.GetEpochAsync(0, null, stop.Token)); }
+                catch (OperationCanceledException) { break; }
+                catch (KmPs.KmException) { /* a missed reading; the next one counts */ }
                 try { await Task.Delay(10, stop.Token); } catch (OperationCanceledException) { }
             }
         });

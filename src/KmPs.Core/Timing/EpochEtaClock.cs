@@ -70,6 +70,8 @@ public sealed class EpochEtaClock
             current = status.Epoch;
             Transitions.Observe(current, DateTimeOffset.UtcNow);
         }
+        // A chain reading takes several calls; another poller may have seen a later epoch meanwhile.
+        if (Transitions.LastEpoch is { } seen && seen > current) current = seen;
         var observed = EpochEstimator.EtaFromTransitions(Transitions.Transitions, current, targetEpoch, DateTimeOffset.UtcNow);
         if (fromChain is null && ChainProblem is not null && !observed.Length.IsKnown)
             observed = observed with { Length = EpochLengthEstimate.Unknown($"{observed.Length.Basis}; chain: {ChainProblem.Message}") };
