@@ -33,6 +33,12 @@ function Invoke-KmSafeUpgrade {
     changed since is refused (BundleChanged). Any failure stops the run
     at once, leaves the untouched nodes alone, and says which node is in which state and what to do.
 
+    The printed plan (also under -WhatIf) ends with the estimated duration: the epochs it waits (until
+    the upgrade epoch, one per half for replication, -VerifyEpochs between the verifications) and the
+    wall time from the network's epoch length, read from a local node's chain. Progress: the step bar
+    (step n of m) is the parent of each wait's bar, which shows the epochs left and the estimated time.
+    The result's Estimate is that estimate; its Phases give the time each phase took.
+
     Nodes on other machines (with a Session, or a HostName in the inventory file, for which an SSH
     remoting session is opened, and closed again at the end) are upgraded the same way, mixed with
     local nodes: each of their steps runs on their machine through the session, and the new ORC is
@@ -214,7 +220,9 @@ function Invoke-KmSafeUpgrade {
             foreach ($n in $nodes) { $run.ByName[$n.Name] = $n }
             $result = $run.Result
 
+            $result.Estimate = Get-KmUpgradeDuration $plan $nodes $preflight.CurrentEpoch
             Write-Host "Plan: $plan"
+            Write-Host "Estimated duration: $($result.Estimate)"
             if ($preflight.CurrentEpoch -ge $plan.UpgradeEpoch) {
                 Write-Host "The upgrade epoch $($plan.UpgradeEpoch) has already passed (now $($preflight.CurrentEpoch)): upgraded nodes replicate at once."
             }
@@ -272,6 +280,7 @@ function Invoke-KmSafeUpgrade {
                     Stop-KmUpgradeRun "Step $($step.Index) failed ($($step.Description)): $($cause.Message)`n$(Get-KmUpgradeState $run $step)" -Category OperationStopped -Inner $cause
                 }
                 $journal.Record($step.Key, $detail)
+                $result.AddStepTime($step.Phase, [DateTime]::UtcNow - $started)
                 if ($step.Action -eq 'Stop') { $stoppedAt[$step.Node] = $started }
                 if ($step.Action -eq 'Start' -and $stoppedAt.ContainsKey($step.Node)) {
                     (Get-KmNodeResult $run $step.Node).Downtime = [DateTime]::UtcNow - $stoppedAt[$step.Node]
@@ -366,6 +375,25 @@ function Sync-KmResumedJournal($Run) {
     foreach ($k in $decision.FoundDone) { $journal.Record($k, 'found done when resuming') }
 }
 
+# How long the plan waits: in epochs, and in wall time from the epoch length a local node's chain
+# gives (or the epochs it is seen to change); epochs alone when every node is on another machine.
+function Get-KmUpgradeDuration($Plan, [object[]] $Nodes, [uint64] $CurrentEpoch) {
+    $length = [KmPs.Timing.EpochLengthEstimate]::Unknown('every node is on another machine')
+    $local = $Nodes | Where-Object { -not $_.IsRemote } | Select-Object -First 1
+    if ($local) {
+        try {
+            $cancel = [System.Threading.CancellationTokenSource]::new()
+            $clock = [KmPs.Timing.EpochEtaClock]::new([KmPs.Control.SocketAddress]::Parse($local.Socket), 32)
+            $eta = Invoke-KmAwait -Cancel $cancel ($clock.EstimateAsync($Plan.UpgradeEpoch, $cancel.Token, [TimeSpan]::FromSeconds(10)))
+            $length = $eta.Length
+            Write-Verbose "Epoch length: $($length.Basis)"
+        }
+        catch [System.Management.Automation.PipelineStoppedException] { throw }
+        catch { $length = [KmPs.Timing.EpochLengthEstimate]::Unknown("cannot read it from $($local.Name): $($_.Exception.Message)") }
+    }
+    [KmPs.Orchestration.UpgradeDuration]::Of($Plan, $CurrentEpoch, $length)
+}
+
 # One step of the plan, as the compiled cmdlet that does it; returns the detail the journal keeps.
 function Invoke-KmUpgradeStep($Run, $Step) {
     $plan = $Run.Plan
@@ -373,7 +401,8 @@ function Invoke-KmUpgradeStep($Run, $Step) {
     $node = if ($byName.ContainsKey($Step.Node)) { $byName[$Step.Node] }
     $all = @($byName.Values)
     $nodeOp = @{ Confirm = $false; ErrorAction = 'Stop' }
-    $wait = @{ TimeoutSec = $Run.TimeoutSec; PollIntervalMs = $KmWaitPollMs; ErrorAction = 'Stop' }
+    # Each wait's bar is drawn under the run's step bar (Write-Progress -Id 10).
+    $wait = @{ TimeoutSec = $Run.TimeoutSec; PollIntervalMs = $KmWaitPollMs; ParentProgressId = 10; ErrorAction = 'Stop' }
     switch ($Step.Action) {
         'Stop' { $null = $node | Stop-KmNode -TimeoutSec $Run.NodeTimeoutSec @nodeOp }
         'Wipe' {

@@ -27,5 +27,24 @@ public sealed class UpgradeResult
     public string? JournalPath { get; set; }
     public UpgradePlan? Plan { get; set; }
     public List<UpgradeNodeResult> Nodes { get; set; } = new();
+    /// <summary>What the plan was expected to wait, as printed with it.</summary>
+    public UpgradeDuration? Estimate { get; set; }
+    /// <summary>The time each phase ("first", "second", "final") took in this run, in step order.</summary>
+    public List<UpgradePhaseTime> Phases { get; set; } = new();
+
+    /// <summary>Adds a finished step's time to its phase.</summary>
+    public void AddStepTime(string phase, TimeSpan took)
+    {
+        var i = Phases.FindIndex(p => p.Phase == phase);
+        if (i < 0) Phases.Add(new UpgradePhaseTime(phase, took));
+        else Phases[i] = Phases[i] with { Duration = Phases[i].Duration + took };
+    }
+
     public override string ToString() => $"{(Success ? "upgraded" : WhatIf ? "planned" : "not upgraded")} to {NewVersion}: {string.Join(", ", Nodes.Select(n => $"{n.Name} {n.BeforeVersion}->{n.AfterVersion}"))}";
+}
+
+/// <summary>The wall time one phase of the run took.</summary>
+public sealed record UpgradePhaseTime(string Phase, TimeSpan Duration)
+{
+    public override string ToString() => $"{Phase} {Timing.EpochEta.FormatDuration(Duration)}";
 }

@@ -5,6 +5,7 @@ using KmPs.Control;
 using KmPs.Remoting;
 using KmPs.Replication;
 using KmPs.Status;
+using KmPs.Timing;
 
 namespace KmPs.Cmdlets;
 
@@ -41,6 +42,14 @@ public sealed class WaitKmNodeCommand : KmNodeSetCommand
     [ValidateRange(50, 60000)]
     public int PollIntervalMs { get; set; } = 500;
 
+    /// <summary>The id of the caller's own progress bar, under which this wait's bar is drawn (Write-Progress -Id); -1: a bar of its own.</summary>
+    [Parameter]
+    [ValidateRange(-1, int.MaxValue)]
+    public int ParentProgressId { get; set; } = -1;
+
+    /// <summary>How often an epoch wait asks the chain for the epoch length again, besides at each new epoch.</summary>
+    internal static readonly TimeSpan ReEstimateInterval = TimeSpan.FromSeconds(30);
+
     protected override void BeginProcessing()
     {
         if (Until == KmWaitCondition.Epoch && Epoch == 0)
@@ -58,6 +67,9 @@ public sealed class WaitKmNodeCommand : KmNodeSetCommand
         var timeout = TimeSpan.FromSeconds(TimeoutSec);
         var expected = Version is null ? (OasisVersion?)null : OasisVersion.Parse(Version);
         var last = new Dictionary<string, string>();
+        var started = DateTimeOffset.UtcNow;
+        var deadline = started + timeout;
+        var eta = Until == KmWaitCondition.Epoch ? new EpochWaitEta(nodes, Epoch) : null;
         while (true)
         {
             var results = Await(Task.WhenAll(nodes.Select(async n =>
@@ -69,7 +81,7 @@ public sealed class WaitKmNodeCommand : KmNodeSetCommand
             var lost = results.FirstOrDefault(r => r.Error is not null && KmRemoting.IsSessionLost(r.Error));
             if (lost.Error is not null)
             {
-                WriteProgress(new ProgressRecord(2, Activity, "failed") { RecordType = ProgressRecordType.Completed });
+                WriteProgress(new ProgressRecord(2, Activity, "failed") { RecordType = ProgressRecordType.Completed, ParentActivityId = ParentProgressId });
                 ThrowKmError(lost.Error, lost.Name);
             }
             var done = new List<bool>();
@@ -82,25 +94,38 @@ public sealed class WaitKmNodeCommand : KmNodeSetCommand
             var pending = results.Where((r, i) => !done[i]).Select(r => r.Name).ToList();
             if (pending.Count == 0)
             {
-                WriteProgress(new ProgressRecord(2, Activity, "done") { RecordType = ProgressRecordType.Completed });
+                WriteProgress(new ProgressRecord(2, Activity, "done") { RecordType = ProgressRecordType.Completed, ParentActivityId = ParentProgressId });
                 foreach (var r in results) { r.Status!.Name = r.Name; WriteObject(r.Status); }
                 return;
             }
             if (sw.Elapsed > timeout)
             {
-                WriteProgress(new ProgressRecord(2, Activity, "timed out") { RecordType = ProgressRecordType.Completed });
+                WriteProgress(new ProgressRecord(2, Activity, "timed out") { RecordType = ProgressRecordType.Completed, ParentActivityId = ParentProgressId });
                 ThrowKmError(new KmException("WaitTimeout", KmErrorCategory.OperationTimeout,
                     $"Timed out after {TimeoutSec} s waiting for {Describe()}; last seen: " +
                     string.Join("; ", pending.Select(p => $"{p}: {last[p]}")) + ".", pending.ToArray()));
             }
             var epoch = results.Select(r => r.Status?.Epoch ?? 0).DefaultIfEmpty(0UL).Max();
-            var status = $"{nodes.Count - pending.Count}/{nodes.Count} done, epoch {epoch}" +
-                         (Until == KmWaitCondition.Epoch ? $" of {Epoch}" : "") + $"; waiting for {pending[0]} ({last[pending[0]]})";
-            WriteProgress(new ProgressRecord(2, Activity, status)
+            ProgressRecord bar;
+            if (eta is not null)
             {
-                SecondsRemaining = (int)Math.Max(0, (timeout - sw.Elapsed).TotalSeconds),
-                PercentComplete = Until == KmWaitCondition.Epoch && epoch > 0 ? (int)Math.Min(99, 100.0 * epoch / Epoch) : 100 * (nodes.Count - pending.Count) / nodes.Count,
-            });
+                // The time left from the network's own epoch length; the timeout only when it comes first.
+                var (estimate, fresh) = Await(eta.EstimateAsync(epoch, Stopping));
+                if (fresh) WriteVerbose($"Epoch {Epoch}: {estimate.Describe(DateTimeOffset.UtcNow)}.");
+                var view = EpochWaitProgress.At(estimate, started, DateTimeOffset.UtcNow, deadline);
+                bar = new ProgressRecord(2, Activity, view.Status) { SecondsRemaining = view.SecondsRemaining, PercentComplete = view.PercentComplete };
+            }
+            else
+            {
+                var status = $"{nodes.Count - pending.Count}/{nodes.Count} done; waiting for {pending[0]} ({last[pending[0]]})";
+                bar = new ProgressRecord(2, Activity, status)
+                {
+                    SecondsRemaining = (int)Math.Max(0, (timeout - sw.Elapsed).TotalSeconds),
+                    PercentComplete = 100 * (nodes.Count - pending.Count) / nodes.Count,
+                };
+            }
+            bar.ParentActivityId = ParentProgressId;
+            WriteProgress(bar);
             Stopping.WaitHandle.WaitOne(PollIntervalMs);
             if (Stopping.IsCancellationRequested) throw new PipelineStoppedException();
         }
@@ -130,6 +155,34 @@ public sealed class WaitKmNodeCommand : KmNodeSetCommand
         if (want is not null) return (s.Checksum == want, seen);
         // No reference: all nodes must agree.
         return (all.All(o => o?.Checksum == s.Checksum), seen);
+    }
+}
+
+/// <summary>
+/// The ETA of one epoch wait: from the chain through the first local node's socket (EpochEtaClock),
+/// else from the epoch transitions the wait itself sees (a remote node is read through its session).
+/// Estimated again at each new epoch and every half minute, not at every poll.
+/// </summary>
+internal sealed class EpochWaitEta(IReadOnlyList<CollectedNode> nodes, ulong target)
+{
+    private readonly EpochEtaClock? _clock = nodes.FirstOrDefault(n => n.Address is not null)?.Address is { } a ? new EpochEtaClock(a) : null;
+    private readonly EpochTransitionLog _seen = new();
+    private EpochEta? _last;
+    private ulong _lastEpoch;
+    private DateTimeOffset _lastAt;
+
+    /// <summary>The current estimate, and whether it was just made (new epoch or due).</summary>
+    public async Task<(EpochEta Eta, bool Fresh)> EstimateAsync(ulong epoch, CancellationToken ct)
+    {
+        var now = DateTimeOffset.UtcNow;
+        _seen.Observe(epoch, now);
+        _clock?.Observe(epoch, now);
+        if (_last is not null && epoch == _lastEpoch && now - _lastAt < WaitKmNodeCommand.ReEstimateInterval) return (_last with { CurrentEpoch = epoch }, false);
+        _last = _clock is null
+            ? EpochEstimator.EtaFromTransitions(_seen.Transitions, epoch, target, now)
+            : await _clock.EstimateAsync(target, ct).ConfigureAwait(false);
+        (_lastEpoch, _lastAt) = (epoch, now);
+        return (_last, true);
     }
 }
 

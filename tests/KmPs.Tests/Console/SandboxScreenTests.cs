@@ -5,8 +5,9 @@ namespace KmPs.Tests.Console;
 
 /// <summary>
 /// README's first command as a person sees it: the sandbox in a real 100×32 terminal (tmux). During
-/// an epoch wait the screen shows the orchestrator's step bar with the wait's bar under it, drawn in
-/// place (one line each, not a new line per poll); the final tables fit the terminal's width.
+/// an epoch wait the screen shows the orchestrator's step bar with the wait's bar nested under it,
+/// drawn in place (one line each, not a new line per poll), with the estimated time left from the
+/// chain's epoch length; the plan says how long it waits; the final tables fit the terminal's width.
 /// </summary>
 public class SandboxScreenTests
 {
@@ -28,11 +29,15 @@ public class SandboxScreenTests
             var step = Array.FindIndex(during, l => l.Contains("Safe upgrade to 0.6.0 ["));
             Assert.True(during[step + 1].Contains("Waiting for epoch"), "the wait's bar sits right under the step bar:\n" + string.Join('\n', during));
             Assert.Matches(@"step \d+/\d+: ", during[step]);
+            // The ETA from the network's epoch length, not the timeout.
+            Assert.Matches(@"Waiting for epoch \d+ \[.*\d+ epochs? left, about [\d.]+ (ms|s)", during[step + 1]);
+            Assert.DoesNotContain("timeout", during[step + 1]);
 
             var end = term.WaitFor(s => s.Any(l => l.StartsWith("[exit ", StringComparison.Ordinal)), TimeSpan.FromSeconds(180), "the sandbox's end");
             Assert.Contains("[exit 0]", end);
             var history = term.History();
             Assert.Contains(history, l => l.StartsWith("Rehearsal finished", StringComparison.Ordinal));
+            Assert.Contains(history, l => l.StartsWith("Estimated duration: about ", StringComparison.Ordinal) && l.Contains(" per epoch, from the chain"));
             // Progress never went into the scrollback as lines of its own: it was drawn over and cleared.
             Assert.DoesNotContain(history, l => l.Contains("Waiting for epoch"));
             // Every row of the final tables fits: no row was wrapped by the terminal.
