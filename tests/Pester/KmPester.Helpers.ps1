@@ -82,7 +82,16 @@ function Invoke-InConsole {
     $file = Join-Path ([IO.Path]::GetTempPath()) ("kmp-tty-" + [Guid]::NewGuid().ToString('N') + '.ps1')
     Set-Content -LiteralPath $file -Value ("`$PSStyle.OutputRendering = 'PlainText'`n" + $Script)
     try {
-        $inner = "stty cols $Columns rows 200; exec '" + (@($script:PwshExe) + $script:PwshArgs -join "' '") + "' -NoProfile -NoLogo -File '$file'"
+        # noflsh: by default the terminal discards its pending input and output when it turns a typed
+        # Ctrl+C into SIGINT. Keys written here race the host's cursor position queries (ESC[6n, sent
+        # each time the progress bar is drawn, answered below): a Ctrl+C landing after an answer was
+        # written but before pwsh read it, or after pwsh wrote a query that `script` had not yet
+        # relayed, dropped that query or answer, and .NET's console then waited for it forever on the
+        # pipeline thread, inside the host's progress rendering, where no StopProcessing reaches.
+        # A person's terminal answers within microseconds; this scripted one, on a busy machine, not.
+        # env --default-signal=INT: a runner started with SIGINT ignored (a background job of a
+        # non-interactive shell) passes that on to every child, and the typed Ctrl+C would do nothing.
+        $inner = "stty cols $Columns rows 200 noflsh; exec env --default-signal=INT '" + (@($script:PwshExe) + $script:PwshArgs -join "' '") + "' -NoProfile -NoLogo -File '$file'"
         $psi = [Diagnostics.ProcessStartInfo]::new('script')
         foreach ($a in @('-qefc', $inner, '/dev/null')) { $psi.ArgumentList.Add($a) }
         $psi.RedirectStandardInput = $true; $psi.RedirectStandardOutput = $true; $psi.RedirectStandardError = $true

@@ -56,6 +56,31 @@ public class GetKmStatusModuleTests
     }
 
     [Fact]
+    public async Task Relative_data_dirs_follow_each_change_of_location_and_of_a_drive_root()
+    {
+        // The cmdlets keep the current directory's provider path between reads (KmCmdlet.CurrentDirectory):
+        // a Set-Location between pipeline items, and a drive of the same name re-created with another
+        // root, must each be seen.
+        var st = Statuses.Ready(SchemaGeneration.V24);
+        st.Epoch = 1001;
+        await using var a = await SnapshotNode.StartAsync(st);
+        var st2 = Statuses.Ready(SchemaGeneration.V24);
+        st2.Epoch = 1002;
+        await using var b = await SnapshotNode.StartAsync(st2);
+        var (pa, la) = (Path.GetDirectoryName(a.DataDir)!, Path.GetFileName(a.DataDir));
+        var (pb, lb) = (Path.GetDirectoryName(b.DataDir)!, Path.GetFileName(b.DataDir));
+        using var ps = new PsEngine();
+        var r = ps.Run($$"""
+            & { Set-Location '{{pa}}'; '{{la}}'; Set-Location '{{pb}}'; '{{lb}}' } | Get-KmStatus | ForEach-Object { $_.Epoch }
+            $null = New-PSDrive -Name kmrel -PSProvider FileSystem -Root '{{pa}}'; Set-Location kmrel:/
+            (Get-KmStatus '{{la}}').Epoch
+            Set-Location /; Remove-PSDrive kmrel; $null = New-PSDrive -Name kmrel -PSProvider FileSystem -Root '{{pb}}'; Set-Location kmrel:/
+            (Get-KmStatus '{{lb}}').Epoch
+            """).AssertClean();
+        Assert.Equal(new ulong[] { 1001, 1002, 1001, 1002 }, r.Output.Select(o => (ulong)o.BaseObject));
+    }
+
+    [Fact]
     public async Task Many_nodes_keep_input_order_and_errors_do_not_stop_the_rest()
     {
         var nodes = new List<SnapshotNode>();
