@@ -85,7 +85,7 @@ public sealed class NewKmNodeCommand : KmCmdlet
 
 /// <summary>
 /// Import-KmNode: the inventory from a .json or .psd1 file. Nodes with a HostName get an SSH
-/// remoting session (New-PSSession -HostName, one per host and user) and are completed on their machine.
+/// remoting session (New-PSSession -HostName, one per host, user and port) and are completed on their machine.
 /// </summary>
 [Cmdlet(VerbsData.Import, "KmNode")]
 [OutputType(typeof(KmNode))]
@@ -107,7 +107,7 @@ public sealed class ImportKmNodeCommand : KmCmdlet
             var entries = path.EndsWith(".psd1", StringComparison.OrdinalIgnoreCase)
                 ? InventoryFile.CheckEach(ParsePsd1(path), path)
                 : InventoryFile.ParseJsonEntries(text, path);
-            var sessions = new Dictionary<(string, string?), PSSession>();
+            var sessions = new Dictionary<(string, string?, int?), PSSession>();
             // One verdict per entry: a bad entry is its own error, the others are still read.
             foreach (var entry in entries)
             {
@@ -120,7 +120,7 @@ public sealed class ImportKmNodeCommand : KmCmdlet
                         WriteObject(NodeConfigFill.Complete(n));
                         continue;
                     }
-                    var key = (n.HostName!.ToLowerInvariant(), n.UserName);
+                    var key = (n.HostName!.ToLowerInvariant(), n.UserName, n.Port);
                     if (!sessions.TryGetValue(key, out var session)) sessions[key] = session = OpenSession(n);
                     n.Session = session;
                     WriteObject(NewKmNodeCommand.CompleteRemote(this, n));
@@ -137,19 +137,23 @@ public sealed class ImportKmNodeCommand : KmCmdlet
     private PSSession OpenSession(KmNode node)
     {
         var target = node.UserName is null ? node.HostName : $"{node.UserName}@{node.HostName}";
+        var ssh = "ssh " + (node.Port is { } port ? $"-p {port} " : "") + (node.KeyFilePath is { } key ? $"-i {key} " : "") + target;
         Exception? error = null;
         try
         {
+            // A script, so that New-PSSession is resolved as the user's own call would be
+            // ($PSDefaultParameterValues such as New-PSSession:Options apply).
             var script = ScriptBlock.Create(
-                "param($HostName, $UserName) $p = @{ HostName = $HostName; ErrorAction = 'Stop' }; if ($UserName) { $p.UserName = $UserName }; New-PSSession @p");
-            var result = InvokeCommand.InvokeScript(SessionState, script, node.HostName, node.UserName);
+                "param($HostName, $UserName, $Port, $KeyFilePath) $p = @{ HostName = $HostName; ErrorAction = 'Stop' }; " +
+                "if ($UserName) { $p.UserName = $UserName }; if ($Port) { $p.Port = $Port }; if ($KeyFilePath) { $p.KeyFilePath = $KeyFilePath }; New-PSSession @p");
+            var result = InvokeCommand.InvokeScript(SessionState, script, node.HostName, node.UserName, node.Port, node.KeyFilePath);
             if (result.Count == 1 && KmRemoting.AsSession(result[0]) is { } s) return s;
         }
         catch (RuntimeException e) when (e is not PipelineStoppedException) { error = e; }
         throw new KmException("SessionFailed", KmErrorCategory.ConnectionError,
             $"Node '{node.Name}': cannot open a remoting session to {target}" + (error is null ? "." : $": {error.Message}"), node.Name, error)
         {
-            RecommendedAction = $"Check that 'ssh {target}' logs in without a prompt, that pwsh is installed there with 'Subsystem powershell /usr/bin/pwsh -sshs -NoLogo' in sshd_config, and that OasisKeyManager is installed there.",
+            RecommendedAction = $"Check that '{ssh}' logs in without a prompt, that pwsh is installed there with 'Subsystem powershell /usr/bin/pwsh -sshs -NoLogo' in sshd_config, and that OasisKeyManager is installed there.",
         };
     }
 
@@ -182,7 +186,7 @@ public sealed class ImportKmNodeCommand : KmCmdlet
     private static KmNode FromHashtable(Hashtable h)
     {
         string? S(string k) => h.ContainsKey(k) ? h[k]?.ToString() : null;
-        var known = new[] { "Name", "Socket", "DataDir", "ConfigPath", "RuntimeId", "SystemdUnit", "Unit", "StartScript", "StopScript", "LogPath", "HostName", "UserName", "Lifecycle" };
+        var known = new[] { "Name", "Socket", "DataDir", "ConfigPath", "RuntimeId", "SystemdUnit", "Unit", "StartScript", "StopScript", "LogPath", "HostName", "UserName", "Port", "KeyFilePath", "Lifecycle" };
         var unknown = h.Keys.Cast<object>().Select(k => k.ToString()!).Where(k => !known.Contains(k, StringComparer.OrdinalIgnoreCase)).ToList();
         if (unknown.Count > 0)
             throw new KmException("InventoryInvalid", KmErrorCategory.InvalidData, $"Unknown inventory keys: {string.Join(", ", unknown)}.", h);
@@ -193,7 +197,10 @@ public sealed class ImportKmNodeCommand : KmCmdlet
         {
             Name = S("Name") ?? "", Socket = S("Socket") ?? "", DataDir = S("DataDir") ?? "", ConfigPath = S("ConfigPath"),
             RuntimeId = S("RuntimeId"), Unit = unit, StartScript = start, StopScript = S("StopScript"), LogPath = S("LogPath"),
-            HostName = S("HostName"), UserName = S("UserName"), Lifecycle = lifecycle,
+            HostName = S("HostName"), UserName = S("UserName"), Port = PortOf(S("Port")), KeyFilePath = S("KeyFilePath"), Lifecycle = lifecycle,
         };
+        static int? PortOf(string? text) => text is null ? null
+            : int.TryParse(text, out var port) ? port
+            : throw new KmException("InvalidPort", KmErrorCategory.InvalidData, $"Port '{text}' is not a number.", text);
     }
 }
