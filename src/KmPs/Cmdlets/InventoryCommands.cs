@@ -149,6 +149,8 @@ public sealed class ImportKmNodeCommand : KmCmdlet
             var result = InvokeCommand.InvokeScript(SessionState, script, node.HostName, node.UserName, node.Port, node.KeyFilePath);
             if (result.Count == 1 && KmRemoting.AsSession(result[0]) is { } s) return s;
         }
+        // -ErrorAction Stop wraps New-PSSession's error in "The running command stopped because ...": say the error itself.
+        catch (ActionPreferenceStopException e) when (e.ErrorRecord?.Exception is { } inner) { error = inner; }
         catch (RuntimeException e) when (e is not PipelineStoppedException) { error = e; }
         throw new KmException("SessionFailed", KmErrorCategory.ConnectionError,
             $"Node '{node.Name}': cannot open a remoting session to {target}" + (error is null ? "." : $": {error.Message}"), node.Name, error)
