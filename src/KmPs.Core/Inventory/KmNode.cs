@@ -48,6 +48,11 @@ public sealed class KmNode
     /// <summary>The private key for the SSH login, a path on the admin host (New-PSSession -KeyFilePath); default: ssh's own.</summary>
     public string? KeyFilePath { get; set; }
     /// <summary>
+    /// ssh options for the session (New-PSSession -Options: each one an <c>ssh -o name=value</c>), e.g.
+    /// StrictHostKeyChecking or ProxyJump; default: none beyond ssh's own configuration.
+    /// </summary>
+    public Dictionary<string, string>? SshOptions { get; set; }
+    /// <summary>
     /// The PowerShell remoting session (a PSSession) to the node's machine; null for local nodes.
     /// Typed object because this library does not reference PowerShell. Never saved to inventory files.
     /// </summary>

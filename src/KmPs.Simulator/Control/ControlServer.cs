@@ -58,6 +58,8 @@ public sealed class ControlServer : IAsyncDisposable
         app.MapGrpcService<RegistryService>();
         app.MapGrpcService<ReplicationService>();
         await app.StartAsync(ct).ConfigureAwait(false);
+        // Peers run as other users (one per machine): the replication socket is open to all, as a node's P2P port is.
+        if (p2pSocketPath is not null) File.SetUnixFileMode(p2pSocketPath, (UnixFileMode)0x1ff);
         return new ControlServer(app, socketPath, p2pSocketPath);
     }
 

@@ -137,16 +137,18 @@ public sealed class ImportKmNodeCommand : KmCmdlet
     private PSSession OpenSession(KmNode node)
     {
         var target = node.UserName is null ? node.HostName : $"{node.UserName}@{node.HostName}";
-        var ssh = "ssh " + (node.Port is { } port ? $"-p {port} " : "") + (node.KeyFilePath is { } key ? $"-i {key} " : "") + target;
+        var ssh = "ssh " + (node.Port is { } port ? $"-p {port} " : "") + (node.KeyFilePath is { } key ? $"-i {key} " : "") +
+                  string.Concat((node.SshOptions ?? new()).Select(o => $"-o {o.Key}={o.Value} ")) + target;
         Exception? error = null;
         try
         {
-            // A script, so that New-PSSession is resolved as the user's own call would be
-            // ($PSDefaultParameterValues such as New-PSSession:Options apply).
+            // A script, so that New-PSSession is resolved as the caller's own call would be.
             var script = ScriptBlock.Create(
-                "param($HostName, $UserName, $Port, $KeyFilePath) $p = @{ HostName = $HostName; ErrorAction = 'Stop' }; " +
-                "if ($UserName) { $p.UserName = $UserName }; if ($Port) { $p.Port = $Port }; if ($KeyFilePath) { $p.KeyFilePath = $KeyFilePath }; New-PSSession @p");
-            var result = InvokeCommand.InvokeScript(SessionState, script, node.HostName, node.UserName, node.Port, node.KeyFilePath);
+                "param($HostName, $UserName, $Port, $KeyFilePath, $Options) $p = @{ HostName = $HostName; ErrorAction = 'Stop' }; " +
+                "if ($UserName) { $p.UserName = $UserName }; if ($Port) { $p.Port = $Port }; if ($KeyFilePath) { $p.KeyFilePath = $KeyFilePath }; " +
+                "if ($Options) { $p.Options = $Options }; New-PSSession @p");
+            var options = node.SshOptions is { Count: > 0 } o ? new Hashtable(o, StringComparer.OrdinalIgnoreCase) : null;
+            var result = InvokeCommand.InvokeScript(SessionState, script, node.HostName, node.UserName, node.Port, node.KeyFilePath, options);
             if (result.Count == 1 && KmRemoting.AsSession(result[0]) is { } s) return s;
         }
         // -ErrorAction Stop wraps New-PSSession's error in "The running command stopped because ...": say the error itself.
@@ -188,7 +190,7 @@ public sealed class ImportKmNodeCommand : KmCmdlet
     private static KmNode FromHashtable(Hashtable h)
     {
         string? S(string k) => h.ContainsKey(k) ? h[k]?.ToString() : null;
-        var known = new[] { "Name", "Socket", "DataDir", "ConfigPath", "RuntimeId", "SystemdUnit", "Unit", "StartScript", "StopScript", "LogPath", "HostName", "UserName", "Port", "KeyFilePath", "Lifecycle" };
+        var known = new[] { "Name", "Socket", "DataDir", "ConfigPath", "RuntimeId", "SystemdUnit", "Unit", "StartScript", "StopScript", "LogPath", "HostName", "UserName", "Port", "KeyFilePath", "SshOptions", "Lifecycle" };
         var unknown = h.Keys.Cast<object>().Select(k => k.ToString()!).Where(k => !known.Contains(k, StringComparer.OrdinalIgnoreCase)).ToList();
         if (unknown.Count > 0)
             throw new KmException("InventoryInvalid", KmErrorCategory.InvalidData, $"Unknown inventory keys: {string.Join(", ", unknown)}.", h);
@@ -200,6 +202,12 @@ public sealed class ImportKmNodeCommand : KmCmdlet
             Name = S("Name") ?? "", Socket = S("Socket") ?? "", DataDir = S("DataDir") ?? "", ConfigPath = S("ConfigPath"),
             RuntimeId = S("RuntimeId"), Unit = unit, StartScript = start, StopScript = S("StopScript"), LogPath = S("LogPath"),
             HostName = S("HostName"), UserName = S("UserName"), Port = PortOf(S("Port")), KeyFilePath = S("KeyFilePath"), Lifecycle = lifecycle,
+            SshOptions = h["SshOptions"] switch
+            {
+                null => null,
+                Hashtable o => o.Keys.Cast<object>().ToDictionary(k => k.ToString()!, k => o[k]?.ToString() ?? "", StringComparer.OrdinalIgnoreCase),
+                var other => throw new KmException("InventoryInvalid", KmErrorCategory.InvalidData, $"SshOptions must be a hashtable (@{{ Name = 'value' }}), not {other}.", other),
+            },
         };
         static int? PortOf(string? text) => text is null ? null
             : int.TryParse(text, out var port) ? port

@@ -26,7 +26,7 @@ public sealed class SshFixture : IDisposable
             lock (this)
             {
                 if (_sessions is not null) return _sessions;
-                _engine = Ssh.Engine();
+                _engine = new PsEngine();
                 var r = _engine.Run($"{Ssh.NewSession(Ssh.Machines[0])}; {Ssh.NewSession(Ssh.Machines[1])}");
                 if (r.Output.Count != 2) throw new InvalidOperationException($"sessions did not open: {r.Terminating} {string.Join("; ", r.Errors)}\nsshd: {Ssh.SshdLog}");
                 return _sessions = r.Output.Select(o => (PSSession)o.BaseObject).ToArray();

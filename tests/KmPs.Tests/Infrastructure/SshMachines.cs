@@ -13,7 +13,7 @@ namespace KmPs.Tests.Infrastructure;
 /// config, a free port on 127.0.0.1, stopped by its pid) and one unprivileged unix user per machine,
 /// who logs in with a per-run key, gets pwsh as the powershell subsystem and has the module installed
 /// on its own module path. Every machine has a host name of its own (mN.kmssh.test); ssh's HostName
-/// option, set for New-PSSession by <see cref="SessionDefaults"/>, sends them all to 127.0.0.1, so the
+/// option (in <see cref="Options"/>, given to every session) sends them all to 127.0.0.1, so the
 /// module tells the machines apart as it does real hosts while no traffic leaves the loopback.
 /// Needs root (users, sshd) and OpenSSH (.ci/run installs it); without them it throws, it never skips.
 /// No xunit here: the benchmark uses it too.
@@ -171,33 +171,27 @@ public sealed class SshMachines : IDisposable
     }
 
     /// <summary>
-    /// Script for an engine that opens sessions to these machines: New-PSSession sends every host name
-    /// to 127.0.0.1 and checks the per-run host key; BatchMode, so ssh never waits for a password.
+    /// The ssh options of every session to these machines: every host name goes to 127.0.0.1, the
+    /// per-run host key is checked, and BatchMode, so ssh never waits for a password.
     /// </summary>
-    public string SessionDefaults => $$"""
-        $global:PSDefaultParameterValues['New-PSSession:Options'] = @{
-            HostName = '127.0.0.1'; UserKnownHostsFile = '{{KnownHosts}}'; GlobalKnownHostsFile = '/dev/null'
-            StrictHostKeyChecking = 'yes'; BatchMode = 'yes'
-        }
-        """;
-
-    /// <summary>The engine with the module, set up to open sessions to these machines.</summary>
-    public PsEngine Engine(System.Management.Automation.Host.PSHost? host = null)
+    public Dictionary<string, string> Options => new()
     {
-        var ps = new PsEngine(host);
-        var r = ps.Run(SessionDefaults);
-        if (r.Terminating is not null || r.Errors.Count > 0) throw new InvalidOperationException("session defaults: " + (r.Terminating ?? (object)r.Errors[0]));
-        return ps;
-    }
+        ["HostName"] = "127.0.0.1", ["UserKnownHostsFile"] = KnownHosts, ["GlobalKnownHostsFile"] = "/dev/null",
+        ["StrictHostKeyChecking"] = "yes", ["BatchMode"] = "yes",
+    };
 
-    /// <summary>The New-PSSession call for a machine (with <see cref="SessionDefaults"/> set in the engine).</summary>
-    public string NewSession(Machine m) => $"New-PSSession -HostName '{m.HostName}' -UserName '{m.UserName}' -Port {Port} -KeyFilePath '{ClientKey}' -ErrorAction Stop";
+    /// <summary>The New-PSSession call for a machine, as an operator would type it.</summary>
+    public string NewSession(Machine m) =>
+        $"New-PSSession -HostName '{m.HostName}' -UserName '{m.UserName}' -Port {Port} -KeyFilePath '{ClientKey}' -ErrorAction Stop " +
+        "-Options @{ " + string.Join("; ", Options.Select(o => $"{o.Key} = '{o.Value}'")) + " }";
 
     /// <summary>Runs a shell command on a machine as its user, through the real ssh client; its standard output.</summary>
     public string Ssh(Machine m, string command)
     {
-        var (code, output, error) = Exec("ssh", null, "-p", Port.ToString(), "-i", ClientKey, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
-            "-o", $"UserKnownHostsFile={KnownHosts}", "-o", "GlobalKnownHostsFile=/dev/null", "-o", "HostName=127.0.0.1", "-l", m.UserName, m.HostName, command);
+        var args = new List<string> { "-p", Port.ToString(), "-i", ClientKey, "-l", m.UserName };
+        foreach (var (name, value) in Options) args.AddRange(new[] { "-o", $"{name}={value}" });
+        args.AddRange(new[] { m.HostName, command });
+        var (code, output, error) = Exec("ssh", null, args.ToArray());
         if (code != 0) throw new InvalidOperationException($"ssh {m.UserName}@{m.HostName} '{command}' failed ({code}): {error}\nsshd: {SshdLog}");
         return output;
     }
@@ -219,14 +213,41 @@ public sealed class SshMachines : IDisposable
         entry.UserName = m.UserName;
         entry.Port = Port;
         entry.KeyFilePath = ClientKey;
+        entry.SshOptions = Options;
         entry.StartScript = entry.StartScript!.Replace(dll, SimulatorDll, StringComparison.Ordinal);
         entry.StopScript = entry.StopScript!.Replace(dll, SimulatorDll, StringComparison.Ordinal);
         return entry;
     }
 
+    /// <summary>
+    /// Starts a created, never started cluster with the nodes of <paramref name="placed"/> on those
+    /// machines (see <see cref="Host"/>) and the others here; returns its inventory entries, the placed
+    /// ones reaching their machines over SSH. Returns once every node is ready.
+    /// </summary>
+    public async Task<List<KmNode>> StartClusterAsync(ClusterLayout layout, IReadOnlyDictionary<string, Machine> placed)
+    {
+        var nodes = InventoryFile.ParseJson(File.ReadAllText(layout.InventoryFile), layout.InventoryFile).ToList();
+        foreach (var n in nodes)
+            if (placed.TryGetValue(n.Name, out var m)) Host(layout, n, m);
+        var timeout = TimeSpan.FromSeconds(60);
+        await ClusterControl.StartAllAsync(layout, timeout, CancellationToken.None, node =>
+        {
+            if (placed.TryGetValue(node, out var m)) StartNode(layout, node, m);
+            else NodeProcesses.Start(layout, node, timeout);
+        });
+        return nodes;
+    }
+
     /// <summary>Starts a node on its machine, as that machine's user, over ssh.</summary>
     public void StartNode(ClusterLayout layout, string node, Machine m) =>
         Ssh(m, $"dotnet '{SimulatorDll}' start-node --cluster '{layout.Root}' --node '{node}'");
+
+    /// <summary>The owner uid of a file or folder (stat).</summary>
+    public static int OwnerUid(string path)
+    {
+        var (code, output, error) = Exec("stat", null, "-c", "%u", path);
+        return code == 0 ? int.Parse(output.Trim()) : throw new IOException($"stat {path}: {error}");
+    }
 
     /// <summary>The owner uid of a running process.</summary>
     public static int ProcessUid(int pid) =>

@@ -185,7 +185,7 @@ public class LostSessionTests(SshFixture fixture)
     {
         await using var node = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24));
         SshMachines.Chown(node.DataDir, M3);
-        using var ps = Ssh.Engine();
+        using var ps = new PsEngine();
         var r = ps.Run($"$s = {Ssh.NewSession(M3)}; $n = New-KmNode -Name far -DataDir '{node.DataDir}' -Session $s -StartScript {{ 'start' }} -StopScript {{ 'stop' }}; " +
                        "Invoke-Command $s { $PID }").AssertClean();
         // The machine goes away: the session's pwsh on it dies.
@@ -217,14 +217,17 @@ public class LostSessionTests(SshFixture fixture)
         using var dir = new TempDir();
         var closed = SshMachines.FreePort(); // nothing listens there
         File.WriteAllText(dir.File("km.psd1"),
-            $"@{{ Nodes = @( @{{ Name = 'far'; HostName = 'm9.kmssh.test'; UserName = 'oasis'; Port = {closed}; KeyFilePath = '{Ssh.ClientKey}'; DataDir = '/node/data' }} ) }}");
-        using var ps = Ssh.Engine();
+            $"@{{ Nodes = @( @{{ Name = 'far'; HostName = 'm9.kmssh.test'; UserName = 'oasis'; Port = {closed}; KeyFilePath = '{Ssh.ClientKey}'; DataDir = '/node/data'; " +
+            "SshOptions = @{ " + string.Join("; ", Ssh.Options.Select(o => $"{o.Key} = '{o.Value}'")) + " } } ) }");
+        using var ps = new PsEngine();
         var r = ps.Run($"Import-KmNode '{dir.File("km.psd1")}'");
         Assert.Empty(r.Output);
         var e = Assert.Single(r.Errors);
         Assert.Equal("SessionFailed,KmPs.Cmdlets.ImportKmNodeCommand", e.FullyQualifiedErrorId);
         Assert.StartsWith("Node 'far': cannot open a remoting session to oasis@m9.kmssh.test: The SSH client session has ended", e.Exception.Message);
-        Assert.Contains($"'ssh -p {closed} -i {Ssh.ClientKey} oasis@m9.kmssh.test' logs in", e.ErrorDetails.RecommendedAction);
+        Assert.Contains($"'ssh -p {closed} -i {Ssh.ClientKey} -o ", e.ErrorDetails.RecommendedAction);
+        Assert.Contains(" -o HostName=127.0.0.1 ", e.ErrorDetails.RecommendedAction);
+        Assert.Contains(" oasis@m9.kmssh.test' logs in", e.ErrorDetails.RecommendedAction);
         Assert.Contains("Subsystem powershell", e.ErrorDetails.RecommendedAction);
     }
 
@@ -232,7 +235,7 @@ public class LostSessionTests(SshFixture fixture)
     public void A_host_without_the_module_is_a_clear_error_naming_node_machine_and_module_path()
     {
         // A session of its own: its module path is emptied before the module's first use there.
-        using var ps = Ssh.Engine();
+        using var ps = new PsEngine();
         var r = ps.Run($$"""
             $s = {{Ssh.NewSession(M3)}}
             Invoke-Command -Session $s { $env:PSModulePath = '/nonexistent-modules' }
