@@ -9,7 +9,7 @@ namespace KmPs.Tests.Infrastructure;
 /// </summary>
 public sealed class SshFixture : IDisposable
 {
-    public const int MachineCount = 4;
+    public const int MachineCount = 3; // km2 and km4 of the scenarios, and a third user (the intruder, the session that is killed)
     public SshMachines Ssh { get; } = SshMachines.Start(MachineCount);
 
     private PsEngine? _engine;
