@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using KmPs.Simulator;
 using KmPs.Simulator.Cluster;
@@ -47,8 +46,11 @@ public static class Program
             Nodes = o.Int("nodes", 4),
             Generation = SimulatorCli.ParseGeneration(o.Optional("generation") ?? "24"),
             EpochIntervalMs = o.Int("epoch-ms", 1000),
-            UpgradeInEpochs = o.Int("upgrade-in", 8),
+            // Listed far ahead at creation and moved to now + --upgrade-in once the nodes are up: a start
+            // slower than --upgrade-in epochs (a busy machine) would otherwise find it already active.
+            UpgradeInEpochs = 1_000_000,
         };
+        var upgradeIn = o.Int("upgrade-in", 8);
         var layout = new ClusterLayout(dir);
         var total = Stopwatch.StartNew();
         Console.WriteLine($"Creating a {options.Nodes}-node simulated key manager cluster ({Describe(options.Generation)}) in {layout.Root}");
@@ -60,7 +62,7 @@ public static class Program
             await ClusterControl.StartAllAsync(layout, TimeSpan.FromSeconds(90), CancellationToken.None);
             // The runtime owner registers the new version's deployment now, N epochs ahead, so the
             // rehearsal waits for a real upgrade epoch however long the start took.
-            var epoch = ClusterControl.Deploy(layout, options.NewVersion, options.UpgradeInEpochs);
+            var epoch = ClusterControl.Deploy(layout, options.NewVersion, upgradeIn);
             Console.WriteLine($"Cluster ready after {total.Elapsed.TotalSeconds:0.0} s; version {options.NewVersion} deployed from epoch {epoch}.\n");
 
             var script = o.Optional("script") is { } file ? File.ReadAllText(file) : Embedded(o.Optional("manual") is null ? "Rehearsal.ps1" : "ManualUpgrade.ps1");
@@ -110,29 +112,27 @@ public static class Program
         return new StreamReader(s).ReadToEnd();
     }
 
-    /// <summary>Runs the script in a hosted engine whose host is this console; returns false on errors.</summary>
+    /// <summary>
+    /// Runs the script in pwsh's own console host (Microsoft.PowerShell.ConsoleHost, in this process):
+    /// progress bars drawn in place, -Confirm prompts, tables and colours exactly as pwsh shows them,
+    /// and Ctrl+C handled as pwsh handles it. With output redirected (a CI log) it renders plain text
+    /// and leaves the progress bars out. Returns false when the script ended with an error.
+    /// </summary>
     private static bool RunScript(string module, string script, IDictionary<string, object?> variables)
     {
         var iss = InitialSessionState.CreateDefault2();
         iss.ImportPSModule(new[] { module });
         foreach (var (k, v) in variables) iss.Variables.Add(new SessionStateVariableEntry(k, v, ""));
-        using var runspace = RunspaceFactory.CreateRunspace(new ConsoleHost(), iss);
-        runspace.Open();
-        using var ps = PowerShell.Create();
-        ps.Runspace = runspace;
-        ps.AddScript(script);
-        ps.Commands.Commands[0].MergeMyResults(PipelineResultTypes.Error, PipelineResultTypes.Output);
-        ps.AddCommand("Out-Default");
-        Console.CancelKeyPress += (_, e) => { e.Cancel = true; ps.BeginStop(null, null); };
+        var file = Path.Combine(Path.GetTempPath(), $"kmsandbox-{Guid.NewGuid():N}.ps1");
+        var plain = Console.IsOutputRedirected
+            ? "$PSStyle.OutputRendering = 'PlainText'; $ProgressPreference = 'SilentlyContinue'\n"
+            : "";
+        // -File ends with exit code 1 on a terminating error; a script that had errors says so itself.
+        File.WriteAllText(file, plain + "$ErrorActionPreference = 'Stop'\n" + script);
         try
         {
-            ps.Invoke();
+            return Microsoft.PowerShell.ConsoleShell.Start(iss, "", "", new[] { "-NoProfile", "-NoLogo", "-File", file }) == 0;
         }
-        catch (RuntimeException e)
-        {
-            Console.Error.WriteLine($"The script stopped: {e.ErrorRecord?.FullyQualifiedErrorId}: {e.Message}");
-            return false;
-        }
-        return !ps.HadErrors;
+        finally { File.Delete(file); }
     }
 }

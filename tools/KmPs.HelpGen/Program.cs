@@ -75,7 +75,8 @@ namespace KmPs.HelpGen
 
         /// <summary>
         /// Loads the module assembly into the default context: its PowerShellStandard reference binds to the
-        /// System.Management.Automation this tool ships with; everything else comes from the assembly's folder.
+        /// System.Management.Automation this tool ships with; everything else comes from the assembly's folder
+        /// or its dependencies/ folder (where the module keeps what its own load context loads).
         /// </summary>
         private static Assembly Load(string path)
         {
@@ -83,8 +84,8 @@ namespace KmPs.HelpGen
             var dir = Path.GetDirectoryName(path)!;
             AssemblyLoadContext.Default.Resolving += (context, name) =>
             {
-                var candidate = Path.Combine(dir, name.Name + ".dll");
-                return File.Exists(candidate) ? context.LoadFromAssemblyPath(candidate) : null;
+                var candidate = new[] { dir, Path.Combine(dir, "dependencies") }.Select(d => Path.Combine(d, name.Name + ".dll")).FirstOrDefault(File.Exists);
+                return candidate is null ? null : context.LoadFromAssemblyPath(candidate);
             };
             return AssemblyLoadContext.Default.LoadFromAssemblyPath(path);
         }

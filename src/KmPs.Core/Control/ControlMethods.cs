@@ -5,6 +5,10 @@ public static class ControlMethods
 {
     public const string NodeController = "oasis-core.NodeController";
     public const string Registry = "oasis-core.Registry";
+    /// <summary>go/beacon/api/grpc.go serviceName (docs/spec-epoch-timing.md).</summary>
+    public const string Beacon = "oasis-core.Beacon";
+    /// <summary>go/consensus/api/grpc.go serviceName (docs/spec-epoch-timing.md).</summary>
+    public const string Consensus = "oasis-core.Consensus";
 
     public const string GetStatus = "GetStatus";
     public const string IsReady = "IsReady";
@@ -13,4 +17,12 @@ public static class ControlMethods
     public const string WaitSync = "WaitSync";
     public const string RequestShutdown = "RequestShutdown";
     public const string GetRuntime = "GetRuntime";
+
+    // Beacon: request int64 height (GetEpoch, GetFutureEpoch, ConsensusParameters) or uint64 epoch (GetEpochBlock).
+    public const string GetEpoch = "GetEpoch";
+    public const string GetEpochBlock = "GetEpochBlock";
+    public const string GetFutureEpoch = "GetFutureEpoch";
+    public const string ConsensusParameters = "ConsensusParameters";
+    // Consensus: request int64 height, 0 = latest.
+    public const string GetBlock = "GetBlock";
 }

@@ -90,7 +90,7 @@ public static class WipeGuard
         var read = peers.Where(p => p.Status is not null).ToList();
         if (read.Count == 0) return Array.Empty<PeerCheck>();
         var newest = read.MaxBy(p => (p.Epoch, p.At))!;
-        return read.Where(p => p.At < newest.At && (p.RegistrationExpiration ?? 0) <= newest.Epoch).ToList();
+        return read.Where(p => p.At < newest.At && NodeRegistration.IsExpired(p.RegistrationExpiration, newest.Epoch)).ToList();
     }
 
     /// <summary>
@@ -120,8 +120,9 @@ public static class WipeGuard
                 problems.Add($"peer {r.Socket}'s checksum differs from the consensus key manager checksum it reports");
             else if (r.Synced == false)
                 problems.Add($"peer {r.Socket}'s consensus is not synced (it sees epoch {r.Epoch}): the network may already have dropped it");
-            else if (!r.Registered || (r.RegistrationExpiration ?? 0) <= Math.Max(newestEpoch ?? 0, Replication.ReplicationCheck.NetworkEpochAt(r.At, r.Epoch, reads)))
-                problems.Add($"peer {r.Socket}'s registration is stale (expires at epoch {r.RegistrationExpiration}, the network is at epoch {Math.Max(newestEpoch ?? 0, Replication.ReplicationCheck.NetworkEpochAt(r.At, r.Epoch, reads))})");
+            else if (Math.Max(newestEpoch ?? 0, Replication.ReplicationCheck.NetworkEpochAt(r.At, r.Epoch, reads)) is var network
+                     && (!r.Registered || NodeRegistration.IsExpired(r.RegistrationExpiration, network)))
+                problems.Add($"peer {r.Socket}'s registration is stale (expires at epoch {r.RegistrationExpiration}, the network is at epoch {network})");
         }
         var checksums = peers.Where(r => r.Checksum is not null).Select(r => r.Checksum!).Distinct().ToList();
         if (checksums.Count > 1)

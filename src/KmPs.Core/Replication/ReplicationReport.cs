@@ -66,7 +66,7 @@ public static class ReplicationCheck
         var read = inputs.Where(i => i.Status is not null).Select(i => i.Status!).ToList();
         if (read.Count == 0) return Array.Empty<string>();
         var newest = read.MaxBy(s => (s.Epoch, s.RetrievedAt))!;
-        return inputs.Where(i => i.Status is { } s && s.RetrievedAt < newest.RetrievedAt && (s.RegistrationExpiration ?? 0) <= newest.Epoch)
+        return inputs.Where(i => i.Status is { } s && s.RetrievedAt < newest.RetrievedAt && NodeRegistration.IsExpired(s.RegistrationExpiration, newest.Epoch))
             .Select(i => i.Name).ToList();
     }
 
@@ -104,7 +104,7 @@ public static class ReplicationCheck
                 p.Add("checksum differs from the consensus key manager status the node reports");
             // Against the newest epoch any node reports: a node that stopped syncing sees its own epoch stand still.
             var network = NetworkEpochAt(s.RetrievedAt, s.Epoch, inputs.Where(x => x.Status is not null).Select(x => (x.Status!.RetrievedAt, x.Status.Epoch)));
-            var fresh = s.LastRegistration is not null && (s.RegistrationExpiration ?? 0) > network;
+            var fresh = s.LastRegistration is not null && !NodeRegistration.IsExpired(s.RegistrationExpiration, network);
             if (!fresh) p.Add(s.LastRegistration is null ? "never registered" : $"registration is stale (expires at epoch {s.RegistrationExpiration}, the network is at epoch {network})");
             if (s.ConsensusSynced == false) p.Add($"consensus is not synced (it sees epoch {s.Epoch}, the newest seen is {epoch})");
             var versionOk = i.ExpectedVersion is null || s.RegisteredVersion == i.ExpectedVersion;

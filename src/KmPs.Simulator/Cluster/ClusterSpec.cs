@@ -64,8 +64,29 @@ public sealed class EpochClock(long genesisUnixMs, int intervalMs, ulong firstEp
         return TimeSpan.FromMilliseconds(Math.Max(0, startMs - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
     }
 
-    /// <summary>Block height: ten blocks an epoch, like a fast test network.</summary>
-    public long Height => (long)(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - genesisUnixMs) * 10 / intervalMs + 1;
+    /// <summary>
+    /// Blocks per epoch. Like the VRF beacon (go/consensus/cometbft/apps/beacon/backend_vrf.go
+    /// scheduleEpochTransitionBlock: next transition at the transition height + interval), every
+    /// epoch is exactly this many blocks; blocks come at a steady interval/10 pace.
+    /// </summary>
+    public const int BlocksPerEpoch = 10;
+
+    public ulong FirstEpoch => firstEpoch;
+    public long GenesisUnixMs => genesisUnixMs;
+
+    /// <summary>Block height: ten blocks an epoch, like a fast test network. Height 1 is the genesis block.</summary>
+    public long Height => HeightAt(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+
+    public long HeightAt(long unixMs) => unixMs <= genesisUnixMs ? 1 : (unixMs - genesisUnixMs) * BlocksPerEpoch / intervalMs + 1;
+
+    /// <summary>The first block of an epoch (epochs before the first one have none).</summary>
+    public long StartHeight(ulong epoch) => 1 + (long)(epoch - firstEpoch) * BlocksPerEpoch;
+
+    /// <summary>The epoch a block belongs to.</summary>
+    public ulong EpochAtHeight(long height) => firstEpoch + (ulong)((Math.Max(1, height) - 1) / BlocksPerEpoch);
+
+    /// <summary>When a block was made, in unix milliseconds (the wire carries it in whole seconds).</summary>
+    public long BlockUnixMs(long height) => genesisUnixMs + (Math.Max(1, height) - 1) * intervalMs / BlocksPerEpoch;
 }
 
 /// <summary>Write-then-rename, so a reader in another process never sees half a file.</summary>

@@ -51,12 +51,18 @@ public sealed class ControlServer : IAsyncDisposable
         builder.Services.AddSingleton<RegistryService>();
         builder.Services.AddSingleton<IServiceMethodProvider<NodeControllerService>, NodeControllerMethods>();
         builder.Services.AddSingleton<IServiceMethodProvider<RegistryService>, RegistryMethods>();
+        builder.Services.AddSingleton<ChainTimeService>();
+        builder.Services.AddSingleton<IServiceMethodProvider<ChainTimeService>, BeaconMethods>();
+        builder.Services.AddSingleton<ConsensusService>();
+        builder.Services.AddSingleton<IServiceMethodProvider<ConsensusService>, ConsensusMethods>();
         builder.Services.AddSingleton<ReplicationService>();
         builder.Services.AddSingleton<IServiceMethodProvider<ReplicationService>, ReplicationMethods>();
         var app = builder.Build();
         app.MapGrpcService<NodeControllerService>();
         app.MapGrpcService<RegistryService>();
         app.MapGrpcService<ReplicationService>();
+        app.MapGrpcService<ChainTimeService>();
+        app.MapGrpcService<ConsensusService>();
         await app.StartAsync(ct).ConfigureAwait(false);
         // Peers run as other users (one per machine): the replication socket is open to all, as a node's P2P port is.
         if (p2pSocketPath is not null) File.SetUnixFileMode(p2pSocketPath, (UnixFileMode)0x1ff);
@@ -94,6 +100,40 @@ public sealed class ControlServer : IAsyncDisposable
     public sealed class ReplicationService(IControlBackend backend)
     {
         public IControlBackend Backend { get; } = backend;
+    }
+
+    /// <summary>oasis-core.Beacon (go/beacon/api/grpc.go), registered by oasis-node on internal.sock (node.go startRuntimeServices).</summary>
+    public sealed class ChainTimeService(IControlBackend backend)
+    {
+        public IChainTimeBackend ChainTime => backend.ChainTime
+            ?? throw new RpcException(new Grpc.Core.Status(StatusCode.Unimplemented, "unknown service oasis-core.Beacon"));
+    }
+
+    /// <summary>oasis-core.Consensus (go/consensus/api/grpc.go), registered on internal.sock (node.go consensusAPI.RegisterService).</summary>
+    public sealed class ConsensusService(IControlBackend backend)
+    {
+        public IChainTimeBackend ChainTime => backend.ChainTime
+            ?? throw new RpcException(new Grpc.Core.Status(StatusCode.Unimplemented, "unknown service oasis-core.Consensus"));
+    }
+
+    private sealed class BeaconMethods : IServiceMethodProvider<ChainTimeService>
+    {
+        public void OnServiceMethodDiscovery(ServiceMethodProviderContext<ChainTimeService> context)
+        {
+            const string svc = ControlMethods.Beacon;
+            var md = new List<object>();
+            context.AddUnaryMethod(Unary(svc, ControlMethods.GetEpoch), md, (s, req, _) => Task.FromResult(s.ChainTime.GetEpoch(req)));
+            context.AddUnaryMethod(Unary(svc, ControlMethods.GetEpochBlock), md, (s, req, _) => Task.FromResult(s.ChainTime.GetEpochBlock(req)));
+            context.AddUnaryMethod(Unary(svc, ControlMethods.GetFutureEpoch), md, (s, req, _) => Task.FromResult(s.ChainTime.GetFutureEpoch(req)));
+            context.AddUnaryMethod(Unary(svc, ControlMethods.ConsensusParameters), md, (s, req, _) => Task.FromResult(s.ChainTime.BeaconParameters(req)));
+        }
+    }
+
+    private sealed class ConsensusMethods : IServiceMethodProvider<ConsensusService>
+    {
+        public void OnServiceMethodDiscovery(ServiceMethodProviderContext<ConsensusService> context) =>
+            context.AddUnaryMethod(Unary(ControlMethods.Consensus, ControlMethods.GetBlock), new List<object>(),
+                (s, req, _) => Task.FromResult(s.ChainTime.GetBlock(req)));
     }
 
     private sealed class ReplicationMethods : IServiceMethodProvider<ReplicationService>

@@ -15,6 +15,12 @@ public interface IControlBackend
     /// <summary>Registry/GetRuntime: request is CBOR GetRuntimeQuery, answer CBOR registry.Runtime.</summary>
     byte[] GetRuntime(byte[] request);
 
+    /// <summary>
+    /// oasis-core.Beacon and oasis-core.Consensus (epoch timing); null answers Unimplemented, like a
+    /// server without those services registered.
+    /// </summary>
+    IChainTimeBackend? ChainTime => null;
+
     /// <summary>Simulator-only: a peer's replication request (stands in for the KM P2P protocol).</summary>
     byte[] Replicate(byte[] request) =>
         throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Unimplemented, "replication is not served here"));

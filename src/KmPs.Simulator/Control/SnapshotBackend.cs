@@ -35,6 +35,9 @@ public sealed class SnapshotBackend : IControlBackend
 
     public Task ShutdownRequested => _shutdown.Task;
 
+    /// <summary>Beacon/consensus timing to serve; null (the default) answers Unimplemented.</summary>
+    public IChainTimeBackend? ChainTime { get; set; }
+
     public SimNodeStatus State
     {
         get

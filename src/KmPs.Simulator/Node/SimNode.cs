@@ -306,11 +306,17 @@ public sealed class SimNode : IControlBackend
 
     public byte[] GetStatus() => StatusShapes.Encode(Snapshot());
 
+    private ChainTimeBackend? _chainTime;
+
+    /// <summary>Beacon and consensus timing from the cluster's clock (every generation serves them).</summary>
+    public IChainTimeBackend ChainTime => _chainTime ??= new ChainTimeBackend(_clock, () => Generation);
+
     internal SimNodeStatus Snapshot()
     {
         byte[]? secret;
         lock (_gate) secret = _secret;
         var epoch = _clock.Now;
+        var height = _clock.Height;
         var status = _chain.KeyManagerStatus();
         var policy = _chain.Policy();
         var policyChecksum = SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(policy, ClusterSpec.Json)));
@@ -328,7 +334,9 @@ public sealed class SimNode : IControlBackend
             RuntimeVersion = _setup.Version.ToString(),
             MayGenerate = Generation < SchemaGeneration.V24 && _spec.Node(Name).MayGenerate,
             Epoch = epoch,
-            Height = _clock.Height,
+            Height = height,
+            // The latest block's time, as GetBlock reports it (whole seconds).
+            LatestTimeUnix = _clock.BlockUnixMs(height) / 1000,
             Registered = _registered,
             // The descriptor the node last registered, with its own expiration (a node that stops
             // registering shows it running out, as control status does: RegistrationStatus.Descriptor).

@@ -29,6 +29,8 @@ public sealed class SimNodeStatus
     /// <summary>consensus.status 1 "syncing" instead of 0 "ready".</summary>
     public bool ConsensusSyncing { get; set; }
     public long Height { get; set; } = 12_345;
+    /// <summary>consensus.latest_time in unix seconds; null: a fixed 6 s per block from 1.7e9 (snapshots).</summary>
+    public long? LatestTimeUnix { get; set; }
     public long? LastRegistrationUnix { get; set; } = 1_700_000_000;
     public long? LastAttemptUnix { get; set; } = 1_700_000_000;
     public bool LastAttemptSuccessful { get; set; } = true;

@@ -68,7 +68,7 @@ public static class StatusShapes
         b.Add("features", U(3))
             .Add("latest_height", CborNode.Int(s.Height))
             .Add("latest_hash", Key(s, "block-" + s.Height))
-            .Add("latest_time", CborNode.Int(1_700_000_000 + s.Height * 6))
+            .Add("latest_time", CborNode.Int(s.LatestTimeUnix ?? 1_700_000_000 + s.Height * 6))
             .Add("latest_epoch", U(s.Epoch))
             .Add("latest_state_root", new CborMapBuilder()
                 .Add("ns", CborNode.Bytes(new byte[32])).Add("version", CborNode.Int(s.Height))

@@ -10,6 +10,7 @@ public static class TestPaths
 
     public static string ModuleDir => Path.Combine(RepoRoot, "artifacts", "bin", "KmPs", Configuration);
     public static string ModuleManifest => Path.Combine(ModuleDir, "OasisKeyManager.psd1");
+    public static string SandboxDll => Path.Combine(RepoRoot, "artifacts", "bin", "KmPs.Sandbox", Configuration, "KmPs.Sandbox.dll");
     public static string SimulatorDll => Path.Combine(RepoRoot, "artifacts", "bin", "KmPs.Simulator", Configuration, "KmPs.Simulator.dll");
     public static string RemoteHostDll => Path.Combine(RepoRoot, "artifacts", "bin", "KmPs.RemoteHost", Configuration, "KmPs.RemoteHost.dll");
     public static string Vector(string name) => Path.Combine(AppContext.BaseDirectory, "Vectors", name);

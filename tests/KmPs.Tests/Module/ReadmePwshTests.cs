@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using KmPs.Tests.Infrastructure;
 
@@ -19,27 +18,13 @@ public class ReadmePwshTests
         return Regex.Match(section, "```powershell\n(.*?)```", RegexOptions.Singleline).Groups[1].Value;
     }
 
-    private static (int Code, string Output) Dotnet(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = TestPaths.RepoRoot, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["DOTNET_NOLOGO"] = "1";
-        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, output + err.Result);
-    }
-
     [Fact]
     public void The_install_block_of_the_README_works_as_written_in_the_pinned_pwsh()
     {
         var block = ReadmeBlock();
         Assert.Contains("./build.ps1", block);
-        var restore = Dotnet("tool", "restore");
-        Assert.True(restore.Code == 0, restore.Output);
-        var (code, output) = Dotnet("pwsh", "-NoProfile", "-NonInteractive", "-Command",
+        Pwsh.EnsureRestored();
+        var (code, output) = Pwsh.Dotnet("pwsh", "-NoProfile", "-NonInteractive", "-Command",
             "$ErrorActionPreference = 'Stop'\n" + block + "\n'---'\n$PSVersionTable.PSVersion.ToString()\n" +
             "(Get-Command -Module OasisKeyManager).Name -join ','\n(Get-Module OasisKeyManager).ModuleBase");
         Assert.True(code == 0, output);

@@ -32,14 +32,29 @@ public class FreshnessTests
     [Fact]
     public void A_peer_read_before_the_epoch_turned_is_a_suspect_to_read_again_not_a_verdict()
     {
-        // Read at 12:00:00.000 in epoch 100 (expiring 102); another peer read 2 s later already saw epoch 102.
+        // Read at 12:00:00.000 in epoch 100 (expiring 102); another peer read 2 s later already saw epoch 103.
         var early = Peer("early", 100, 102);
-        var late = Peer("late", 102, 104, atMs: 2000);
+        var late = Peer("late", 103, 105, atMs: 2000);
         Assert.True(WipeGuard.Evaluate(Stopped, false, [early, late], Km).Ok);
         Assert.Equal([early], WipeGuard.Suspects([early, late]));
         // Read again after the newer read: a stalled peer answers the same and is now stale; a live one has moved on.
         Assert.False(WipeGuard.Evaluate(Stopped, false, [early with { At = T0.AddSeconds(3) }, late], Km).Ok);
-        Assert.True(WipeGuard.Evaluate(Stopped, false, [Peer("early", 102, 104, atMs: 3000), late], Km).Ok);
+        Assert.True(WipeGuard.Evaluate(Stopped, false, [Peer("early", 103, 105, atMs: 3000), late], Km).Ok);
+    }
+
+    [Theory]
+    [InlineData(101UL, false)]
+    [InlineData(102UL, false)]
+    [InlineData(103UL, true)]
+    public void A_registration_lapses_only_after_its_expiration_epoch_as_in_oasis_core(ulong networkEpoch, bool stale)
+    {
+        // Expiring at 102: still registered during epoch 102 (Node.IsExpired is Expiration < epoch).
+        Assert.Equal(stale, NodeRegistration.IsExpired(102, networkEpoch));
+        var check = WipeGuard.Evaluate(Stopped, false, [Peer("p", networkEpoch, 102)], Km);
+        Assert.Equal(!stale, check.Ok);
+        var r = ReplicationCheck.Evaluate([new("a", Status(networkEpoch, 102), null), new("b", Status(networkEpoch, 102), null)]);
+        Assert.Equal(!stale, r.Ok);
+        Assert.True(NodeRegistration.IsExpired(null, 0)); // no expiration known counts as expired
     }
 
     [Fact]

@@ -1,0 +1,40 @@
+using System.Diagnostics;
+
+namespace KmPs.Tests.Infrastructure;
+
+/// <summary>The pwsh the repository pins (dotnet-tools.json), restored once per test run as on a fresh machine.</summary>
+public static class Pwsh
+{
+    private static readonly Lazy<(int Code, string Output)> Restore = new(() => Dotnet("tool", "restore"));
+
+    /// <summary>Runs dotnet in the repository root; exit code and standard output followed by standard error.</summary>
+    public static (int Code, string Output) Dotnet(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = TestPaths.RepoRoot, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        var output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, output + err.Result);
+    }
+
+    /// <summary>Restores the pinned pwsh (once) and fails the test with dotnet's words if that does not work.</summary>
+    public static void EnsureRestored()
+    {
+        var (code, output) = Restore.Value;
+        Assert.True(code == 0, "dotnet tool restore failed: " + output);
+    }
+
+    /// <summary>Runs a script in a fresh `pwsh -NoProfile -NonInteractive` with these arguments (bound to its param block).</summary>
+    public static (int Code, string Output) Run(string script, params string[] args)
+    {
+        EnsureRestored();
+        var file = Path.Combine(Path.GetTempPath(), $"kmps-pwsh-{Guid.NewGuid():N}.ps1");
+        File.WriteAllText(file, script);
+        try { return Dotnet(new[] { "pwsh", "-NoProfile", "-NonInteractive", "-File", file }.Concat(args).ToArray()); }
+        finally { File.Delete(file); }
+    }
+}
