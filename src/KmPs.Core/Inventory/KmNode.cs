@@ -43,6 +43,15 @@ public sealed class KmNode
     public string? HostName { get; set; }
     /// <summary>The user of the SSH remoting session; default: the current user.</summary>
     public string? UserName { get; set; }
+    /// <summary>The SSH port of the node's machine (New-PSSession -Port); default: ssh's own (22 or its config).</summary>
+    public int? Port { get; set; }
+    /// <summary>The private key for the SSH login, a path on the admin host (New-PSSession -KeyFilePath); default: ssh's own.</summary>
+    public string? KeyFilePath { get; set; }
+    /// <summary>
+    /// ssh options for the session (New-PSSession -Options: each one an <c>ssh -o name=value</c>), e.g.
+    /// StrictHostKeyChecking or ProxyJump; default: none beyond ssh's own configuration.
+    /// </summary>
+    public Dictionary<string, string>? SshOptions { get; set; }
     /// <summary>
     /// The PowerShell remoting session (a PSSession) to the node's machine; null for local nodes.
     /// Typed object because this library does not reference PowerShell. Never saved to inventory files.
@@ -109,6 +118,10 @@ public sealed class KmNode
                 : SocketAddress.Parse(Socket, baseDirectory).ToString();
             if (ConfigPath is not null) ConfigPath = Path.GetFullPath(ConfigPath, baseDirectory ?? Environment.CurrentDirectory);
         }
+        if (Port is < 1 or > 65535)
+            throw Invalid("InvalidPort", $"Node '{Name}': Port {Port} is not a TCP port (1-65535).", this);
+        // The key is the admin host's file: relative to the inventory file, like a local node's paths.
+        KeyFilePath = string.IsNullOrWhiteSpace(KeyFilePath) ? null : Path.GetFullPath(KeyFilePath, baseDirectory ?? Environment.CurrentDirectory);
         switch (Lifecycle)
         {
             case LifecycleKind.Systemd:

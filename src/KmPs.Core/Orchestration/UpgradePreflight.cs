@@ -34,6 +34,8 @@ public interface INodeReader
     /// <summary>The key manager bundle paths the node's config lists.</summary>
     Task<IReadOnlyList<string>> GetKmBundlesAsync(KmNode node, CancellationToken ct);
     Task<RegistryRuntime> GetRuntimeAsync(KmNode node, string runtimeId, TimeSpan timeout, CancellationToken ct);
+    /// <summary>Whether the node's data dir can be looked into where its steps run (the wipe must); throws DataDirUnreadable or LocalStateUnreadable if not.</summary>
+    Task CheckDataDirAsync(KmNode node, CancellationToken ct) => Task.CompletedTask;
 }
 
 /// <summary>Reads nodes on this machine: control socket and config file.</summary>
@@ -52,6 +54,12 @@ public sealed class LocalNodeReader : INodeReader
 
     public Task<RegistryRuntime> GetRuntimeAsync(KmNode node, string runtimeId, TimeSpan timeout, CancellationToken ct) =>
         ControlClient.For(SocketAddress.Parse(node.Socket)).GetRuntimeAsync(Convert.FromHexString(runtimeId), 0, timeout, ct);
+
+    public Task CheckDataDirAsync(KmNode node, CancellationToken ct)
+    {
+        _ = LocalState.LocalStatePath.Resolve(node.DataDir, node.RuntimeId).Exists;
+        return Task.CompletedTask;
+    }
 }
 
 /// <summary>
@@ -110,6 +118,15 @@ public static class UpgradePreflight
             try { return (n, await reader.GetStatusAsync(n, timeout, ct).ConfigureAwait(false), (string?)null); }
             catch (KmException e) { return (n, (KmStatus?)null, e.Message); }
         })).ConfigureAwait(false);
+        // Every step on a node works in its data dir: a user who may not look into it (an SSH user who
+        // is not the node's) is refused now, not at the wipe.
+        var dataDirs = await Task.WhenAll(nodes.Where(n => n.RuntimeId is not null).Select(async n =>
+        {
+            try { await reader.CheckDataDirAsync(n, ct).ConfigureAwait(false); return (n, (KmException?)null); }
+            catch (KmException e) when (e.Category == KmErrorCategory.PermissionDenied) { return (n, e); }
+        })).ConfigureAwait(false);
+        foreach (var (n, e) in dataDirs)
+            if (e is not null) r.Problems.Add($"{n.Name}: {e.Message.TrimEnd('.')} ({e.ErrorId})");
         foreach (var (n, km, error) in configs)
         {
             if (n.Lifecycle == LifecycleKind.None) r.Problems.Add($"{n.Name}: no lifecycle (systemd unit or start/stop scripts), the node cannot be stopped and started");

@@ -39,6 +39,8 @@ public sealed class ChainRegistration
 {
     public string Node { get; set; } = "";
     public string Socket { get; set; } = "";
+    /// <summary>The node's replication endpoint (empty in registrations of older simulators: the control socket serves then).</summary>
+    public string P2p { get; set; } = "";
     public string Version { get; set; } = "";
     public string Enclave { get; set; } = "";
     /// <summary>Checksum from the registered init response; null = pre-registration (extra_info null).</summary>

@@ -36,7 +36,7 @@ public static class ClusterBuilder
         if (o.Nodes < 1 || o.Nodes > 64) throw new ArgumentException("--nodes must be between 1 and 64");
         var layout = new ClusterLayout(root);
         if (File.Exists(layout.SpecFile)) throw new ArgumentException($"{root} already holds a cluster");
-        foreach (var d in new[] { layout.Root, layout.ChainDir, layout.RegistryDir, layout.BundlesDir, layout.CpusDir, layout.FaultsDir, layout.NodesDir })
+        foreach (var d in new[] { layout.Root, layout.ChainDir, layout.RegistryDir, layout.BundlesDir, layout.CpusDir, layout.FaultsDir, layout.NodesDir, layout.P2pDir })
             Directory.CreateDirectory(d);
 
         var layoutKind = o.Generation >= SchemaGeneration.V24 ? OrcLayout.Components : OrcLayout.Legacy;

@@ -10,8 +10,10 @@ public static class ClusterControl
     /// Starts every node and waits until all are ready. A cluster that never ran has its epoch
     /// clock re-based to now first, so "v2 in 10 epochs" counts from the start, not the creation.
     /// </summary>
-    public static async Task StartAllAsync(ClusterLayout layout, TimeSpan timeout, CancellationToken ct)
+    /// <param name="start">Starts one node; default: here, as this user (a node on another "machine" is started there).</param>
+    public static async Task StartAllAsync(ClusterLayout layout, TimeSpan timeout, CancellationToken ct, Action<string>? start = null)
     {
+        start ??= node => NodeProcesses.Start(layout, node, timeout);
         var spec = ClusterSpec.Load(layout);
         var chain = new Chain(layout);
         if (chain.KeyManagerStatus() is null && chain.Registrations().Count == 0)
@@ -19,7 +21,7 @@ public static class ClusterControl
             spec.GenesisUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             spec.Save(layout);
         }
-        var started = spec.Nodes.Select(n => Task.Run(() => NodeProcesses.Start(layout, n.Name, timeout), ct)).ToArray();
+        var started = spec.Nodes.Select(n => Task.Run(() => start(n.Name), ct)).ToArray();
         await Task.WhenAll(started).ConfigureAwait(false);
         await WaitAllReadyAsync(layout, spec.Nodes.Select(n => n.Name), timeout, ct).ConfigureAwait(false);
     }

@@ -9,6 +9,7 @@ namespace KmPs.Simulator.Cluster;
 /// cpus/&lt;node&gt;.cpu             each node's CPU identity (outside its data dir, like a real CPU)
 /// faults/&lt;node&gt;.json          fault injection, re-read live
 /// nodes/&lt;node&gt;/config.yml     the node's oasis-node config; data/ is its data dir
+/// p2p/&lt;node&gt;.sock            each node's replication endpoint (its "P2P port"), reachable by every peer
 /// inventory.json               the nodes for Import-KmNode, with start/stop commands
 /// </code>
 /// </summary>
@@ -26,12 +27,18 @@ public sealed class ClusterLayout(string root)
     public string FaultsDir => Path.Combine(Root, "faults");
     public string NodesDir => Path.Combine(Root, "nodes");
     public string InventoryFile => Path.Combine(Root, "inventory.json");
+    public string P2pDir => Path.Combine(Root, "p2p");
 
     public string NodeDir(string node) => Path.Combine(NodesDir, node);
     public string ConfigFile(string node) => Path.Combine(NodeDir(node), "config.yml");
     public string DataDir(string node) => Path.Combine(NodeDir(node), "data");
     public string PidFile(string node) => Path.Combine(NodeDir(node), "node.pid");
     public string StdoutFile(string node) => Path.Combine(NodeDir(node), "stdout.log");
+    /// <summary>
+    /// Where peers ask the node for the master secret. Not the control socket: that one lives in the
+    /// data dir, which only the node's own user may enter (real nodes replicate over the network).
+    /// </summary>
+    public string P2pSocket(string node) => Path.Combine(P2pDir, node + ".sock");
     public string CpuFile(string node) => Path.Combine(CpusDir, node + ".cpu");
     public string FaultFile(string node) => Path.Combine(FaultsDir, node + ".json");
     public string RegistrationFile(string node) => Path.Combine(RegistryDir, node + ".json");

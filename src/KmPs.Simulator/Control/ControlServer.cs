@@ -15,21 +15,30 @@ public sealed class ControlServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     public string SocketPath { get; }
+    public string? P2pSocketPath { get; }
 
-    private ControlServer(WebApplication app, string socketPath)
+    private ControlServer(WebApplication app, string socketPath, string? p2pSocketPath)
     {
         _app = app;
         SocketPath = socketPath;
+        P2pSocketPath = p2pSocketPath;
     }
 
-    public static async Task<ControlServer> StartAsync(string socketPath, IControlBackend backend, CancellationToken ct = default)
+    public static Task<ControlServer> StartAsync(string socketPath, IControlBackend backend, CancellationToken ct = default) =>
+        StartAsync(socketPath, null, backend, ct);
+
+    /// <param name="p2pSocketPath">A second socket serving the same methods, for peers (replication); null for none.</param>
+    public static async Task<ControlServer> StartAsync(string socketPath, string? p2pSocketPath, IControlBackend backend, CancellationToken ct = default)
     {
-        if (File.Exists(socketPath)) File.Delete(socketPath); // a stale socket from a crash, as oasis-node removes it
+        // A stale socket from a crash, as oasis-node removes it.
+        foreach (var s in new[] { socketPath, p2pSocketPath })
+            if (s is not null && File.Exists(s)) File.Delete(s);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.ListenUnixSocket(socketPath, o => o.Protocols = HttpProtocols.Http2);
+            if (p2pSocketPath is not null) k.ListenUnixSocket(p2pSocketPath, o => o.Protocols = HttpProtocols.Http2);
             k.Limits.MaxRequestBodySize = 100 * 1024 * 1024;
         });
         builder.Services.AddGrpc(o =>
@@ -55,7 +64,9 @@ public sealed class ControlServer : IAsyncDisposable
         app.MapGrpcService<ChainTimeService>();
         app.MapGrpcService<ConsensusService>();
         await app.StartAsync(ct).ConfigureAwait(false);
-        return new ControlServer(app, socketPath);
+        // Peers run as other users (one per machine): the replication socket is open to all, as a node's P2P port is.
+        if (p2pSocketPath is not null) File.SetUnixFileMode(p2pSocketPath, (UnixFileMode)0x1ff);
+        return new ControlServer(app, socketPath, p2pSocketPath);
     }
 
     public async ValueTask DisposeAsync()
@@ -64,7 +75,10 @@ public sealed class ControlServer : IAsyncDisposable
         finally
         {
             await _app.DisposeAsync().ConfigureAwait(false);
-            try { File.Delete(SocketPath); } catch (IOException) { }
+            foreach (var s in new[] { SocketPath, P2pSocketPath })
+            {
+                try { if (s is not null) File.Delete(s); } catch (IOException) { }
+            }
         }
     }
 

@@ -79,7 +79,8 @@ public sealed class SimNode : IControlBackend
             File.WriteAllText(identity, "-----BEGIN ED25519 PRIVATE KEY-----\n" + Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes("node " + Name))) + "\n-----END ED25519 PRIVATE KEY-----\n");
         Directory.CreateDirectory(StorageDir);
         using var dbLock = OpenDatabase();
-        await using var server = await ControlServer.StartAsync(_setup.Socket, this, stop).ConfigureAwait(false);
+        Directory.CreateDirectory(_layout.P2pDir);
+        await using var server = await ControlServer.StartAsync(_setup.Socket, _layout.P2pSocket(Name), this, stop).ConfigureAwait(false);
         Log.Info("node", "control server listening", ("socket", server.SocketPath));
         var tick = TimeSpan.FromMilliseconds(Math.Clamp(_clock.IntervalMs / 5, 20, 250));
         while (!stop.IsCancellationRequested && !_exit.Task.IsCompleted)
@@ -240,7 +241,7 @@ public sealed class SimNode : IControlBackend
 
     private byte[] RequestReplication(ChainRegistration peer)
     {
-        var client = KmPs.Control.ControlClient.For(KmPs.Control.SocketAddress.Parse(peer.Socket));
+        var client = KmPs.Control.ControlClient.For(KmPs.Control.SocketAddress.Parse(peer.P2p is { Length: > 0 } p2p ? p2p : peer.Socket));
         var request = CborCodec.Encode(new CborMapBuilder()
             .Add("node", CborNode.Text(Name)).Add("enclave", CborNode.Text(_setup.Enclave)).Build());
         var body = client.CallAsync(ReplicationService, ReplicateMethod, request, TimeSpan.FromSeconds(2), CancellationToken.None)
@@ -269,6 +270,7 @@ public sealed class SimNode : IControlBackend
         {
             Node = Name,
             Socket = _setup.Socket,
+            P2p = "unix:" + _layout.P2pSocket(Name),
             Version = _setup.Version.ToString(),
             Enclave = _setup.Enclave,
             Checksum = secret is null ? null : Hex.Encode(Sealing.Checksum(secret)),

@@ -61,7 +61,7 @@ public sealed class NewKmNodeCommand : KmCmdlet
         try
         {
             node.Validate(CurrentDirectory);
-            WriteObject(node.IsRemote ? CompleteRemote(this, node) : NodeConfigFill.Complete(node));
+            WriteObject(node.IsRemote ? Await(CompleteRemoteAsync(node, Stopping)) : NodeConfigFill.Complete(node));
         }
         catch (KmException e) { WriteKmError(e, Name); }
     }
@@ -70,10 +70,10 @@ public sealed class NewKmNodeCommand : KmCmdlet
     /// A remote node completed on its machine: socket, config path, runtime id and log file as its
     /// config there says (the same checks as for a local node), keeping the session.
     /// </summary>
-    internal static KmNode CompleteRemote(KmCmdlet cmdlet, KmNode node)
+    internal static async Task<KmNode> CompleteRemoteAsync(KmNode node, CancellationToken ct)
     {
         var session = KmRemoting.SessionOf(node);
-        var done = cmdlet.Op<KmNode>(session, node.Name, "CompleteNode", new { Node = KmWire.ToJson(node.AsLocal()) });
+        var done = await KmRemoting.OpAsync<KmNode>(session, node.Name, "CompleteNode", new { Node = KmWire.ToJson(node.AsLocal()) }, ct).ConfigureAwait(false);
         node.Socket = done.Socket;
         node.DataDir = done.DataDir;
         node.ConfigPath = done.ConfigPath;
@@ -85,7 +85,10 @@ public sealed class NewKmNodeCommand : KmCmdlet
 
 /// <summary>
 /// Import-KmNode: the inventory from a .json or .psd1 file. Nodes with a HostName get an SSH
-/// remoting session (New-PSSession -HostName, one per host and user) and are completed on their machine.
+/// remoting session (New-PSSession -HostName, one per host, user and port) and are completed on their machine.
+/// Sessions that differ only by host are opened by one New-PSSession call, which opens them at once;
+/// the remote nodes are then completed concurrently (one call at a time per session). Output and
+/// errors keep the file's order.
 /// </summary>
 [Cmdlet(VerbsData.Import, "KmNode")]
 [OutputType(typeof(KmNode))]
@@ -107,11 +110,13 @@ public sealed class ImportKmNodeCommand : KmCmdlet
             var entries = path.EndsWith(".psd1", StringComparison.OrdinalIgnoreCase)
                 ? InventoryFile.CheckEach(ParsePsd1(path), path)
                 : InventoryFile.ParseJsonEntries(text, path);
-            var sessions = new Dictionary<(string, string?), PSSession>();
+            var sessions = OpenSessions(entries.Where(e => e.Error is null && e.Node.IsRemote).Select(e => e.Node).ToList());
+            var completions = entries.Select(e => e.Error is null && e.Node.IsRemote && sessions[SessionKey(e.Node)].Session is { } s
+                ? NewKmNodeCommand.CompleteRemoteAsync(WithSession(e.Node, s), Stopping) : null).ToList();
             // One verdict per entry: a bad entry is its own error, the others are still read.
-            foreach (var entry in entries)
+            for (var i = 0; i < entries.Count; i++)
             {
-                var n = entry.Node;
+                var (entry, n) = (entries[i], entries[i].Node);
                 try
                 {
                     if (entry.Error is not null) throw entry.Error;
@@ -120,10 +125,8 @@ public sealed class ImportKmNodeCommand : KmCmdlet
                         WriteObject(NodeConfigFill.Complete(n));
                         continue;
                     }
-                    var key = (n.HostName!.ToLowerInvariant(), n.UserName);
-                    if (!sessions.TryGetValue(key, out var session)) sessions[key] = session = OpenSession(n);
-                    n.Session = session;
-                    WriteObject(NewKmNodeCommand.CompleteRemote(this, n));
+                    if (completions[i] is not { } completion) throw SessionFailed(n, sessions[SessionKey(n)].Failure);
+                    WriteObject(Await(completion));
                 }
                 catch (KmException e) { WriteKmError(e, entry.Name); }
             }
@@ -133,23 +136,69 @@ public sealed class ImportKmNodeCommand : KmCmdlet
         catch (UnauthorizedAccessException e) { WriteKmError(new KmException("InventoryUnreadable", KmErrorCategory.PermissionDenied, $"Cannot read {path}: {e.Message}", path, e)); }
     }
 
-    /// <summary>An SSH remoting session to the node's machine, registered in the caller's session (Get-PSSession lists it).</summary>
-    private PSSession OpenSession(KmNode node)
+    /// <summary>Which session a remote node uses: one per host, user and port.</summary>
+    private static (string Host, string? User, int? Port) SessionKey(KmNode n) => (n.HostName!.ToLowerInvariant(), n.UserName, n.Port);
+
+    private static KmNode WithSession(KmNode n, PSSession s)
+    {
+        n.Session = s;
+        return n;
+    }
+
+    /// <summary>
+    /// The SSH remoting sessions of these nodes, registered in the caller's session (Get-PSSession lists
+    /// them), or why one could not be opened. The login settings (user, port, key, ssh options) are the
+    /// first entry's of each session; sessions with the same settings are opened by one New-PSSession.
+    /// </summary>
+    private Dictionary<(string Host, string? User, int? Port), (PSSession? Session, Exception? Failure)> OpenSessions(IReadOnlyList<KmNode> nodes)
+    {
+        var result = new Dictionary<(string Host, string? User, int? Port), (PSSession?, Exception?)>();
+        var firsts = nodes.GroupBy(SessionKey).Select(g => g.First());
+        foreach (var login in firsts.GroupBy(n => (n.UserName, n.Port, n.KeyFilePath,
+                     Options: string.Join("\n", (n.SshOptions ?? new()).OrderBy(o => o.Key, StringComparer.OrdinalIgnoreCase).Select(o => $"{o.Key}={o.Value}")))))
+        {
+            var first = login.First();
+            var hosts = login.Select(n => n.HostName!).ToArray();
+            var opened = new Dictionary<string, (PSSession?, Exception?)>(StringComparer.OrdinalIgnoreCase);
+            try
+            {
+                // A script, so that New-PSSession is resolved as the caller's own call would be.
+                var script = ScriptBlock.Create(
+                    "param($HostName, $UserName, $Port, $KeyFilePath, $Options) $p = @{ HostName = $HostName; ErrorAction = 'SilentlyContinue'; ErrorVariable = 'failed' }; " +
+                    "if ($UserName) { $p.UserName = $UserName }; if ($Port) { $p.Port = $Port }; if ($KeyFilePath) { $p.KeyFilePath = $KeyFilePath }; " +
+                    "if ($Options) { $p.Options = $Options }; $sessions = @(New-PSSession @p); [pscustomobject]@{ Sessions = $sessions; Errors = @($failed) }");
+                var options = first.SshOptions is { Count: > 0 } o ? new Hashtable(o, StringComparer.OrdinalIgnoreCase) : null;
+                var answer = (PSObject)InvokeCommand.InvokeScript(SessionState, script, hosts, first.UserName, first.Port, first.KeyFilePath, options).Single();
+                foreach (var s in ((IEnumerable)answer.Properties["Sessions"].Value).Cast<object>().Select(KmRemoting.AsSession).OfType<PSSession>())
+                    opened[s.ComputerName] = (s, null);
+                // A failed login's error names its runspace; an error naming none stands for every host left without a session.
+                Exception? unplaced = null;
+                foreach (var e in ((IEnumerable)answer.Properties["Errors"].Value).Cast<object>().Select(e => (e as PSObject)?.BaseObject ?? e).OfType<ErrorRecord>())
+                {
+                    var runspace = (e.TargetObject as PSObject)?.BaseObject as Runspace ?? e.TargetObject as Runspace;
+                    if (runspace?.ConnectionInfo?.ComputerName is { } host) opened.TryAdd(host, (null, e.Exception));
+                    else unplaced ??= e.Exception;
+                }
+                foreach (var h in hosts) opened.TryAdd(h, (null, unplaced));
+            }
+            catch (RuntimeException e) when (e is not PipelineStoppedException)
+            {
+                foreach (var h in hosts) opened.TryAdd(h, (null, e));
+            }
+            foreach (var n in login) result[SessionKey(n)] = opened.TryGetValue(n.HostName!, out var r) ? r : (null, null);
+        }
+        return result;
+    }
+
+    private static KmException SessionFailed(KmNode node, Exception? error)
     {
         var target = node.UserName is null ? node.HostName : $"{node.UserName}@{node.HostName}";
-        Exception? error = null;
-        try
-        {
-            var script = ScriptBlock.Create(
-                "param($HostName, $UserName) $p = @{ HostName = $HostName; ErrorAction = 'Stop' }; if ($UserName) { $p.UserName = $UserName }; New-PSSession @p");
-            var result = InvokeCommand.InvokeScript(SessionState, script, node.HostName, node.UserName);
-            if (result.Count == 1 && KmRemoting.AsSession(result[0]) is { } s) return s;
-        }
-        catch (RuntimeException e) when (e is not PipelineStoppedException) { error = e; }
-        throw new KmException("SessionFailed", KmErrorCategory.ConnectionError,
+        var ssh = "ssh " + (node.Port is { } port ? $"-p {port} " : "") + (node.KeyFilePath is { } key ? $"-i {key} " : "") +
+                  string.Concat((node.SshOptions ?? new()).Select(o => $"-o {o.Key}={o.Value} ")) + target;
+        return new KmException("SessionFailed", KmErrorCategory.ConnectionError,
             $"Node '{node.Name}': cannot open a remoting session to {target}" + (error is null ? "." : $": {error.Message}"), node.Name, error)
         {
-            RecommendedAction = $"Check that 'ssh {target}' logs in without a prompt, that pwsh is installed there with 'Subsystem powershell /usr/bin/pwsh -sshs -NoLogo' in sshd_config, and that OasisKeyManager is installed there.",
+            RecommendedAction = $"Check that '{ssh}' logs in without a prompt, that pwsh is installed there with 'Subsystem powershell /usr/bin/pwsh -sshs -NoLogo' in sshd_config, and that OasisKeyManager is installed there.",
         };
     }
 
@@ -182,7 +231,7 @@ public sealed class ImportKmNodeCommand : KmCmdlet
     private static KmNode FromHashtable(Hashtable h)
     {
         string? S(string k) => h.ContainsKey(k) ? h[k]?.ToString() : null;
-        var known = new[] { "Name", "Socket", "DataDir", "ConfigPath", "RuntimeId", "SystemdUnit", "Unit", "StartScript", "StopScript", "LogPath", "HostName", "UserName", "Lifecycle" };
+        var known = new[] { "Name", "Socket", "DataDir", "ConfigPath", "RuntimeId", "SystemdUnit", "Unit", "StartScript", "StopScript", "LogPath", "HostName", "UserName", "Port", "KeyFilePath", "SshOptions", "Lifecycle" };
         var unknown = h.Keys.Cast<object>().Select(k => k.ToString()!).Where(k => !known.Contains(k, StringComparer.OrdinalIgnoreCase)).ToList();
         if (unknown.Count > 0)
             throw new KmException("InventoryInvalid", KmErrorCategory.InvalidData, $"Unknown inventory keys: {string.Join(", ", unknown)}.", h);
@@ -193,7 +242,16 @@ public sealed class ImportKmNodeCommand : KmCmdlet
         {
             Name = S("Name") ?? "", Socket = S("Socket") ?? "", DataDir = S("DataDir") ?? "", ConfigPath = S("ConfigPath"),
             RuntimeId = S("RuntimeId"), Unit = unit, StartScript = start, StopScript = S("StopScript"), LogPath = S("LogPath"),
-            HostName = S("HostName"), UserName = S("UserName"), Lifecycle = lifecycle,
+            HostName = S("HostName"), UserName = S("UserName"), Port = PortOf(S("Port")), KeyFilePath = S("KeyFilePath"), Lifecycle = lifecycle,
+            SshOptions = h["SshOptions"] switch
+            {
+                null => null,
+                Hashtable o => o.Keys.Cast<object>().ToDictionary(k => k.ToString()!, k => o[k]?.ToString() ?? "", StringComparer.OrdinalIgnoreCase),
+                var other => throw new KmException("InventoryInvalid", KmErrorCategory.InvalidData, $"SshOptions must be a hashtable (@{{ Name = 'value' }}), not {other}.", other),
+            },
         };
+        static int? PortOf(string? text) => text is null ? null
+            : int.TryParse(text, out var port) ? port
+            : throw new KmException("InvalidPort", KmErrorCategory.InvalidData, $"Port '{text}' is not a number.", text);
     }
 }

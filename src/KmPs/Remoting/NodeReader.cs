@@ -29,4 +29,10 @@ public sealed class NodeReader : INodeReader
             ? await LocalNodeReader.Instance.GetRuntimeAsync(node, runtimeId, timeout, ct).ConfigureAwait(false)
             : await KmRemoting.OpAsync<RegistryRuntime>(KmRemoting.SessionOf(node), node.Name, "Runtime",
                 new { node.Socket, RuntimeId = runtimeId, TimeoutMs = (int)timeout.TotalMilliseconds }, ct).ConfigureAwait(false);
+
+    public async Task CheckDataDirAsync(KmNode node, CancellationToken ct)
+    {
+        if (!node.IsRemote) await LocalNodeReader.Instance.CheckDataDirAsync(node, ct).ConfigureAwait(false);
+        else await KmRemoting.OpAsync<RemoteStatePath>(KmRemoting.SessionOf(node), node.Name, "StatePath", new { node.DataDir, node.RuntimeId }, ct).ConfigureAwait(false);
+    }
 }

@@ -47,4 +47,41 @@ public class RemoteInventoryTests
         Assert.False(local.IsRemote);
         Assert.Equal(n.ConfigPath, local.ConfigPath);
     }
+
+    [Fact]
+    public void Ssh_port_key_and_options_are_read_from_json_and_the_key_is_relative_to_the_inventory_file()
+    {
+        var json = """
+            { "nodes": [ { "name": "km1", "hostName": "km1.example.org", "userName": "oasis", "port": 2222, "keyFilePath": "keys/admin",
+                           "sshOptions": { "StrictHostKeyChecking": "yes" }, "dataDir": "/node/data" } ] }
+            """;
+        var n = Assert.Single(InventoryFile.ParseJson(json, "/etc/km/inventory.json"));
+        Assert.Equal(2222, n.Port);
+        Assert.Equal("/etc/km/keys/admin", n.KeyFilePath);
+        Assert.Equal("yes", n.SshOptions!["StrictHostKeyChecking"]);
+        Assert.Contains("\"port\": 2222", InventoryFile.ToJson(new[] { n }));
+        var local = n.AsLocal(); // what the node's machine is sent: no login details
+        Assert.Null(local.Port);
+        Assert.Null(local.KeyFilePath);
+        Assert.Null(local.SshOptions);
+
+        var bad = Remote("km1", "/node/data");
+        bad.Port = 70000;
+        Assert.Equal("InvalidPort", Assert.Throws<KmException>(() => bad.Validate("/home/admin")).ErrorId);
+    }
+
+    [Fact]
+    public void Ssh_port_key_and_options_are_read_from_psd1()
+    {
+        using var dir = new KmPs.Tests.Infrastructure.TempDir();
+        File.WriteAllText(dir.File("km.psd1"), "@{ Nodes = @( @{ Name = 'km1'; HostName = 'km1.example.org'; Port = 'x22'; DataDir = '/node/data' } ) }");
+        using var ps = new KmPs.Tests.Infrastructure.PsEngine();
+        var r = ps.Run($"Import-KmNode '{dir.File("km.psd1")}'");
+        Assert.Equal("InvalidPort,KmPs.Cmdlets.ImportKmNodeCommand", Assert.Single(r.Errors).FullyQualifiedErrorId);
+        File.WriteAllText(dir.File("km.psd1"), "@{ Nodes = @( @{ Name = 'km1'; HostName = 'km1.example.org'; SshOptions = 'StrictHostKeyChecking=no'; DataDir = '/node/data' } ) }");
+        r = ps.Run($"Import-KmNode '{dir.File("km.psd1")}'");
+        var e = Assert.Single(r.Errors);
+        Assert.Equal("InventoryInvalid,KmPs.Cmdlets.ImportKmNodeCommand", e.FullyQualifiedErrorId);
+        Assert.Contains("SshOptions must be a hashtable", e.Exception.Message);
+    }
 }

@@ -10,49 +10,41 @@ using KmPs.Tests.Infrastructure;
 
 namespace KmPs.Tests.Remoting;
 
-/// <summary>Two remote hosts with live sessions, shared by the tests of a class (one client per host at a time).</summary>
-public sealed class RemoteHostsFixture : IAsyncLifetime
+/// <summary>
+/// The module's commands on nodes reached through real SSH remoting sessions (sshd, the pwsh
+/// subsystem), each machine an unprivileged user of its own. A node's files belong to the user of the
+/// machine it is on, as an oasis user's would.
+/// </summary>
+[Collection(SshCollection.Name)]
+public class RemoteNodeTests(SshFixture fixture)
 {
-    public RemoteHost[] Hosts { get; private set; } = Array.Empty<RemoteHost>();
-    public PSSession[] Sessions { get; private set; } = Array.Empty<PSSession>();
+    private SshMachines Ssh => fixture.Ssh;
+    private SshMachines.Machine M1 => Ssh.Machines[0];
+    private SshMachines.Machine M2 => Ssh.Machines[1];
 
-    public async Task InitializeAsync()
-    {
-        Hosts = await RemoteHost.StartManyAsync(2);
-        Sessions = Hosts.Select(h => h.Connect()).ToArray();
-    }
-
-    public Task DisposeAsync()
-    {
-        foreach (var h in Hosts) h.Dispose();
-        return Task.CompletedTask;
-    }
-}
-
-/// <summary>The module's commands on nodes reached through PowerShell remoting sessions (real PSRP into another process).</summary>
-public class RemoteNodeTests(RemoteHostsFixture remote) : IClassFixture<RemoteHostsFixture>
-{
     private Dictionary<string, object?> Vars(params (string Name, object? Value)[] more)
     {
-        var v = new Dictionary<string, object?> { ["s1"] = remote.Sessions[0], ["s2"] = remote.Sessions[1] };
+        var v = new Dictionary<string, object?> { ["s1"] = fixture.Sessions[0], ["s2"] = fixture.Sessions[1] };
         foreach (var (name, value) in more) v[name] = value;
         return v;
     }
 
     [Fact]
-    public void Invoke_Command_runs_in_the_host_process_with_the_module_installed_there()
+    public void Invoke_Command_runs_as_the_machines_user_with_the_module_installed_on_its_module_path()
     {
         using var ps = new PsEngine();
         var r = ps.Run("Invoke-Command -Session $s1 { $PID; Import-Module OasisKeyManager; (Get-Module OasisKeyManager).ModuleBase }", Vars()).AssertClean();
-        Assert.Equal(remote.Hosts[0].Pid, (int)r.Output[0].BaseObject);
-        Assert.NotEqual(Environment.ProcessId, remote.Hosts[0].Pid);
-        Assert.EndsWith("OasisKeyManager", r.Output[1].ToString());
+        var pid = (int)r.Output[0].BaseObject;
+        Assert.Equal(M1.Uid, SshMachines.ProcessUid(pid));
+        Assert.Equal(Path.Combine(M1.Home, ".local", "share", "powershell", "Modules", "OasisKeyManager"), r.Output[1].ToString());
+        Assert.Equal(M1.HostName, fixture.Sessions[0].ComputerName);
     }
 
     [Fact]
     public async Task Status_of_a_remote_node_is_the_same_typed_object_as_a_local_one()
     {
         await using var node = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24));
+        SshMachines.Chown(node.DataDir, M1);
         using var ps = new PsEngine();
         var r = ps.Run($$"""
             $n = New-KmNode -Name r1 -DataDir '{{node.DataDir}}' -Session $s1
@@ -64,7 +56,7 @@ public class RemoteNodeTests(RemoteHostsFixture remote) : IClassFixture<RemoteHo
             """, Vars()).AssertClean();
         var n = Assert.IsType<KmNode>(r.Output[0].BaseObject);
         Assert.True(n.IsRemote);
-        Assert.Equal("localhost", n.HostName);
+        Assert.Equal(M1.HostName, n.HostName);
         Assert.Equal("unix:" + node.SocketPath, n.Socket);
         var viaSession = Assert.IsType<KmStatus>(r.Output[1].BaseObject);
         var local = Assert.IsType<KmStatus>(r.Output[2].BaseObject);
@@ -85,7 +77,7 @@ public class RemoteNodeTests(RemoteHostsFixture remote) : IClassFixture<RemoteHo
         var r = ps.Run("Get-KmStatus -Socket /nonexistent/internal.sock -Name gone -Session $s1; Find-KmUpgradeProblem -Path /nonexistent/node.log -Session $s2", Vars());
         Assert.Equal(2, r.Errors.Count);
         Assert.Equal("SocketNotFound,KmPs.Cmdlets.GetKmStatusCommand", r.Errors[0].FullyQualifiedErrorId);
-        Assert.Contains("(on localhost)", r.Errors[0].Exception.Message);
+        Assert.Contains($"(on {M1.HostName})", r.Errors[0].Exception.Message);
         Assert.NotNull(r.Errors[0].ErrorDetails?.RecommendedAction);
         Assert.Equal("LogNotFound,KmPs.Cmdlets.FindKmUpgradeProblemCommand", r.Errors[1].FullyQualifiedErrorId);
     }
@@ -94,13 +86,15 @@ public class RemoteNodeTests(RemoteHostsFixture remote) : IClassFixture<RemoteHo
     public async Task Status_of_remote_nodes_is_read_concurrently()
     {
         var delay = TimeSpan.FromSeconds(2);
-        await using var warm = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24, "a"));
+        await using var wa = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24, "a"));
+        await using var wb = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24, "a"));
         await using var a = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24, "a"), delay);
         await using var b = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24, "a"), delay);
+        foreach (var (node, m) in new[] { (wa, M1), (a, M1), (wb, M2), (b, M2) }) SshMachines.Chown(node.DataDir, m);
         using var ps = new PsEngine();
-        var vars = Vars(("a", a.DataDir), ("b", b.DataDir), ("w", warm.DataDir));
+        var vars = Vars(("a", a.DataDir), ("b", b.DataDir), ("wa", wa.DataDir), ("wb", wb.DataDir));
         // Both machines have read a status once (their code is warm), then each node answers in 2 s.
-        ps.Run("$null = (New-KmNode wa $w -Session $s1), (New-KmNode wb $w -Session $s2) | Get-KmStatus; " +
+        ps.Run("$null = (New-KmNode wa $wa -Session $s1), (New-KmNode wb $wb -Session $s2) | Get-KmStatus; " +
                "$nodes = (New-KmNode ra $a -Session $s1), (New-KmNode rb $b -Session $s2)", vars).AssertClean();
         var sw = Stopwatch.StartNew();
         var r = ps.Run("$nodes | Get-KmStatus | ForEach-Object { $_.Name }").AssertClean();
@@ -120,8 +114,12 @@ public class RemoteNodeTests(RemoteHostsFixture remote) : IClassFixture<RemoteHo
     {
         using var d = new FakeDataDir();
         await using var peer = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24));
+        SshMachines.Chown(d.Root, M1);
+        SshMachines.Chown(peer.DataDir, M2);
+        var log = Path.Combine(d.Root, "node.log");
+        File.Copy(TestPaths.Vector("enclave-panic.log"), log);
         using var ps = new PsEngine();
-        var vars = Vars(("dd", d.DataDir), ("rid", d.RuntimeId), ("peerDir", peer.DataDir), ("log", TestPaths.Vector("enclave-panic.log")));
+        var vars = Vars(("dd", d.DataDir), ("rid", d.RuntimeId), ("peerDir", peer.DataDir), ("log", log));
         // The node to wipe is stopped (no socket) on s1's machine; its staying peer is read on s2's machine.
         var r = ps.Run("""
             $node = New-KmNode -Name far -DataDir $dd -RuntimeId $rid -Session $s1
@@ -136,7 +134,7 @@ public class RemoteNodeTests(RemoteHostsFixture remote) : IClassFixture<RemoteHo
         var wiped = Assert.IsType<LocalStateRecord>(r.Output[0].BaseObject);
         Assert.Equal("MovedAside", wiped.Action);
         Assert.Equal(Statuses.VectorChecksum, wiped.PeerChecksum);
-        Assert.Equal(new[] { $"unix:{peer.SocketPath} on localhost" }, wiped.VerifiedPeers);
+        Assert.Equal(new[] { $"unix:{peer.SocketPath} on {M2.HostName}" }, wiped.VerifiedPeers);
         Assert.Equal("Restored", Assert.IsType<LocalStateRecord>(r.Output[1].BaseObject).Action);
         Assert.True(Directory.Exists(d.StorageDir));
         Assert.Equal(120UL, Assert.IsType<KmDeployment>(r.Output[2].BaseObject).ValidFrom);
@@ -157,6 +155,7 @@ public class RemoteNodeTests(RemoteHostsFixture remote) : IClassFixture<RemoteHo
     public async Task Invoke_Command_results_render_with_the_default_views_too()
     {
         await using var node = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24));
+        SshMachines.Chown(node.DataDir, M1);
         var host = new RecordingHost();
         using var ps = new PsEngine(host);
         var r = ps.Run($$"""
@@ -167,32 +166,36 @@ public class RemoteNodeTests(RemoteHostsFixture remote) : IClassFixture<RemoteHo
         Assert.Equal("Deserialized.KmPs.Status.KmStatus", r.Output[0].ToString());
         // The module's table, not PowerShell's list of every property.
         var text = System.Text.RegularExpressions.Regex.Replace(host.Text, "\u001b\\[[0-9;]*m", "");
-        Assert.Matches(@"Name\s+Status\s+Version\s+Node\s+Checksum\s+Epoch\s+LastRegistration", text);
-        Assert.Contains(Statuses.VectorChecksum[..16] + "\u2026", text);
-        Assert.Matches(@"0\.3\.3.*\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ", text);
+        Assert.Matches(@"Name\s+Status\s+Version\s+Node\s+Checksum\s+Epoch\s+Registered \(UTC\)", text);
+        Assert.Contains(Statuses.VectorChecksum[..8] + "\u2026", text);
+        Assert.Matches(@"0\.3\.3.*\d\d-\d\d \d\d:\d\d:\d\d", text);
         Assert.DoesNotContain("InitResponse", text);
     }
 }
 
 /// <summary>A session that breaks: every command on that node fails with SessionLost naming it, at once.</summary>
-public class LostSessionTests
+[Collection(SshCollection.Name)]
+public class LostSessionTests(SshFixture fixture)
 {
+    private SshMachines Ssh => fixture.Ssh;
+    private SshMachines.Machine M3 => Ssh.Machines[2];
+
     [Fact]
     public async Task A_lost_session_fails_every_command_on_that_node_at_once_and_names_it()
     {
-        var engine = Task.Run(() => new PsEngine());
         await using var node = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24));
-        using var host = await RemoteHost.StartAsync();
-        var session = host.Connect();
-        using var ps = await engine;
-        ps.Run($"$n = New-KmNode -Name far -DataDir '{node.DataDir}' -Session $s -StartScript {{ 'start' }} -StopScript {{ 'stop' }}",
-            new Dictionary<string, object?> { ["s"] = session }).AssertClean();
-        host.Kill();
+        SshMachines.Chown(node.DataDir, M3);
+        using var ps = new PsEngine();
+        var r = ps.Run($"$s = {Ssh.NewSession(M3)}; $n = New-KmNode -Name far -DataDir '{node.DataDir}' -Session $s -StartScript {{ 'start' }} -StopScript {{ 'stop' }}; " +
+                       "Invoke-Command $s { $PID }").AssertClean();
+        // The machine goes away: the session's pwsh on it dies.
+        using (var remote = Process.GetProcessById((int)r.Output.Single().BaseObject)) remote.Kill();
 
         var status = ps.Run("$n | Get-KmStatus");
         var e = Assert.Single(status.Errors);
         Assert.Equal("SessionLost,KmPs.Cmdlets.GetKmStatusCommand", e.FullyQualifiedErrorId);
         Assert.Contains("Node 'far'", e.Exception.Message);
+        Assert.Contains(M3.HostName, e.Exception.Message);
         Assert.Contains("broken", e.Exception.Message);
 
         var sw = Stopwatch.StartNew();
@@ -208,44 +211,36 @@ public class LostSessionTests
         Assert.Equal("SessionLost,KmPs.Cmdlets.StopKmNodeCommand", Assert.Single(stop.Errors).FullyQualifiedErrorId);
     }
 
-    /// <remarks>
-    /// New-PSSession is a function here that fails as New-PSSession -HostName fails when ssh cannot
-    /// reach the host. The real one is not run: with an unresolvable host, the SSH transport of
-    /// System.Management.Automation 7.6.9 can crash the process (an unhandled "Broken pipe"
-    /// IOException on its error-reader thread, SSHClientSessionTransportManager.CloseConnection).
-    /// </remarks>
     [Fact]
-    public void A_host_that_cannot_be_reached_is_a_SessionFailed_error_naming_node_and_host()
+    public void A_host_that_cannot_be_reached_is_a_SessionFailed_error_naming_node_host_and_the_ssh_command_to_try()
     {
         using var dir = new TempDir();
-        File.WriteAllText(dir.File("km.psd1"), "@{ Nodes = @( @{ Name = 'far'; HostName = 'km-host.invalid'; UserName = 'oasis'; DataDir = '/node/data' } ) }");
+        var closed = SshMachines.FreePort(); // nothing listens there
+        File.WriteAllText(dir.File("km.psd1"),
+            $"@{{ Nodes = @( @{{ Name = 'far'; HostName = 'm9.kmssh.test'; UserName = 'oasis'; Port = {closed}; KeyFilePath = '{Ssh.ClientKey}'; DataDir = '/node/data'; " +
+            "SshOptions = @{ " + string.Join("; ", Ssh.Options.Select(o => $"{o.Key} = '{o.Value}'")) + " } } ) }");
         using var ps = new PsEngine();
-        var r = ps.Run($$"""
-            function New-PSSession {
-                [CmdletBinding()]
-                param([string] $HostName, [string] $UserName)
-                throw [System.Management.Automation.Remoting.PSRemotingTransportException]::new("ssh: Could not resolve hostname ${HostName}: Name or service not known")
-            }
-            Import-KmNode '{{dir.File("km.psd1")}}'
-            """);
+        var r = ps.Run($"Import-KmNode '{dir.File("km.psd1")}'");
         Assert.Empty(r.Output);
         var e = Assert.Single(r.Errors);
         Assert.Equal("SessionFailed,KmPs.Cmdlets.ImportKmNodeCommand", e.FullyQualifiedErrorId);
-        Assert.Contains("Node 'far': cannot open a remoting session to oasis@km-host.invalid: ssh: Could not resolve hostname", e.Exception.Message);
+        Assert.StartsWith("Node 'far': cannot open a remoting session to oasis@m9.kmssh.test: The SSH client session has ended", e.Exception.Message);
+        Assert.Contains($"'ssh -p {closed} -i {Ssh.ClientKey} -o ", e.ErrorDetails.RecommendedAction);
+        Assert.Contains(" -o HostName=127.0.0.1 ", e.ErrorDetails.RecommendedAction);
+        Assert.Contains(" oasis@m9.kmssh.test' logs in", e.ErrorDetails.RecommendedAction);
         Assert.Contains("Subsystem powershell", e.ErrorDetails.RecommendedAction);
     }
 
     [Fact]
-    public async Task A_host_without_the_module_is_a_clear_error_naming_node_machine_and_module_path()
+    public void A_host_without_the_module_is_a_clear_error_naming_node_machine_and_module_path()
     {
-        // A host of its own: its session's module path is emptied before the module's first use there.
-        using var bare = await RemoteHost.StartAsync();
-        var session = bare.Connect();
+        // A session of its own: its module path is emptied before the module's first use there.
         using var ps = new PsEngine();
-        var r = ps.Run("""
+        var r = ps.Run($$"""
+            $s = {{Ssh.NewSession(M3)}}
             Invoke-Command -Session $s { $env:PSModulePath = '/nonexistent-modules' }
             New-KmNode -Name far -DataDir /node/data -RuntimeId 4000000000000000000000000000000000000000000000004a1a53dff2ae482d -Session $s | Get-KmStatus
-            """, new Dictionary<string, object?> { ["s"] = session });
+            """);
         Assert.Empty(r.Output);
         var e = Assert.Single(r.Errors);
         Assert.StartsWith("ModuleNotInstalled,", e.FullyQualifiedErrorId);

@@ -37,11 +37,11 @@ public class VisibilityTests : IAsyncLifetime
         Assert.True(Root, "this test switches to an unprivileged user and must run as root (as CI does)");
         using var d = Private();
         var before = d.Hash();
-        var (who, _) = RemoteHost.RunAs(Nobody, "[Environment]::UserName");
+        var (who, _) = AsUser.Run(Nobody, "[Environment]::UserName");
         Assert.Equal(["nobody"], who);
 
         // The cmdlets run by that user on its own machine ...
-        var (_, errors) = RemoteHost.RunAs(Nobody,
+        var (_, errors) = AsUser.Run(Nobody,
             "param($dd, $rid, $peer) Clear-KmLocalState -DataDir $dd -RuntimeId $rid -RequirePeer $peer -Confirm:$false; " +
             "Clear-KmLocalState -DataDir $dd -RuntimeId $rid -RequirePeer $peer -Delete -Force -Confirm:$false; " +
             "Restore-KmLocalState -DataDir $dd -RuntimeId $rid -Confirm:$false",
@@ -53,7 +53,7 @@ public class VisibilityTests : IAsyncLifetime
         Assert.StartsWith("LocalStateUnreadable,KmPs.Cmdlets.RestoreKmLocalStateCommand ", errors[2]);
 
         // ... and the node side of a remote wipe (what an admin host's session runs there).
-        var (ops, _) = RemoteHost.RunAs(Nobody,
+        var (ops, _) = AsUser.Run(Nobody,
             "param($dd, $rid) [KmPs.Remoting.KmRemoteEndpoint]::Op('StatePath', \"{`\"DataDir`\": `\"$dd`\", `\"RuntimeId`\": `\"$rid`\"}\"); " +
             "[KmPs.Remoting.KmRemoteEndpoint]::Op('Wipe', \"{`\"DataDir`\": `\"$dd`\", `\"RuntimeId`\": `\"$rid`\", `\"Name`\": `\"km1`\", `\"ExpectAbsent`\": true}\")",
             d.DataDir, d.RuntimeId);
