@@ -53,3 +53,22 @@ Describe 'Tab completion' {
         (Get-Completion '$r = Invoke-KmSafeUpgrade -InventoryPath ./km.json -BundlePath x.orc; $r.Succ').CompletionText | Should -Contain 'Success'
     }
 }
+
+Describe 'Node names' {
+    It 'completes the node names of the inventory after Import-KmNode ./km.json -Name' {
+        (Get-Completion 'Import-KmNode ./km.json -Name ').CompletionText | Should -Be @('km1', 'km2')
+        (Get-Completion 'Import-KmNode -Path ./km.json -Name km2').CompletionText | Should -Be @('km2')
+    }
+
+    It 'offers nothing for a file that is not there' {
+        Get-Completion 'Import-KmNode ./missing.json -Name ' | Where-Object ResultType -eq 'ParameterValue' | Should -BeNullOrEmpty
+    }
+
+    It 'imports only the named nodes, and names a missing one' {
+        $errs = $null
+        $nodes = @(Import-KmNode ./km.json -Name km2, nope -ErrorAction SilentlyContinue -ErrorVariable errs)
+        $nodes.Name | Should -Be @('km2')
+        $errs[0].FullyQualifiedErrorId | Should -Be 'NodeNotInInventory,KmPs.Cmdlets.ImportKmNodeCommand'
+        @(Import-KmNode ./km.json -Name 'KM*').Count | Should -Be 2
+    }
+}

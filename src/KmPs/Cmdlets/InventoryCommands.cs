@@ -99,17 +99,19 @@ public sealed class ImportKmNodeCommand : KmCmdlet
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = "";
 
+    /// <summary>Only the entries of these names (wildcards allowed); Tab completes the names in -Path's file.</summary>
+    [Parameter(Position = 1)]
+    [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(InventoryNameCompleter))]
+    public string[]? Name { get; set; }
+
     protected override void ProcessRecord()
     {
         var path = ResolvePath(Path);
         try
         {
-            if (!File.Exists(path))
-                throw new KmException("InventoryNotFound", KmErrorCategory.ObjectNotFound, $"No inventory file at {path}.", path);
-            var text = File.ReadAllText(path);
-            var entries = path.EndsWith(".psd1", StringComparison.OrdinalIgnoreCase)
-                ? InventoryFile.CheckEach(ParsePsd1(path), path)
-                : InventoryFile.ParseJsonEntries(text, path);
+            var entries = Select(ReadEntries(path), path);
             var sessions = OpenSessions(entries.Where(e => e.Error is null && e.Node.IsRemote).Select(e => e.Node).ToList());
             var completions = entries.Select(e => e.Error is null && e.Node.IsRemote && sessions[SessionKey(e.Node)].Session is { } s
                 ? NewKmNodeCommand.CompleteRemoteAsync(WithSession(e.Node, s), Stopping) : null).ToList();
@@ -134,6 +136,27 @@ public sealed class ImportKmNodeCommand : KmCmdlet
         catch (KmException e) { WriteKmError(e, path); }
         catch (IOException e) { WriteKmError(new KmException("InventoryUnreadable", KmErrorCategory.ReadError, $"Cannot read {path}: {e.Message}", path, e)); }
         catch (UnauthorizedAccessException e) { WriteKmError(new KmException("InventoryUnreadable", KmErrorCategory.PermissionDenied, $"Cannot read {path}: {e.Message}", path, e)); }
+    }
+
+    /// <summary>Every entry of the inventory file (.json or .psd1), each with its own verdict.</summary>
+    internal static IReadOnlyList<InventoryEntry> ReadEntries(string path)
+    {
+        if (!File.Exists(path))
+            throw new KmException("InventoryNotFound", KmErrorCategory.ObjectNotFound, $"No inventory file at {path}.", path);
+        return path.EndsWith(".psd1", StringComparison.OrdinalIgnoreCase)
+            ? InventoryFile.CheckEach(ParsePsd1(path), path)
+            : InventoryFile.ParseJsonEntries(File.ReadAllText(path), path);
+    }
+
+    /// <summary>The entries -Name asks for (all without it); a plain name that matches none is an error, as Get-Process -Name does.</summary>
+    private IReadOnlyList<InventoryEntry> Select(IReadOnlyList<InventoryEntry> entries, string path)
+    {
+        if (Name is null) return entries;
+        var patterns = Name.Select(n => WildcardPattern.Get(n, WildcardOptions.IgnoreCase)).ToList();
+        foreach (var missing in Name.Where(n => !WildcardPattern.ContainsWildcardCharacters(n) && !entries.Any(e => e.Name.Equals(n, StringComparison.OrdinalIgnoreCase))))
+            WriteKmError(new KmException("NodeNotInInventory", KmErrorCategory.ObjectNotFound,
+                $"{path} has no node named '{missing}' (it has {string.Join(", ", entries.Select(e => e.Name))}).", missing));
+        return entries.Where(e => patterns.Any(p => p.IsMatch(e.Name))).ToList();
     }
 
     /// <summary>Which session a remote node uses: one per host, user and port.</summary>
@@ -253,5 +276,29 @@ public sealed class ImportKmNodeCommand : KmCmdlet
         static int? PortOf(string? text) => text is null ? null
             : int.TryParse(text, out var port) ? port
             : throw new KmException("InvalidPort", KmErrorCategory.InvalidData, $"Port '{text}' is not a number.", text);
+    }
+}
+
+/// <summary>Tab completion of Import-KmNode -Name: the node names in the inventory file given as -Path.</summary>
+public sealed class InventoryNameCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        if (fakeBoundParameters["Path"] is not string path || path.Length == 0) return [];
+        try
+        {
+            // Completion runs inside the session being typed in: a nested command there resolves a relative path from its location.
+            using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
+            ps.AddScript("$ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($args[0])").AddArgument(path);
+            var full = ps.Invoke<string>().FirstOrDefault() ?? System.IO.Path.GetFullPath(path);
+            var pattern = WildcardPattern.Get(wordToComplete.Trim('\'', '"') + "*", WildcardOptions.IgnoreCase);
+            return ImportKmNodeCommand.ReadEntries(full).Select(e => e.Name).Where(n => n.Length > 0 && pattern.IsMatch(n)).Distinct()
+                .Select(n => new CompletionResult(n, n, CompletionResultType.ParameterValue, $"node {n} of {System.IO.Path.GetFileName(full)}")).ToList();
+        }
+        catch (Exception e) when (e is KmException or IOException or UnauthorizedAccessException or PSInvalidOperationException or ItemNotFoundException or NotSupportedException)
+        {
+            return [];  // no file yet, or not an inventory: nothing to offer
+        }
     }
 }
