@@ -117,7 +117,10 @@ public sealed class WaitKmNodeCommand : KmNodeSetCommand
             }
             else
             {
-                var status = $"{nodes.Count - pending.Count}/{nodes.Count} done; waiting for {pending[0]} ({last[pending[0]]})";
+                // Short enough for an 80-column bar: the first pending node by name and its status word and version.
+                var first = results.First(r => r.Name == pending[0]).Status;
+                var status = $"{nodes.Count - pending.Count}/{nodes.Count} done; {pending[0]}" + (pending.Count > 1 ? $" and {pending.Count - 1} more" : "") +
+                             (first is null ? ": unreachable" : $": {first.Status}, {first.RegisteredVersion?.ToString() ?? "unregistered"}");
                 bar = new ProgressRecord(2, Activity, status)
                 {
                     SecondsRemaining = (int)Math.Max(0, (timeout - sw.Elapsed).TotalSeconds),
@@ -131,7 +134,7 @@ public sealed class WaitKmNodeCommand : KmNodeSetCommand
         }
     }
 
-    private string Activity => $"Waiting for {Describe()}";
+    private string Activity => Until == KmWaitCondition.Replicated && Version is not null ? $"Waiting for {Version} to replicate" : $"Waiting for {Describe()}";
 
     private string Describe() => Until switch
     {

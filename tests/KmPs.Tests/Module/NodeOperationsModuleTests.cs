@@ -60,7 +60,16 @@ public class NodeOperationsModuleTests
         var r = ps.Run($"Wait-KmNode '{n.Address}' -Until Replicated -Version 0.3.3 -TimeoutSec 20 -PollIntervalMs 100").AssertClean();
         await flip;
         Assert.Equal("ready", r.Single<KmStatus>().Status);
-        Assert.NotEmpty(r.Progress);
+        // Each bar fits 80 columns with its activity, and names the node it waits for.
+        var bar = r.Progress.First(p => p.RecordType == ProgressRecordType.Processing);
+        Assert.Equal("Waiting for 0.3.3 to replicate", bar.Activity);
+        Assert.StartsWith($"0/1 done; {n.Address}: starting", bar.StatusDescription);
+        Assert.True($"{bar.Activity} [{bar.StatusDescription.Replace(n.Address.ToString(), "km1")}]".Length <= 80, bar.StatusDescription);
+        Assert.Equal(-1, bar.ParentActivityId);
+
+        // Under a parent bar (as Invoke-KmSafeUpgrade draws its step bar).
+        var nested = ps.Run($"Wait-KmNode '{n.Address}' -Until Ready -ParentProgressId 10 -PollIntervalMs 100").AssertClean();
+        Assert.All(nested.Progress, p => Assert.Equal(10, p.ParentActivityId));
 
         var t = ps.Run($"Wait-KmNode '{n.Address}' -Until Epoch -Epoch 999 -TimeoutSec 1 -PollIntervalMs 100");
         var err = Assert.Single(t.Errors); // a terminating error of the statement
