@@ -3,6 +3,7 @@ using System.Management.Automation.Runspaces;
 using KmPs.Control;
 using KmPs.Diagnosis;
 using KmPs.Replication;
+using KmPs.Timing;
 using KmPs.Status;
 
 namespace KmPs.Cmdlets;
@@ -52,11 +53,20 @@ public sealed class TestKmReplicationCommand : KmNodeSetCommand
             if (round > 1)
             {
                 var target = lastEpoch + (ulong)MinEpochs;
-                while (CurrentEpoch() < target)
+                // The wait for the next check's epoch shows its ETA, as every epoch wait does (Wait-KmNode).
+                var eta = new EpochWaitEta(Nodes.Where(n => n.Usable).ToList(), target);
+                var waitStarted = DateTimeOffset.UtcNow;
+                var deadline = waitStarted + (TimeSpan.FromSeconds(TimeoutSec) - sw.Elapsed);
+                ulong epoch;
+                while ((epoch = CurrentEpoch()) < target)
                 {
                     if (sw.Elapsed.TotalSeconds > TimeoutSec)
                         ThrowKmError(new KmException("WaitTimeout", KmErrorCategory.OperationTimeout, $"Epoch {target} was not reached within {TimeoutSec} s for check {round}.", null));
-                    WriteProgress(new ProgressRecord(3, "Verifying replication again", $"check {round} of {Repeat} at epoch {target}"));
+                    var view = EpochWaitProgress.At(Await(eta.EstimateAsync(epoch, Stopping)).Eta, waitStarted, DateTimeOffset.UtcNow, deadline);
+                    WriteProgress(new ProgressRecord(3, "Verifying replication again", $"check {round} of {Repeat}: {view.Status}")
+                    {
+                        SecondsRemaining = view.SecondsRemaining, PercentComplete = view.PercentComplete,
+                    });
                     Stopping.WaitHandle.WaitOne(250);
                     if (Stopping.IsCancellationRequested) throw new PipelineStoppedException();
                 }
