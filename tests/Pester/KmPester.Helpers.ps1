@@ -41,13 +41,14 @@ function Remove-TestCluster($Cluster) {
 }
 
 # Path -> SHA-256 of every file under the cluster folder (data dirs, configs, bundles, chain), minus
-# what a running node rewrites by itself (its log, its socket, the shared epoch clock and registry).
+# what a running node rewrites by itself (its log, its sockets: control and p2p, the shared epoch
+# clock and registry).
 function Get-ClusterHashes($Cluster) {
     $hashes = [ordered]@{}
     foreach ($f in Get-ChildItem -LiteralPath $Cluster.Dir -Recurse -File -Force | Sort-Object FullName) {
         $rel = [IO.Path]::GetRelativePath($Cluster.Dir, $f.FullName)
         # LOCK: Badger's pid file, rewritten by a node that restarts.
-        if ($rel -match '(^|/)(node\.log|internal\.sock|LOCK|chain/.*|.*\.pid)$') { continue }
+        if ($rel -match '(^|/)(node\.log|[^/]*\.sock|LOCK|chain/.*|.*\.pid)$') { continue }
         $hashes[$rel] = (Get-FileHash -LiteralPath $f.FullName -Algorithm SHA256).Hash
     }
     $hashes
