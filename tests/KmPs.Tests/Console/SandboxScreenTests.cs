@@ -19,11 +19,13 @@ public class SandboxScreenTests
         var dir = Path.Combine(Path.GetTempPath(), $"kmps-screen-{Guid.NewGuid():N}"[..24]);
         try
         {
-            using var term = Tmux.Start($"dotnet '{TestPaths.SandboxDll}' --nodes 2 --epoch-ms 1500 --upgrade-in 6 --dir '{dir}'", Columns, 32);
+            using var term = Tmux.Start($"dotnet '{TestPaths.SandboxDll}' --nodes 2 --epoch-ms 2000 --upgrade-in 12 --dir '{dir}'", Columns, 32);
 
-            // An epoch wait of the upgrade: the step bar and, nested under it, the wait's bar.
+            // An epoch wait of the upgrade: the step bar and, nested under it, the wait's bar. The upgrade
+            // epoch is 12 epochs (24 s) after the nodes are up, so the first half's wait for it lasts
+            // many seconds even when a busy machine makes the dry run and the first stops slow.
             var during = term.WaitFor(s => s.Any(l => l.Contains("Waiting for epoch")) && s.Any(l => l.Contains("Safe upgrade to 0.6.0")),
-                TimeSpan.FromSeconds(120), "an epoch wait under the upgrade's step bar");
+                TimeSpan.FromSeconds(180), "an epoch wait under the upgrade's step bar");
             Assert.Single(during, l => l.Contains("Waiting for epoch"));
             Assert.Single(during, l => l.Contains("Safe upgrade to 0.6.0 ["));
             var step = Array.FindIndex(during, l => l.Contains("Safe upgrade to 0.6.0 ["));
