@@ -8,7 +8,10 @@ public static class Pwsh
     private static readonly Lazy<(int Code, string Output)> Restore = new(() => Dotnet("tool", "restore"));
 
     /// <summary>Runs dotnet in the repository root; exit code and standard output followed by standard error.</summary>
-    public static (int Code, string Output) Dotnet(params string[] args)
+    public static (int Code, string Output) Dotnet(params string[] args) => Dotnet(TimeSpan.FromMinutes(10), args);
+
+    /// <summary>The same, killing the process tree when it runs past <paramref name="timeout"/> (a TimeoutException with its output).</summary>
+    public static (int Code, string Output) Dotnet(TimeSpan timeout, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = TestPaths.RepoRoot, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
@@ -16,9 +19,13 @@ public static class Pwsh
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         using var p = Process.Start(psi)!;
         var err = p.StandardError.ReadToEndAsync();
-        var output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, output + err.Result);
+        var output = p.StandardOutput.ReadToEndAsync();
+        if (!p.WaitForExit(timeout))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"dotnet {string.Join(' ', args)} did not end within {timeout}:\n{output.Result}\n{err.Result}");
+        }
+        return (p.ExitCode, output.Result + err.Result);
     }
 
     /// <summary>Restores the pinned pwsh (once) and fails the test with dotnet's words if that does not work.</summary>

@@ -29,8 +29,8 @@ public sealed class PesterRun
         var results = Path.Combine(Path.GetTempPath(), $"kmp-results-{Guid.NewGuid():N}.json");
         try
         {
-            Run("dotnet", TimeSpan.FromMinutes(2), "tool", "restore");
-            (ExitCode, RunnerOutput) = Run("dotnet", TimeSpan.FromMinutes(8), "pwsh", "-NoProfile", "-NonInteractive", "-File",
+            Pwsh.EnsureRestored();
+            (ExitCode, RunnerOutput) = Pwsh.Dotnet(TimeSpan.FromMinutes(8), "pwsh", "-NoProfile", "-NonInteractive", "-File",
                 Path.Combine(PesterDiscovery.SuiteDir, "Run-KmPester.ps1"), "-SimulatorDll", TestPaths.SimulatorDll, "-ResultPath", results);
             if (!File.Exists(results)) throw new InvalidOperationException($"Run-KmPester.ps1 wrote no results (exit {ExitCode}):\n{RunnerOutput}");
             using var doc = JsonDocument.Parse(File.ReadAllText(results));
@@ -44,23 +44,6 @@ public sealed class PesterRun
         }
         finally { File.Delete(results); }
         Elapsed = clock.Elapsed;
-    }
-
-    private static (int Code, string Output) Run(string exe, TimeSpan timeout, params string[] args)
-    {
-        var psi = new ProcessStartInfo(exe) { WorkingDirectory = TestPaths.RepoRoot, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["DOTNET_NOLOGO"] = "1";
-        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var output = p.StandardOutput.ReadToEndAsync();
-        if (!p.WaitForExit(timeout))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{exe} {string.Join(' ', args)} did not end within {timeout}:\n{output.Result}\n{err.Result}");
-        }
-        return (p.ExitCode, output.Result + err.Result);
     }
 }
 

@@ -93,6 +93,16 @@ public class SafeUpgradeRemoteTests(SshFixture fixture)
         File.WriteAllText(m.Inventory, InventoryFile.ToJson(nodes));
     }
 
+    /// <summary>Nothing changed: no byte of the cluster, no journal, no script run on any machine, every node still ready.</summary>
+    private static async Task AssertUntouchedAsync(Mixed m, string before)
+    {
+        var c = m.Cluster;
+        Assert.Equal(before, UpgradeHarness.Snapshot(c));
+        Assert.False(File.Exists(UpgradeHarness.Journal(c)));
+        foreach (var n in m.Machines.Keys) Assert.Empty(m.Marks(n));
+        foreach (var n in c.Names) Assert.True((await c.StatusAsync(n)).IsReady, n);
+    }
+
     private static string Upgrade(Mixed m) =>
         $"Invoke-KmSafeUpgrade -InventoryPath '{m.Inventory}' -BundlePath '{m.AdminOrc}' -JournalPath '{UpgradeHarness.Journal(m.Cluster)}' -TimeoutSec 30 -NodeTimeoutSec 30 -Confirm:$false";
 
@@ -210,10 +220,7 @@ public class SafeUpgradeRemoteTests(SshFixture fixture)
         var e = UpgradeHarness.SingleError(m.Engine.Run(Upgrade(m).Replace(m.AdminOrc, other)));
         Assert.True(e.FullyQualifiedErrorId == "PreflightFailed,Invoke-KmSafeUpgrade", e.FullyQualifiedErrorId + ": " + e.Exception.Message);
         Assert.Contains("not a key manager bundle", e.Exception.Message);
-        Assert.Equal(before, UpgradeHarness.Snapshot(c));
-        Assert.False(File.Exists(UpgradeHarness.Journal(c)));
-        foreach (var n in m.Machines.Keys) Assert.Empty(m.Marks(n));
-        foreach (var n in c.Names) Assert.True((await c.StatusAsync(n)).IsReady, n);
+        await AssertUntouchedAsync(m, before);
     }
 
     [Fact]
@@ -234,10 +241,7 @@ public class SafeUpgradeRemoteTests(SshFixture fixture)
         Says($"(on {m.Machines["km2"].HostName}) (LocalStateUnreadable)");
         Says($"km2: cannot read its status: Whether a control socket is at {c.Layout.SocketPath("km2")} cannot be seen by this user");
         Assert.DoesNotContain("km4", text);
-        Assert.Equal(before, UpgradeHarness.Snapshot(c));
-        Assert.False(File.Exists(UpgradeHarness.Journal(c)));
-        foreach (var n in m.Machines.Keys) Assert.Empty(m.Marks(n));
-        foreach (var n in c.Names) Assert.True((await c.StatusAsync(n)).IsReady, n);
+        await AssertUntouchedAsync(m, before);
     }
 
     [Fact]
