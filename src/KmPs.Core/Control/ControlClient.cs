@@ -78,19 +78,23 @@ public sealed class ControlClient
     {
         var m = MethodFor(service, method);
         var path = m.FullName;
-        // "Cannot see" is not "absent": a node's socket in a data dir this user may not enter is not a stopped node.
-        if (LocalState.LocalStatePath.Probe(Address.Path) == LocalState.LocalStatePath.Presence.Unreadable)
-            throw new KmException("SocketAccessDenied", KmErrorCategory.PermissionDenied,
-                $"Whether a control socket is at {Address.Path} cannot be seen by this user (permission denied on its folder); the node may well be running.", Address.Path)
-            {
-                RecommendedAction = "Run as the node's user (the owner of its data dir, e.g. oasis) or as root; check the inventory's DataDir and UserName.",
-            };
-        if (!Path.Exists(Address.Path))
-            throw new KmException("SocketNotFound", KmErrorCategory.ObjectNotFound,
-                $"No control socket at {Address.Path}: the node is not running, or the path is not its data dir.", Address.Path)
-            {
-                RecommendedAction = "Check the node's data dir (common.data_dir / datadir in its config) and that the node is started.",
-            };
+        // One look at the socket per call. "Cannot see" is not "absent": a node's socket in a data dir
+        // this user may not enter is not a stopped node.
+        switch (LocalState.LocalStatePath.Probe(Address.Path))
+        {
+            case LocalState.LocalStatePath.Presence.Unreadable:
+                throw new KmException("SocketAccessDenied", KmErrorCategory.PermissionDenied,
+                    $"Whether a control socket is at {Address.Path} cannot be seen by this user (permission denied on its folder); the node may well be running.", Address.Path)
+                {
+                    RecommendedAction = LocalState.LocalStatePath.RunAsNodeUser,
+                };
+            case LocalState.LocalStatePath.Presence.Absent:
+                throw new KmException("SocketNotFound", KmErrorCategory.ObjectNotFound,
+                    $"No control socket at {Address.Path}: the node is not running, or the path is not its data dir.", Address.Path)
+                {
+                    RecommendedAction = "Check the node's data dir (common.data_dir / datadir in its config) and that the node is started.",
+                };
+        }
         var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
         try
         {

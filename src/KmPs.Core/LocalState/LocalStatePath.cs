@@ -110,11 +110,14 @@ public sealed class LocalStatePath
         catch (Exception e) when (e is UnauthorizedAccessException or IOException) { return Presence.Unreadable; }
     }
 
+    /// <summary>The advice for anything this user may not look into in a node's data dir.</summary>
+    public const string RunAsNodeUser = "Run as the node's user (the owner of its data dir, e.g. oasis) or as root; check the inventory's DataDir and UserName.";
+
     internal static KmException Unreadable(string path) =>
         new("LocalStateUnreadable", KmErrorCategory.PermissionDenied,
             $"Whether '{path}' exists cannot be seen by this user (permission denied); a state this user cannot see is not absent.", path)
         {
-            RecommendedAction = "Run as the node's user (the owner of its data dir, e.g. oasis) or as root; check the inventory's DataDir and UserName.",
+            RecommendedAction = RunAsNodeUser,
         };
 
     /// <summary>
