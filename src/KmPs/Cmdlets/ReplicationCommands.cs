@@ -54,15 +54,13 @@ public sealed class TestKmReplicationCommand : KmNodeSetCommand
             {
                 var target = lastEpoch + (ulong)MinEpochs;
                 // The wait for the next check's epoch shows its ETA, as every epoch wait does (Wait-KmNode).
-                var eta = new EpochWaitEta(Nodes.Where(n => n.Usable).ToList(), target);
-                var waitStarted = DateTimeOffset.UtcNow;
-                var deadline = waitStarted + (TimeSpan.FromSeconds(TimeoutSec) - sw.Elapsed);
+                var eta = new EpochWaitEta(Nodes.Where(n => n.Usable).ToList(), target, TimeSpan.FromSeconds(TimeoutSec) - sw.Elapsed);
                 ulong epoch;
                 while ((epoch = CurrentEpoch()) < target)
                 {
                     if (sw.Elapsed.TotalSeconds > TimeoutSec)
                         ThrowKmError(new KmException("WaitTimeout", KmErrorCategory.OperationTimeout, $"Epoch {target} was not reached within {TimeoutSec} s for check {round}.", null));
-                    var view = EpochWaitProgress.At(Await(eta.EstimateAsync(epoch, Stopping)).Eta, waitStarted, DateTimeOffset.UtcNow, deadline);
+                    var view = Await(eta.ProgressAsync(epoch, Stopping)).View;
                     WriteProgress(new ProgressRecord(3, "Verifying replication again", $"check {round} of {Repeat}: {view.Status}")
                     {
                         SecondsRemaining = view.SecondsRemaining, PercentComplete = view.PercentComplete,

@@ -67,9 +67,7 @@ public sealed class WaitKmNodeCommand : KmNodeSetCommand
         var timeout = TimeSpan.FromSeconds(TimeoutSec);
         var expected = Version is null ? (OasisVersion?)null : OasisVersion.Parse(Version);
         var last = new Dictionary<string, string>();
-        var started = DateTimeOffset.UtcNow;
-        var deadline = started + timeout;
-        var eta = Until == KmWaitCondition.Epoch ? new EpochWaitEta(nodes, Epoch) : null;
+        var eta = Until == KmWaitCondition.Epoch ? new EpochWaitEta(nodes, Epoch, timeout) : null;
         while (true)
         {
             var results = Await(Task.WhenAll(nodes.Select(async n =>
@@ -110,9 +108,8 @@ public sealed class WaitKmNodeCommand : KmNodeSetCommand
             if (eta is not null)
             {
                 // The time left from the network's own epoch length; the timeout only when it comes first.
-                var (estimate, fresh) = Await(eta.EstimateAsync(epoch, Stopping));
-                if (fresh) WriteVerbose($"Epoch {Epoch}: {estimate.Describe(DateTimeOffset.UtcNow)}.");
-                var view = EpochWaitProgress.At(estimate, started, DateTimeOffset.UtcNow, deadline);
+                var (view, fresh) = Await(eta.ProgressAsync(epoch, Stopping));
+                if (fresh is not null) WriteVerbose($"Epoch {Epoch}: {fresh.Describe(DateTimeOffset.UtcNow)}.");
                 bar = new ProgressRecord(2, Activity, view.Status) { SecondsRemaining = view.SecondsRemaining, PercentComplete = view.PercentComplete };
             }
             else
@@ -162,30 +159,47 @@ public sealed class WaitKmNodeCommand : KmNodeSetCommand
 }
 
 /// <summary>
-/// The ETA of one epoch wait: from the chain through the first local node's socket (EpochEtaClock),
-/// else from the epoch transitions the wait itself sees (a remote node is read through its session).
-/// Estimated again at each new epoch and every half minute, not at every poll.
+/// The progress of one epoch wait (Wait-KmNode -Until Epoch, Test-KmReplication -Repeat): the ETA
+/// from the chain through the first local node's socket (EpochEtaClock), else from the epoch
+/// transitions the wait itself sees (a remote node is read through its session), shown as
+/// <see cref="EpochWaitProgress"/>. Estimated again at each new epoch and every half minute, not at every poll.
 /// </summary>
-internal sealed class EpochWaitEta(IReadOnlyList<CollectedNode> nodes, ulong target)
+internal sealed class EpochWaitEta
 {
-    private readonly EpochEtaClock? _clock = nodes.FirstOrDefault(n => n.Address is not null)?.Address is { } a ? new EpochEtaClock(a) : null;
-    private readonly EpochTransitionLog _seen = new();
+    private readonly EpochEtaClock? _clock;
+    /// <summary>The epochs this wait saw: the clock's own log when there is a clock, so each reading is kept once.</summary>
+    private readonly EpochTransitionLog _seen;
+    private readonly ulong _target;
+    private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;
+    private readonly DateTimeOffset _deadline;
     private EpochEta? _last;
     private ulong _lastEpoch;
     private DateTimeOffset _lastAt;
 
-    /// <summary>The current estimate, and whether it was just made (new epoch or due).</summary>
-    public async Task<(EpochEta Eta, bool Fresh)> EstimateAsync(ulong epoch, CancellationToken ct)
+    public EpochWaitEta(IReadOnlyList<CollectedNode> nodes, ulong target, TimeSpan timeout)
+    {
+        _clock = nodes.FirstOrDefault(n => n.Address is not null)?.Address is { } a ? new EpochEtaClock(a) : null;
+        _seen = _clock?.Transitions ?? new EpochTransitionLog();
+        _target = target;
+        _deadline = _started + timeout;
+    }
+
+    /// <summary>The bar at the epoch just read, and the estimate when it was just made (new epoch or due), else null.</summary>
+    public async Task<(EpochWaitView View, EpochEta? Fresh)> ProgressAsync(ulong epoch, CancellationToken ct)
     {
         var now = DateTimeOffset.UtcNow;
         _seen.Observe(epoch, now);
-        _clock?.Observe(epoch, now);
-        if (_last is not null && epoch == _lastEpoch && now - _lastAt < WaitKmNodeCommand.ReEstimateInterval) return (_last with { CurrentEpoch = epoch }, false);
-        _last = _clock is null
-            ? EpochEstimator.EtaFromTransitions(_seen.Transitions, epoch, target, now)
-            : await _clock.EstimateAsync(target, ct).ConfigureAwait(false);
-        (_lastEpoch, _lastAt) = (epoch, now);
-        return (_last, true);
+        EpochEta? fresh = null;
+        if (_last is not null && epoch == _lastEpoch && now - _lastAt < WaitKmNodeCommand.ReEstimateInterval)
+            _last = _last with { CurrentEpoch = epoch };
+        else
+        {
+            _last = fresh = _clock is null
+                ? EpochEstimator.EtaFromTransitions(_seen.Transitions, epoch, _target, now)
+                : await _clock.EstimateAsync(_target, ct).ConfigureAwait(false);
+            (_lastEpoch, _lastAt) = (epoch, now);
+        }
+        return (EpochWaitProgress.At(_last, _started, DateTimeOffset.UtcNow, _deadline), fresh);
     }
 }
 
