@@ -190,7 +190,8 @@ function Invoke-KmSafeUpgrade {
             $preflight = Invoke-KmAwait -Cancel $cancel ([KmPs.Orchestration.UpgradePreflight]::RunAsync($nodes, $bundle, $midUpgrade,
                 [KmPs.Remoting.NodeReader]::new(), [TimeSpan]::FromSeconds(15), $cancel.Token))
             if (-not $preflight.Ok) {
-                Stop-KmUpgradeRun ("Pre-flight found problems; nothing was changed:`n  - " + ($preflight.Problems -join "`n  - ")) -ErrorId PreflightFailed
+                # Each problem keeps its own ErrorId on the error's TargetObject, for scripts.
+                Stop-KmUpgradeRun ("Pre-flight found problems; nothing was changed:`n  - " + ($preflight.Problems.Message -join "`n  - ")) -ErrorId PreflightFailed -Target $preflight.Problems.ToArray()
             }
 
             if ($null -ne $journal -and $null -ne $journal.Halves) {
@@ -540,7 +541,7 @@ function Get-KmUpgradeState($Run, $FailedStep) {
 # Ends the run with one terminating error of the calling cmdlet. $Cause: an ErrorRecord (its
 # KmException's id, category and advice are kept) or a message; -Inner: for a message, the exception
 # that caused it (a failed step's own error).
-function Stop-KmUpgradeRun($Cause, [string] $ErrorId = 'UpgradeStopped', [string] $Category = 'InvalidOperation', [Exception] $Inner = $null) {
+function Stop-KmUpgradeRun($Cause, [string] $ErrorId = 'UpgradeStopped', [string] $Category = 'InvalidOperation', [Exception] $Inner = $null, $Target = $null) {
     $advice = $null
     if ($Cause -is [System.Management.Automation.ErrorRecord]) {
         $Inner = $Cause.Exception
@@ -553,8 +554,8 @@ function Stop-KmUpgradeRun($Cause, [string] $ErrorId = 'UpgradeStopped', [string
         }
     }
     else { $message = [string]$Cause }
-    $exception = [KmPs.KmException]::new($ErrorId, [KmPs.KmErrorCategory]$Category, $message, $null, $Inner)
-    $record = [System.Management.Automation.ErrorRecord]::new($exception, $ErrorId, $Category, $null)
+    $exception = [KmPs.KmException]::new($ErrorId, [KmPs.KmErrorCategory]$Category, $message, $Target, $Inner)
+    $record = [System.Management.Automation.ErrorRecord]::new($exception, $ErrorId, $Category, $Target)
     if ($advice) {
         $record.ErrorDetails = [System.Management.Automation.ErrorDetails]::new($message)
         $record.ErrorDetails.RecommendedAction = $advice

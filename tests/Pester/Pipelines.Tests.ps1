@@ -104,6 +104,8 @@ Describe 'A node upgraded by hand before the deployment is active' {
         $caught.FullyQualifiedErrorId | Should -Be 'PreflightFailed,Invoke-KmSafeUpgrade'
         $caught.Exception | Should -BeOfType ([KmPs.KmException])
         $caught.Exception.Message | Should -Match 'km3'
+        # Each refusal keeps its own ErrorId, on the error's TargetObject.
+        ($caught.TargetObject | Where-Object Node -eq km3).ErrorId | Should -Be 'NodeNotReady'
         $after = Get-ClusterHashes $Cluster
         $after.Keys | Where-Object { $_ -notlike '*.upgrade-journal.json*' } | Should -Be @($before.Keys)
         foreach ($k in $before.Keys) { $after[$k] | Should -Be $before[$k] -Because "$k must not change" }

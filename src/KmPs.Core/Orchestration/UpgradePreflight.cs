@@ -6,11 +6,22 @@ using KmPs.Status;
 
 namespace KmPs.Orchestration;
 
+/// <summary>
+/// One reason the pre-flight refuses: its own stable ErrorId (the run as a whole stops with
+/// PreflightFailed, and its error's TargetObject lists these), the node it concerns if any, and the text.
+/// </summary>
+public sealed record PreflightProblem(string ErrorId, string Message, string? Node = null)
+{
+    public override string ToString() => Message;
+}
+
 /// <summary>What the pre-flight found: every problem at once, and what the plan needs.</summary>
 public sealed class PreflightReport
 {
     public bool Ok => Problems.Count == 0;
-    public List<string> Problems { get; } = new();
+    public List<PreflightProblem> Problems { get; } = new();
+
+    public void Add(string errorId, string message, string? node = null) => Problems.Add(new PreflightProblem(errorId, message, node));
     public Dictionary<string, KmStatus> Statuses { get; } = new();
     public OrcBundle? Bundle { get; set; }
     public string? NewVersion => Bundle?.Version.ToString();
@@ -78,32 +89,32 @@ public static class UpgradePreflight
         INodeReader reader, TimeSpan timeout, CancellationToken ct)
     {
         var r = new PreflightReport();
-        if (nodes.Count == 0) { r.Problems.Add("no nodes were given"); return r; }
+        if (nodes.Count == 0) { r.Add(PreflightErrorIds.NoNodes, "no nodes were given"); return r; }
         foreach (var dup in nodes.GroupBy(n => n.Name, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
-            r.Problems.Add($"the node name '{dup.Key}' is given {dup.Count()} times");
+            r.Add(PreflightErrorIds.DuplicateNodeName, $"the node name '{dup.Key}' is given {dup.Count()} times");
         // The same socket path on two machines is two nodes (every host may use /node/data/internal.sock).
         foreach (var dup in nodes.GroupBy(n => (n.Machine, n.Socket)).Where(g => g.Count() > 1))
-            r.Problems.Add($"nodes {string.Join(", ", dup.Select(n => n.Name))} share the control socket {dup.Key.Item2}: they are one node");
+            r.Add(PreflightErrorIds.SharedSocket, $"nodes {string.Join(", ", dup.Select(n => n.Name))} share the control socket {dup.Key.Item2}: they are one node");
         foreach (var dup in nodes.Where(n => !n.IsRemote && Directory.Exists(n.DataDir))
                      .GroupBy(n => LocalState.LocalStatePath.RealPath(n.DataDir)).Where(g => g.Count() > 1))
-            r.Problems.Add($"nodes {string.Join(", ", dup.Select(n => n.Name))} share the data dir {dup.Key}: they are one node");
+            r.Add(PreflightErrorIds.SharedDataDir, $"nodes {string.Join(", ", dup.Select(n => n.Name))} share the data dir {dup.Key}: they are one node");
         foreach (var n in nodes.Where(n => UpgradePlanner.ReservedNames.Contains(n.Name, StringComparer.OrdinalIgnoreCase)))
-            r.Problems.Add($"'{n.Name}' is a reserved name (the journal uses it for a phase); rename the node");
+            r.Add(PreflightErrorIds.ReservedNodeName, $"'{n.Name}' is a reserved name (the journal uses it for a phase); rename the node");
         if (nodes.Count == 1)
-            r.Problems.Add($"only one key manager node ({nodes[0].Name}): wiping it would lose the only copy of the key material; add a second node first");
+            r.Add(PreflightErrorIds.SingleNode, $"only one key manager node ({nodes[0].Name}): wiping it would lose the only copy of the key material; add a second node first");
 
         try { r.Bundle = OrcBundle.Open(bundlePath); }
-        catch (KmException e) { r.Problems.Add($"the new bundle is not usable: {e.Message}"); }
+        catch (KmException e) { r.Add(PreflightErrorIds.BundleUnusable, $"the new bundle is not usable: {e.Message}"); }
 
         var ids = nodes.Select(n => n.RuntimeId).Distinct().ToList();
         if (ids.Count != 1 || ids[0] is null)
-            r.Problems.Add("the nodes do not all name one key manager runtime id (give RuntimeId or ConfigPath in the inventory)");
+            r.Add(PreflightErrorIds.RuntimeIdAmbiguous, "the nodes do not all name one key manager runtime id (give RuntimeId or ConfigPath in the inventory)");
         r.RuntimeId = ids.FirstOrDefault(i => i is not null);
         if (r.Bundle is not null)
         {
-            if (!r.Bundle.IsKeyManager) r.Problems.Add($"{bundlePath} is not a key manager bundle (runtime {r.Bundle.RuntimeId})");
+            if (!r.Bundle.IsKeyManager) r.Add(PreflightErrorIds.BundleNotKeyManager, $"{bundlePath} is not a key manager bundle (runtime {r.Bundle.RuntimeId})");
             else if (r.RuntimeId is not null && r.Bundle.RuntimeId != r.RuntimeId)
-                r.Problems.Add($"{bundlePath} is a bundle of runtime {r.Bundle.RuntimeId}, not of the nodes' key manager {r.RuntimeId}");
+                r.Add(PreflightErrorIds.BundleOtherRuntime, $"{bundlePath} is a bundle of runtime {r.Bundle.RuntimeId}, not of the nodes' key manager {r.RuntimeId}");
         }
 
         // Configs and statuses of all nodes at once (remote nodes answer concurrently, each through its session).
@@ -126,38 +137,38 @@ public static class UpgradePreflight
             catch (KmException e) when (e.Category == KmErrorCategory.PermissionDenied) { return (n, e); }
         })).ConfigureAwait(false);
         foreach (var (n, e) in dataDirs)
-            if (e is not null) r.Problems.Add($"{n.Name}: {e.Message.TrimEnd('.')} ({e.ErrorId})");
+            if (e is not null) r.Add(PreflightErrorIds.DataDirNotUsable, $"{n.Name}: {e.Message.TrimEnd('.')} ({e.ErrorId})", n.Name);
         foreach (var (n, km, error) in configs)
         {
-            if (n.Lifecycle == LifecycleKind.None) r.Problems.Add($"{n.Name}: no lifecycle (systemd unit or start/stop scripts), the node cannot be stopped and started");
-            if (n.ConfigPath is null) { r.Problems.Add($"{n.Name}: no ConfigPath, the bundle cannot be swapped"); continue; }
-            if (error is not null) r.Problems.Add($"{n.Name}: {error}");
+            if (n.Lifecycle == LifecycleKind.None) r.Add(PreflightErrorIds.NoLifecycle, $"{n.Name}: no lifecycle (systemd unit or start/stop scripts), the node cannot be stopped and started", n.Name);
+            if (n.ConfigPath is null) { r.Add(PreflightErrorIds.NoConfigPath, $"{n.Name}: no ConfigPath, the bundle cannot be swapped", n.Name); continue; }
+            if (error is not null) r.Add(PreflightErrorIds.ConfigUnusable, $"{n.Name}: {error}", n.Name);
             else if (km!.Count != 1 && !midUpgrade.Contains(n.Name))
-                r.Problems.Add($"{n.Name}: {n.ConfigPath} lists {km.Count} key manager bundles; a key manager node runs exactly one");
+                r.Add(PreflightErrorIds.ConfigKmBundleCount, $"{n.Name}: {n.ConfigPath} lists {km.Count} key manager bundles; a key manager node runs exactly one", n.Name);
         }
 
         foreach (var (n, s, error) in statuses)
         {
             if (s is null)
             {
-                if (!midUpgrade.Contains(n.Name)) r.Problems.Add($"{n.Name}: cannot read its status: {error}");
+                if (!midUpgrade.Contains(n.Name)) r.Add(PreflightErrorIds.StatusUnreadable, $"{n.Name}: cannot read its status: {error}", n.Name);
                 continue;
             }
             s.Name = n.Name;
             r.Statuses[n.Name] = s;
             if (midUpgrade.Contains(n.Name)) continue;
-            if (!s.IsReady) r.Problems.Add($"{n.Name}: key manager is {s.Status}, not ready");
-            else if (s.Checksum is null) r.Problems.Add($"{n.Name}: ready but registered without an init response");
+            if (!s.IsReady) r.Add(PreflightErrorIds.NodeNotReady, $"{n.Name}: key manager is {s.Status}, not ready", n.Name);
+            else if (s.Checksum is null) r.Add(PreflightErrorIds.NoInitResponse, $"{n.Name}: ready but registered without an init response", n.Name);
             if (r.Bundle is not null && s.IsReady && s.RegisteredVersion == r.Bundle.Version) r.Upgraded.Add(n.Name);
         }
         // One node reached under two names (a host name and its IP, two spellings of one socket) is
         // one holder of the key material, not two: identity.node is the node's own public key.
         foreach (var dup in r.Statuses.Where(kv => kv.Value.IdentityNode is not null)
                      .GroupBy(kv => kv.Value.IdentityNode!).Where(g => g.Count() > 1))
-            r.Problems.Add($"nodes {string.Join(", ", dup.Select(kv => kv.Key))} report one node identity ({dup.Key}): they are one node reached under two names; keep one entry");
+            r.Add(PreflightErrorIds.SameNodeTwice, $"nodes {string.Join(", ", dup.Select(kv => kv.Key))} report one node identity ({dup.Key}): they are one node reached under two names; keep one entry");
         var checksums = r.Statuses.Where(kv => !midUpgrade.Contains(kv.Key) && kv.Value.Checksum is not null)
             .Select(kv => kv.Value.Checksum!).Distinct().ToList();
-        if (checksums.Count > 1) r.Problems.Add($"the nodes disagree on the checksum ({string.Join(", ", checksums.Select(Hex.Short))}): fix replication before upgrading");
+        if (checksums.Count > 1) r.Add(PreflightErrorIds.ChecksumDisagreement, $"the nodes disagree on the checksum ({string.Join(", ", checksums.Select(Hex.Short))}): fix replication before upgrading");
         r.Checksum = checksums.Count == 1 ? checksums[0] : null;
         r.CurrentEpoch = r.Statuses.Values.Select(s => s.Epoch).DefaultIfEmpty(0UL).Max();
 
@@ -169,11 +180,11 @@ public static class UpgradePreflight
                 var runtime = await reader.GetRuntimeAsync(source.n, r.RuntimeId, timeout, ct).ConfigureAwait(false);
                 var deployment = runtime.Find(r.Bundle.Version);
                 if (deployment is null)
-                    r.Problems.Add($"version {r.Bundle.Version} is not in the deployments of {r.RuntimeId} (deployed: " +
+                    r.Add(PreflightErrorIds.VersionNotDeployed, $"version {r.Bundle.Version} is not in the deployments of {r.RuntimeId} (deployed: " +
                                    string.Join(", ", runtime.Deployments.Select(d => $"{d.Version} from epoch {d.ValidFrom}")) + "); no node could run it");
                 else r.UpgradeEpoch = deployment.ValidFrom;
             }
-            catch (KmException e) { r.Problems.Add($"cannot read the runtime's deployments: {e.Message}"); }
+            catch (KmException e) { r.Add(PreflightErrorIds.DeploymentsUnreadable, $"cannot read the runtime's deployments: {e.Message}"); }
         }
         return r;
     }

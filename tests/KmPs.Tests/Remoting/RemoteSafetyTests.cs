@@ -89,11 +89,11 @@ public class RemoteSafetyTests
     {
         var apart = await UpgradePreflight.RunAsync(new[] { Remote("km1", "a.example.org"), Remote("km2", "b.example.org") },
             "/nonexistent.orc", new HashSet<string>(), new Unreadable(), TimeSpan.FromSeconds(1), CancellationToken.None);
-        Assert.DoesNotContain(apart.Problems, p => p.Contains("share the", StringComparison.Ordinal));
+        Assert.DoesNotContain(apart.Problems, p => p.Message.Contains("share the", StringComparison.Ordinal));
 
         var together = await UpgradePreflight.RunAsync(new[] { Remote("km1", "a.example.org"), Remote("km2", "A.example.org") },
             "/nonexistent.orc", new HashSet<string>(), new Unreadable(), TimeSpan.FromSeconds(1), CancellationToken.None);
-        Assert.Contains(together.Problems, p => p.Contains("nodes km1, km2 share the control socket unix:/node/data/internal.sock", StringComparison.Ordinal));
+        Assert.Contains(together.Problems, p => p.Message.Contains("nodes km1, km2 share the control socket unix:/node/data/internal.sock", StringComparison.Ordinal));
     }
 }
 

@@ -40,8 +40,8 @@ public class NodeIdentityTests
         var nodes = new[] { Remote("km1", "km1.example.org"), Remote("km1-ip", "192.0.2.10"), Remote("km2", "km2.example.org") };
         var r = await UpgradePreflight.RunAsync(nodes, "/nonexistent.orc", new HashSet<string>(),
             new Machines(new() { ["km1"] = "a", ["km1-ip"] = "a", ["km2"] = "b" }), TimeSpan.FromSeconds(1), CancellationToken.None);
-        Assert.Contains(r.Problems, p => p.Contains("km1, km1-ip") && p.Contains("one node"));
-        Assert.DoesNotContain(r.Problems, p => p.Contains("km2") && p.Contains("one node"));
+        Assert.Contains(r.Problems, p => p.Message.Contains("km1, km1-ip") && p.Message.Contains("one node") && p.ErrorId == "SameNodeTwice");
+        Assert.DoesNotContain(r.Problems, p => p.Message.Contains("km2") && p.Message.Contains("one node"));
     }
 
     [Fact]
@@ -50,7 +50,7 @@ public class NodeIdentityTests
         var nodes = new[] { Remote("km1", "km1.example.org"), Remote("km2", "km2.example.org") };
         var r = await UpgradePreflight.RunAsync(nodes, "/nonexistent.orc", new HashSet<string>(),
             new Machines(new() { ["km1"] = "a", ["km2"] = "b" }), TimeSpan.FromSeconds(1), CancellationToken.None);
-        Assert.DoesNotContain(r.Problems, p => p.Contains("one node"));
+        Assert.DoesNotContain(r.Problems, p => p.Message.Contains("one node"));
     }
 
     [Theory]
