@@ -200,7 +200,8 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
         };
         CheckEnd(w, inv, result);
         _result.Runs.Add($"run {w.Invocations}{Describe(spec)}: {(inv.StopRequested ? "stopped by the explorer" : outcome.Describe())}" +
-                         $" ({inv.Mutations} mutating call(s), steps {string.Join(",", inv.Steps)}, {inv.Prompts} prompt(s))");
+                         $" ({inv.Mutations} mutating call(s), steps {string.Join(",", inv.Steps)}, {inv.Prompts} prompt(s))" +
+                         (outcome.Message is { } text && !inv.StopRequested ? "\n      " + text.Replace("\n", "\n      ") : ""));
         _inv = null;
         LastWorld = w;
         return result;
@@ -308,7 +309,7 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
     {
         var inv = _inv!;
         inv.Prompts++;
-        if (!System.Text.RegularExpressions.Regex.IsMatch(message, @"^(Stop km\d+ |Move km\d+'s sealed state|Point km\d+'s config)"))
+        if (!System.Text.RegularExpressions.Regex.IsMatch(message, @"Performing the operation ""(Stop km\d+ |Move km\d+'s sealed state|Point km\d+'s config)"))
             Violation($"a prompt that is not a destructive step of the plan: {caption}: {message}");
         if (!inv.Spec.Confirm)
         {
@@ -497,8 +498,16 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
         void Claim(bool holds, string claim) { if (!holds) Violation($"the advice says {claim}, but the model disagrees ({Describe(m, n)})"); }
         if (s.Liveness == NodeLiveness.SessionLost) return;
         if (step!.Action == "Start") { Claim(onNew, $"{n.Name}'s config points at the new bundle"); Claim(movedAside || n.State is null || n.State.Enclave == m.NewEnclave, $"{n.Name}'s old state was moved aside"); }
-        else if (s.Done.Contains("Wipe") && !s.Done.Contains("Start")) { Claim(!n.Answering(m.Now), $"{n.Name} is stopped"); Claim(n.State is null || n.State.Enclave != m.OldEnclave, $"{n.Name}'s old state was moved aside"); }
-        else if (s.Done.Contains("Stop") && !s.Done.Contains("Wipe")) { Claim(!n.Answering(m.Now), $"{n.Name} is stopped"); Claim(stateUnchanged && !onNew, $"{n.Name}'s state and bundle are unchanged"); }
+        else if (s.Done.Contains("Wipe") && !s.Done.Contains("Start"))
+        {
+            Claim(report.Advice.Contains("running again") == n.Answering(m.Now), $"{n.Name} is {(report.Advice.Contains("running again") ? "running again" : "stopped")}");
+            Claim(movedAside, $"{n.Name}'s old state was moved aside");
+        }
+        else if (s.Done.Contains("Stop") && !s.Done.Contains("Wipe"))
+        {
+            Claim(report.Advice.Contains("running again") == n.Answering(m.Now), $"{n.Name} is {(report.Advice.Contains("running again") ? "running again" : "stopped")}");
+            Claim(stateUnchanged && !onNew, $"{n.Name}'s state and bundle are unchanged");
+        }
         else if (s.Done.Contains("Start")) Claim(onNew, $"{n.Name} runs the new version");
     }
 

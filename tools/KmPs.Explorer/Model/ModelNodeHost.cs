@@ -191,7 +191,11 @@ public sealed class ModelNodeHost(Func<ModelCluster> cluster, IHostCallWatcher w
             if (request.ExpectAbsent) return NothingToWipe(n, display);
             var stop = Stopped(request.Node.Socket ?? n.Socket);
             if (!stop.Stopped)
+            {
+                // The host's own last check: the cmdlet's guard, just before, should never have let this through.
+                C.WipesWhileRunning.Add($"{n.Name}: the wipe was asked while its socket answers (the host refused it)");
                 throw new KmException("WipeRefused", KmErrorCategory.InvalidOperation, $"Refusing to wipe: {stop.Problem}.", n.Socket);
+            }
             if (n.State is null) return NothingToWipe(n, display);
             Lock(n);
             C.LastWipeMoved = n.Name;
