@@ -157,8 +157,10 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
             restarted.Add(n);
         }
         w.Dead.Clear();
-        // A slow start or a restarted node: wait (model time) until every running node answers and is ready, at most 10 epochs.
-        for (var i = 0; i < 50 && m.Nodes.Any(n => n.Running && (!n.Answering(m.Now) || (restarted.Contains(n) && n.KmStatus != KmStatusWords.Ready))); i++)
+        // The operator looks before running the command again: at least an epoch passes (a node whose
+        // registration failed registers again), and every restarted or slow node answers and is ready (at most 10 epochs).
+        var until = m.Now + m.EpochLength;
+        for (var i = 0; i < 50 && (m.Now < until || m.Nodes.Any(n => n.Running && (!n.Answering(m.Now) || (restarted.Contains(n) && n.KmStatus != KmStatusWords.Ready)))); i++)
             m.Advance(TimeSpan.FromMilliseconds(400));
     }
 

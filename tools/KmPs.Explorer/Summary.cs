@@ -85,6 +85,8 @@ public sealed class Summary
             Console.WriteLine($"time: {elapsed.TotalSeconds:0.0} s; {rate:0} schedules/minute, {invocations / Math.Max(elapsed.TotalMinutes, 1e-9):0} runs/minute; load average {string.Join(", ", loadSamples)}");
             foreach (var f in applicable.GroupBy(l => l.Final).OrderByDescending(g => g.Count()))
                 Console.WriteLine($"  ended {f.Key}: {f.Count()}");
+            foreach (var l in applicable.Where(l => l.Final != "completed").GroupBy(l => l.Schedule.Split('/')[2].Split('@')[0]).OrderBy(g => g.Key, StringComparer.Ordinal))
+                Console.WriteLine($"    not completed, {l.Key}: {l.Count()}, e.g. {string.Join(" ", l.Take(3).Select(x => x.Schedule))}");
             var minHolders = applicable.Where(l => l.MinHolders >= 0).Select(l => l.MinHolders).DefaultIfEmpty(-1).Min();
             Console.WriteLine($"fewest nodes holding key material their enclave unseals, at any check: {minHolders}");
 
