@@ -44,7 +44,7 @@ public sealed class ExplorerHost(IHostListener listener) : PSHost
     {
         private static readonly Regex Step = new(@"^step (\d+)/\d+: (.*)$", RegexOptions.Singleline);
 
-        public override PSHostRawUserInterface RawUI { get; } = new RawUI();
+        public override PSHostRawUserInterface RawUI { get; } = new Tests.Infrastructure.FixedRawUI();
 
         public override int PromptForChoice(string caption, string message, Collection<ChoiceDescription> choices, int defaultChoice)
         {
@@ -74,26 +74,5 @@ public sealed class ExplorerHost(IHostListener listener) : PSHost
         public override void WriteDebugLine(string message) { }
         public override void WriteVerboseLine(string message) => listener.Output("VERBOSE: " + message);
         public override void WriteWarningLine(string message) => listener.Output("WARNING: " + message);
-    }
-
-    private sealed class RawUI : PSHostRawUserInterface
-    {
-        public override ConsoleColor BackgroundColor { get; set; }
-        public override Size BufferSize { get; set; } = new(160, 50);
-        public override Coordinates CursorPosition { get; set; }
-        public override int CursorSize { get; set; }
-        public override ConsoleColor ForegroundColor { get; set; }
-        public override bool KeyAvailable => false;
-        public override Size MaxPhysicalWindowSize => new(160, 50);
-        public override Size MaxWindowSize => new(160, 50);
-        public override Coordinates WindowPosition { get; set; }
-        public override Size WindowSize { get; set; } = new(160, 50);
-        public override string WindowTitle { get; set; } = "";
-        public override void FlushInputBuffer() { }
-        public override BufferCell[,] GetBufferContents(Rectangle rectangle) => new BufferCell[0, 0];
-        public override KeyInfo ReadKey(ReadKeyOptions options) => throw new NotSupportedException();
-        public override void ScrollBufferContents(Rectangle source, Coordinates destination, Rectangle clip, BufferCell fill) { }
-        public override void SetBufferContents(Coordinates origin, BufferCell[,] contents) { }
-        public override void SetBufferContents(Rectangle rectangle, BufferCell fill) { }
     }
 }
