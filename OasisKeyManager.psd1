@@ -26,6 +26,7 @@
         'Find-KmUpgradeProblem'
         'Get-KmRuntimeBundle'
         'Set-KmRuntimeBundle'
+        'Save-KmRuntimeBundle'
     )
     FunctionsToExport    = @('Invoke-KmSafeUpgrade')
     AliasesToExport      = @()

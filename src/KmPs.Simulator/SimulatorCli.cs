@@ -25,7 +25,7 @@ public static class SimulatorCli
           stop-node --cluster DIR --node NAME [--kill]  Stop one node (SIGTERM; --kill: SIGKILL, like a crash).
           node --cluster DIR --node NAME                Run one node in the foreground (what start-node launches).
           serve-status --socket PATH --state FILE.json  Serve a fixed status snapshot (re-read on change).
-        """;
+        """ + "\n" + Releases.ReleaseServerCli.Usage;
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -40,6 +40,7 @@ public static class SimulatorCli
             return args[0] switch
             {
                 "serve-status" => await ServeStatusAsync(Options.Parse(rest)),
+                "serve-releases" => await ServeReleasesAsync(Options.Parse(rest)),
                 "node" => await RunNodeAsync(Options.Parse(rest)),
                 "start-node" => StartNode(Options.Parse(rest)),
                 "stop-node" => StopNode(Options.Parse(rest)),
@@ -80,6 +81,12 @@ public static class SimulatorCli
             await Task.WhenAny(backend.ShutdownRequested, Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }));
         }
         return 0;
+    }
+
+    private static async Task<int> ServeReleasesAsync(Options o)
+    {
+        using var stop = StopOnSignals(out var reg);
+        using (reg) return await Releases.ReleaseServerCli.RunAsync(o, stop.Token);
     }
 
     private static async Task<int> RunNodeAsync(Options o)
