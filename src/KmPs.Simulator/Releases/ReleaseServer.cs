@@ -51,6 +51,8 @@ public sealed class ReleaseServer : IAsyncDisposable
     /// <summary>The next <see cref="Cuts"/> bodies are cut (the connection dropped) after this many bytes.</summary>
     public long CutAfter { get; set; }
     public int Cuts { get => _cuts; set => _cuts = value; }
+    /// <summary>After this many bytes of a body the server sends nothing more and keeps the connection open (a stall); 0: never.</summary>
+    public long StallAfter { get; set; }
     /// <summary>"user:password" that Basic server authentication must give (401 challenge otherwise); null: none.</summary>
     public string? Credential { get; set; }
     /// <summary>"user:password" that a proxied request must give in Proxy-Authorization (407 challenge otherwise); null: none.</summary>
@@ -177,6 +179,7 @@ public sealed class ReleaseServer : IAsyncDisposable
     private async Task SendAsync(HttpContext ctx, byte[] bytes, long from)
     {
         var cut = CutAfter > 0 && Interlocked.Decrement(ref _cuts) >= 0 ? CutAfter : long.MaxValue;
+        var stall = StallAfter > 0 ? StallAfter : long.MaxValue;
         var bps = BytesPerSecond;
         var chunk = bps > 0 ? (int)Math.Max(1, bps / 20) : 64 * 1024;
         var ct = ctx.RequestAborted;
@@ -185,7 +188,12 @@ public sealed class ReleaseServer : IAsyncDisposable
         {
             for (var at = from; at < bytes.Length;)
             {
-                var n = (int)Math.Min(chunk, Math.Min(bytes.Length - at, cut - sent));
+                if (sent >= stall)
+                {
+                    await ctx.Response.Body.FlushAsync(ct).ConfigureAwait(false);
+                    await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
+                }
+                var n = (int)Math.Min(chunk, Math.Min(bytes.Length - at, Math.Min(cut, stall) - sent));
                 await ctx.Response.Body.WriteAsync(bytes.AsMemory((int)at, n), ct).ConfigureAwait(false);
                 at += n;
                 sent += n;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace KmPs.Bundles.Download;
 
@@ -120,7 +121,25 @@ public sealed class BundleDownloader : IDisposable
     /// <exception cref="OperationCanceledException">Cancelled; the partial file is kept.</exception>
     public async Task<DownloadOutcome> DownloadAsync(Uri uri, string partial, IProgress<DownloadProgress>? progress = null, CancellationToken ct = default)
     {
-        await using var file = OpenPartial(partial);
+        var file = OpenPartial(partial);
+        try
+        {
+            var outcome = await DownloadAsync(uri, partial, file, progress, ct).ConfigureAwait(false);
+            await file.DisposeAsync().ConfigureAwait(false);
+            return outcome;
+        }
+        catch
+        {
+            var empty = file.Length == 0;
+            await file.DisposeAsync().ConfigureAwait(false);
+            // A failure before the first byte (404, unreachable, cancelled at once) leaves no empty partial file behind.
+            if (empty) Discard(partial);
+            throw;
+        }
+    }
+
+    private async Task<DownloadOutcome> DownloadAsync(Uri uri, string partial, FileStream file, IProgress<DownloadProgress>? progress, CancellationToken ct)
+    {
         var state = PartialState.Load(partial);
         long have = file.Length;
         if (have > 0 && (state is null || state.Uri != uri.ToString()))
@@ -323,7 +342,7 @@ public sealed class BundleDownloader : IDisposable
     }
 
     /// <summary>What a partial file is a part of: its address and the validators its first response had.</summary>
-    internal sealed record PartialState(string Uri, string? ETag, string? LastModified, long? Length)
+    internal sealed record PartialState(string Uri, [property: JsonPropertyName("etag")] string? ETag, string? LastModified, long? Length)
     {
         private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
