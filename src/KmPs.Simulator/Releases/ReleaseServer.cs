@@ -101,6 +101,16 @@ public sealed class ReleaseServer : IAsyncDisposable
         var req = ctx.Request;
         var raw = ctx.Features.Get<IHttpRequestFeature>()?.RawTarget ?? req.Path.Value ?? "";
         var proxied = raw.StartsWith("http://", StringComparison.OrdinalIgnoreCase);
+        // Logged as the headers go out: a client that has read the whole body finds its request in the log.
+        var recorded = 0;
+        void Log()
+        {
+            if (Interlocked.Exchange(ref recorded, 1) == 1) return;
+            Record(new ReleaseRequest(req.Method, raw, req.Path.Value ?? "", req.Headers.Host.ToString(), Header(req.Headers.Range),
+                Header(req.Headers.IfRange), Header(req.Headers.Authorization), Header(req.Headers.ProxyAuthorization),
+                Header(req.Headers.UserAgent), ctx.Response.StatusCode));
+        }
+        ctx.Response.OnStarting(() => { Log(); return Task.CompletedTask; });
         try
         {
             if (proxied && !ActAsProxy) { ctx.Response.StatusCode = 400; return; }
@@ -137,9 +147,7 @@ public sealed class ReleaseServer : IAsyncDisposable
         }
         finally
         {
-            Record(new ReleaseRequest(req.Method, raw, req.Path.Value ?? "", req.Headers.Host.ToString(), Header(req.Headers.Range),
-                Header(req.Headers.IfRange), Header(req.Headers.Authorization), Header(req.Headers.ProxyAuthorization),
-                Header(req.Headers.UserAgent), ctx.Response.StatusCode));
+            Log();
         }
     }
 

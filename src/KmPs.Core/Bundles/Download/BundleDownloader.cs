@@ -165,7 +165,8 @@ public sealed class BundleDownloader : IDisposable
                 Restart();
                 continue;
             }
-            if (!response.IsSuccessStatusCode) throw DownloadErrors.HttpStatus(uri, (int)response.StatusCode, response.ReasonPhrase);
+            if (!response.IsSuccessStatusCode)
+                throw DownloadErrors.HttpStatus(uri, (int)response.StatusCode, response.ReasonPhrase, response.RequestMessage?.RequestUri);
             if (response.StatusCode == HttpStatusCode.PartialContent)
             {
                 var range = response.Content.Headers.ContentRange;

@@ -53,9 +53,10 @@ public static class DownloadErrors
             $"-Credential would be sent unencrypted to {uri}; refused (as Invoke-WebRequest refuses it).", uri.ToString())
         { RecommendedAction = "Use an https:// address, or add -AllowUnencryptedAuthentication if this network is trusted." };
 
-    public static KmException HttpStatus(Uri uri, int status, string? reason) =>
+    public static KmException HttpStatus(Uri uri, int status, string? reason, Uri? redirectedTo = null) =>
         new(DownloadErrorIds.BundleDownloadFailed, status == 404 ? KmErrorCategory.ObjectNotFound : KmErrorCategory.ResourceUnavailable,
-            $"GET {uri} answered HTTP {status}{(string.IsNullOrEmpty(reason) ? "" : " " + reason)}; nothing was saved.", uri.ToString())
+            $"GET {uri}{(redirectedTo is not null && redirectedTo != uri ? $" (redirected to {redirectedTo})" : "")} answered " +
+            $"HTTP {status}{(string.IsNullOrEmpty(reason) ? "" : " " + reason)}; nothing was saved.", uri.ToString())
         {
             RecommendedAction = status == 404
                 ? "Check the version and network (the release tag is v<version> on Mainnet, v<version>-testnet on Testnet), or the -Uri / -BaseUri."
