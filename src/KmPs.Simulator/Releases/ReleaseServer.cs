@@ -51,6 +51,13 @@ public sealed class ReleaseServer : IAsyncDisposable
     /// <summary>The next <see cref="Cuts"/> bodies are cut (the connection dropped) after this many bytes.</summary>
     public long CutAfter { get; set; }
     public int Cuts { get => _cuts; set => _cuts = value; }
+
+    /// <summary>Cuts the next <paramref name="times"/> bodies after <paramref name="afterBytes"/> bytes.</summary>
+    public void CutNext(long afterBytes, int times = 1)
+    {
+        CutAfter = afterBytes;
+        Cuts = times;
+    }
     /// <summary>After this many bytes of a body the server sends nothing more and keeps the connection open (a stall); 0: never.</summary>
     public long StallAfter { get; set; }
     /// <summary>"user:password" that Basic server authentication must give (401 challenge otherwise); null: none.</summary>

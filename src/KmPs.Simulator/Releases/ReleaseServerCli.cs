@@ -15,11 +15,7 @@ public static class ReleaseServerCli
         server.LogFile = o.Optional("log");
         server.BytesPerSecond = o.Int("bytes-per-sec", 0);
         server.HonourRange = o.Optional("no-range") is null;
-        if (o.Int("cut-after", 0) is var cut and > 0)
-        {
-            server.CutAfter = cut;
-            server.Cuts = 1;
-        }
+        if (o.Int("cut-after", 0) is var cut and > 0) server.CutNext(cut);
         if (o.Optional("url-file") is { } urlFile) File.WriteAllText(urlFile, server.BaseUri.ToString());
         Console.WriteLine($"listening on {server.BaseUri}");
         try { await Task.Delay(Timeout.Infinite, stop); }

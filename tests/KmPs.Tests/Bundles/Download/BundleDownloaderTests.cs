@@ -57,12 +57,10 @@ public class BundleDownloaderTests
         await using var f = await ReleaseFixture.StartAsync();
         f.Publish(Tag);
         var expected = File.ReadAllBytes(f.Server.AssetPath(Tag));
-        f.Server.CutAfter = 100_000;
-        f.Server.Cuts = 1;
         var partial = f.Saved("km.orc.partial");
         using var d = Downloader();
 
-        var e = await Assert.ThrowsAsync<KmException>(() => d.DownloadAsync(f.Server.AssetUri(Tag), partial));
+        var e = await CutDownloadAsync(f, d, partial);
         Assert.Equal(DownloadErrorIds.BundleDownloadInterrupted, e.ErrorId);
         Assert.Contains(partial, e.Message);
         var have = new FileInfo(partial).Length;
@@ -84,11 +82,9 @@ public class BundleDownloaderTests
         await using var f = await ReleaseFixture.StartAsync();
         f.Publish(Tag);
         var expected = File.ReadAllBytes(f.Server.AssetPath(Tag));
-        f.Server.CutAfter = 100_000;
-        f.Server.Cuts = 1;
         var partial = f.Saved("km.orc.partial");
         using var d = Downloader();
-        await Assert.ThrowsAsync<KmException>(() => d.DownloadAsync(f.Server.AssetUri(Tag), partial));
+        await CutDownloadAsync(f, d, partial);
 
         f.Server.HonourRange = false;
         var outcome = await d.DownloadAsync(f.Server.AssetUri(Tag), partial);
@@ -109,11 +105,9 @@ public class BundleDownloaderTests
         await using var f = await ReleaseFixture.StartAsync();
         f.Server.SendETag = etag;
         f.Publish(Tag);
-        f.Server.CutAfter = 100_000;
-        f.Server.Cuts = 1;
         var partial = f.Saved("km.orc.partial");
         using var d = Downloader();
-        await Assert.ThrowsAsync<KmException>(() => d.DownloadAsync(f.Server.AssetUri(Tag), partial));
+        await CutDownloadAsync(f, d, partial);
 
         f.Publish(Tag, build: 2); // another build under the same tag
         File.SetLastWriteTimeUtc(f.Server.AssetPath(Tag), DateTime.UtcNow.AddMinutes(5));
@@ -147,11 +141,9 @@ public class BundleDownloaderTests
         await using var f = await ReleaseFixture.StartAsync();
         f.Publish(Tag);
         f.Publish("v0.6.0-testnet", KmRelease.TestnetRuntimeId);
-        f.Server.CutAfter = 100_000;
-        f.Server.Cuts = 1;
         var partial = f.Saved("km.orc.partial");
         using var d = Downloader();
-        await Assert.ThrowsAsync<KmException>(() => d.DownloadAsync(f.Server.AssetUri(Tag), partial));
+        await CutDownloadAsync(f, d, partial);
         var outcome = await d.DownloadAsync(f.Server.AssetUri("v0.6.0-testnet"), partial);
         Assert.Equal(0, outcome.ResumedFrom);
         Assert.Null(f.Server.Requests.Last().Range);
@@ -292,6 +284,13 @@ public class BundleDownloaderTests
         await d.DownloadAsync(f.Server.AssetUri(Tag), f.Saved("b.partial"));
         Assert.Equal(File.ReadAllBytes(f.Server.AssetPath(Tag)), File.ReadAllBytes(f.Saved("b.partial")));
         Assert.Contains(f.Server.Requests, r => r.Authorization == "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes("bob:pw")));
+    }
+
+    /// <summary>A download of <paramref name="tag"/> whose connection the server cuts after 100 000 bytes.</summary>
+    private static async Task<KmException> CutDownloadAsync(ReleaseFixture f, BundleDownloader d, string partial, string tag = Tag)
+    {
+        f.Server.CutNext(100_000);
+        return await Assert.ThrowsAsync<KmException>(() => d.DownloadAsync(f.Server.AssetUri(tag), partial));
     }
 
     private static async Task WaitUntil(Func<bool> condition)

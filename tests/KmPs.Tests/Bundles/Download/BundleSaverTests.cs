@@ -168,8 +168,7 @@ public class BundleSaverTests
         f.Server.SendETag = false;
         f.Server.SendLastModified = false;
         f.Publish("v0.6.0");
-        f.Server.CutAfter = 100_000;
-        f.Server.Cuts = 1;
+        f.Server.CutNext(100_000);
         using var d = Downloader();
         var r = Request(f);
         var cut = await Assert.ThrowsAsync<KmException>(() => BundleSaver.SaveAsync(d, r));

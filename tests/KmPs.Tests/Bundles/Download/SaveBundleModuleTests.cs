@@ -144,8 +144,7 @@ public class SaveBundleModuleTests
     {
         await using var f = await ReleaseFixture.StartAsync();
         f.Publish("v0.6.0");
-        f.Server.CutAfter = 100_000;
-        f.Server.Cuts = 1;
+        f.Server.CutNext(100_000);
         using var ps = new PsEngine();
         var command = $"Save-KmRuntimeBundle 0.6.0 -BaseUri '{f.Server.BaseUri}' -Destination '{f.Out}' -Verbose";
         var cut = ps.Run(command);
