@@ -11,9 +11,10 @@ public enum KmNetwork
 
 /// <summary>
 /// Where the key manager ParaTime publishes its bundles, and which runtime each network runs.
-/// The release workflow of oasisprotocol/keymanager-paratime publishes one asset, <c>keymanager.orc</c>,
-/// per tag and no checksum file (shared/spec/oasis-operations.md, "Releases"); a Testnet build has the
-/// tag suffix <c>-testnet</c> (v0.6.0 and v0.6.0-testnet). The runtime ids are kmrt Cargo.toml's
+/// The release workflow of oasisprotocol/keymanager-paratime (<c>.github/workflows/release.yml</c>: tags
+/// <c>v[0-9]+.[0-9]+*</c>, <c>orc init ... --output keymanager.orc</c>, a draft release with that one
+/// artifact) publishes one asset, <c>keymanager.orc</c>, per tag and no checksum file; a Testnet build
+/// has the tag suffix <c>-testnet</c> (the repository's tags: v0.6.0 and v0.6.0-testnet, ... v0.7.0-testnet). The runtime ids are kmrt Cargo.toml's
 /// <c>[package.metadata.orc.release|test]</c>, as oasis docs node/network/mainnet.md and testnet.md list them.
 /// </summary>
 public static class KmRelease
