@@ -7,7 +7,8 @@ BeforeDiscovery {
         @{ Name = 'Get-KmStatus' }, @{ Name = 'ConvertFrom-KmExtraInfo' }, @{ Name = 'New-KmNode' }, @{ Name = 'Import-KmNode' },
         @{ Name = 'Clear-KmLocalState' }, @{ Name = 'Restore-KmLocalState' }, @{ Name = 'Get-KmLocalState' }, @{ Name = 'Stop-KmNode' },
         @{ Name = 'Start-KmNode' }, @{ Name = 'Wait-KmNode' }, @{ Name = 'Get-KmUpgradeEpoch' }, @{ Name = 'Test-KmReplication' },
-        @{ Name = 'Find-KmUpgradeProblem' }, @{ Name = 'Get-KmRuntimeBundle' }, @{ Name = 'Set-KmRuntimeBundle' }, @{ Name = 'Invoke-KmSafeUpgrade' }
+        @{ Name = 'Find-KmUpgradeProblem' }, @{ Name = 'Get-KmRuntimeBundle' }, @{ Name = 'Set-KmRuntimeBundle' }, @{ Name = 'Save-KmRuntimeBundle' },
+        @{ Name = 'Invoke-KmSafeUpgrade' }
     )
 }
 
