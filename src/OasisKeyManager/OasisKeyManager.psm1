@@ -188,7 +188,7 @@ function Invoke-KmSafeUpgrade {
             # Remote nodes are read on their machines through their sessions, all nodes at once.
             $cancel = [System.Threading.CancellationTokenSource]::new()
             $preflight = Invoke-KmAwait -Cancel $cancel ([KmPs.Orchestration.UpgradePreflight]::RunAsync($nodes, $bundle, $midUpgrade,
-                [KmPs.Remoting.NodeReader]::new(), [TimeSpan]::FromSeconds(15), $cancel.Token))
+                [KmPs.Remoting.NodeHosts]::Resolver($PSCmdlet.GetUnresolvedProviderPathFromPSPath('.')), [TimeSpan]::FromSeconds(15), $cancel.Token))
             if (-not $preflight.Ok) {
                 # Each problem keeps its own ErrorId on the error's TargetObject, for scripts.
                 Stop-KmUpgradeRun ("Pre-flight found problems; nothing was changed:`n  - " + ($preflight.Problems.Message -join "`n  - ")) -ErrorId PreflightFailed -Target $preflight.Problems.ToArray()
@@ -260,15 +260,17 @@ function Invoke-KmSafeUpgrade {
                     $reverify = $false
                     try { $null = Test-KmUpgradeReplication $run }
                     catch {
+                        $report = Get-KmUpgradeState $run $step
                         Stop-KmUpgradeRun ("Before resuming with the second half, the first half no longer verifies: $($_.Exception.Message)`n" +
-                            (Get-KmUpgradeState $run $step)) -Category OperationStopped
+                            $report.Render()) -Category OperationStopped -Target $report
                     }
                     Write-Verbose 'Resumed run: the first half verified again before the second half.'
                 }
                 Write-Progress -Id 10 -Activity $activity -Status "step $($step.Index)/${total}: $($step.Description)" -PercentComplete (100 * ($step.Index - 1) / $total)
 
                 if ($step.IsDestructive -and -not $PSCmdlet.ShouldProcess($step.Node, $step.Description)) {
-                    Stop-KmUpgradeRun "You declined: $($step.Description). $(Get-KmUpgradeState $run $step)" -ErrorId UpgradeDeclined -Category OperationStopped
+                    $report = Get-KmUpgradeState $run $step
+                    Stop-KmUpgradeRun "You declined: $($step.Description). $($report.Render())" -ErrorId UpgradeDeclined -Category OperationStopped -Target $report
                 }
                 $started = [DateTime]::UtcNow
                 $journal.Starting($step.Key)
@@ -278,7 +280,8 @@ function Invoke-KmSafeUpgrade {
                     # The step's own error (say WipeRefused) stays reachable as the InnerException, for scripts.
                     $cause = if ($_.Exception -is [System.Management.Automation.ActionPreferenceStopException] -and $_.Exception.ErrorRecord) { $_.Exception.ErrorRecord.Exception } else { $_.Exception }
                     if ($cause -is [System.Management.Automation.MethodInvocationException] -and $cause.InnerException) { $cause = $cause.InnerException }
-                    Stop-KmUpgradeRun "Step $($step.Index) failed ($($step.Description)): $($cause.Message)`n$(Get-KmUpgradeState $run $step)" -Category OperationStopped -Inner $cause
+                    $report = Get-KmUpgradeState $run $step
+                    Stop-KmUpgradeRun "Step $($step.Index) failed ($($step.Description)): $($cause.Message)`n$($report.Render())" -Category OperationStopped -Inner $cause -Target $report
                 }
                 $journal.Record($step.Key, $detail)
                 $result.AddStepTime($step.Phase, [DateTime]::UtcNow - $started)
@@ -370,7 +373,8 @@ function Sync-KmResumedJournal($Run) {
     foreach ($note in $decision.Notes) { Write-Host "Resume: $note"; Write-Verbose "Resume: $note" }
     if ($decision.Refusal) {
         $resumeStep = [KmPs.Orchestration.UpgradeStep]::new(0, 'resume', 'resume', 'Resume', 'resume')
-        Stop-KmUpgradeRun "Cannot resume: $($decision.Refusal)`n$(Get-KmUpgradeState $Run $resumeStep)" -ErrorId ResumeStateMismatch
+        $report = Get-KmUpgradeState $Run $resumeStep
+        Stop-KmUpgradeRun "Cannot resume: $($decision.Refusal)`n$($report.Render())" -ErrorId ResumeStateMismatch -Target $report
     }
     $journal.Forget([string[]]$decision.Redo)
     foreach ($k in $decision.FoundDone) { $journal.Record($k, 'found done when resuming') }
@@ -472,7 +476,8 @@ function Get-KmNodeObservation($Run, $Node) {
     $onNew = $null
     try {
         $cancel = [System.Threading.CancellationTokenSource]::new()
-        $bundles = Invoke-KmAwait -Cancel $cancel ([KmPs.Remoting.NodeReader]::new().GetKmBundlesAsync($Node, $cancel.Token))
+        $nodeHost = [KmPs.Remoting.NodeHosts]::For($Node, $PSCmdlet.GetUnresolvedProviderPathFromPSPath('.'))
+        $bundles = Invoke-KmAwait -Cancel $cancel ($nodeHost.GetKmBundlesAsync($Node.ConfigPath, $cancel.Token))
         $name = Split-Path -Leaf $Run.Plan.BundlePath
         $onNew = [bool]($bundles | Where-Object { (Split-Path -Leaf $_) -eq $name })
     }
@@ -481,61 +486,26 @@ function Get-KmNodeObservation($Run, $Node) {
     [KmPs.Orchestration.NodeObservation]::new($Node.Name, $running, $state, $backupPresent, $onNew)
 }
 
-# What each node is doing now, from the journal and a status probe, and what to do next.
+# What each node is doing now, from the journal and a status probe, and what to do next (a
+# KmPs.Orchestration.UpgradeStopReport: the stopped run's TargetObject, its Render() the message's end).
 function Get-KmUpgradeState($Run, $FailedStep) {
     $journal = $Run.Journal
-    $byName = $Run.ByName
-    $lostSessions = [System.Collections.Generic.HashSet[string]]::new()
-    $doneOf = { param($name) @($journal.Completed | Where-Object { $_.Key.StartsWith("${name}:") } | ForEach-Object { $_.Key.Split(':')[1] }) }
-    $lines = [System.Collections.Generic.List[string]]::new()
-    $lines.Add('Node states:')
-    foreach ($name in $byName.Keys | Sort-Object -CaseSensitive) {
-        $n = $byName[$name]
-        $done = & $doneOf $name
+    $states = foreach ($name in $Run.ByName.Keys) {
+        $n = $Run.ByName[$name]
+        $done = @($journal.Completed | Where-Object { $_.Key.StartsWith("${name}:") } | ForEach-Object { $_.Key.Split(':')[1] })
         $probe = $null
         $live = @($n | Get-KmStatus -TimeoutSec 5 -ErrorAction SilentlyContinue -ErrorVariable probe)
         $lost = $probe | Where-Object { $_.FullyQualifiedErrorId -like 'SessionLost,*' -or $_.FullyQualifiedErrorId -like 'NoSession,*' }
-        if ($lost) { $null = $lostSessions.Add($name) }
-        $seen = if ($live) { "running, $($live[0].Status), version $($live[0].RegisteredVersion)" }
-                elseif ($lost) { 'unknown: its remoting session is lost, nothing more can be done there until it is reconnected' }
-                else { 'not answering (stopped?)' }
-        $what = if ($done) { 'done: ' + ($done -join ', ') } else { 'untouched' }
-        $where = if ($n.IsRemote) { " on $($n.HostName)" } else { '' }
-        $lines.Add("  $name$where [$what]: $seen")
-    }
-    $node = $FailedStep.Node
-    $lines.Add($(
-        if (-not $byName.ContainsKey($node)) {
-            'What to do: the upgraded nodes have not verified yet. Check them (Test-KmReplication, Find-KmUpgradeProblem) and run the same command again to resume; the other half was not touched. ' +
-            'Before the upgrade epoch an upgraded node can be rolled back: Stop-KmNode, Clear-KmLocalState -Delete (its new state holds no key yet), Restore-KmLocalState, Set-KmRuntimeBundle with the old ORC, Start-KmNode.'
+        [KmPs.Orchestration.NodeStopState]@{
+            Name     = $name
+            HostName = if ($n.IsRemote) { $n.HostName } else { $null }
+            Done     = [string[]]$done
+            Liveness = if ($live) { 'Running' } elseif ($lost) { 'SessionLost' } else { 'NotAnswering' }
+            Status   = if ($live) { $live[0].Status } else { $null }
+            Version  = if ($live) { [string]$live[0].RegisteredVersion } else { $null }
         }
-        else {
-            $done = & $doneOf $node
-            if ($lostSessions.Contains($node)) {
-                "What to do: the session to ${node}'s machine was lost during this step, so whether the step took effect there is unknown. " +
-                "Open a new session (New-PSSession) and give it to $node, check $node there (Get-KmStatus; Start-KmNode if the step stopped it), " +
-                "then run the same command again to resume. Nodes not listed as done were not touched."
-            }
-            elseif ($FailedStep.Action -eq 'Start') {
-                "What to do: $node did not come up on the new version: its config points at the new bundle and its old state was moved aside " +
-                "(it may be stopped, or running and failing). Pipe its node to Find-KmUpgradeProblem, or read its log, to see why. Fix the cause and run the same " +
-                "command again to resume; to roll back before the upgrade epoch instead: Stop-KmNode, Clear-KmLocalState -Delete (the state the new enclave started holds no key before the upgrade epoch; -Delete keeps the old backup the newest), Restore-KmLocalState, Set-KmRuntimeBundle with the old ORC, Start-KmNode. " +
-                "Nodes of the other half were not touched."
-            }
-            elseif ($done -contains 'Wipe' -and $done -notcontains 'Start') {
-                "What to do: $node is stopped and its old state was moved aside. Fix the cause and run the same command again to resume; " +
-                "to roll back before the upgrade epoch instead: Restore-KmLocalState, Set-KmRuntimeBundle with the old ORC, Start-KmNode."
-            }
-            elseif ($done -contains 'Stop' -and $done -notcontains 'Wipe') {
-                "What to do: $node is stopped with its state and bundle unchanged. Start it again (Start-KmNode) to return it to service on the old version, or fix the cause and run the same command again to resume."
-            }
-            elseif ($done -contains 'Start') {
-                "What to do: $node runs the new version but is not verified. Check Find-KmUpgradeProblem and its status; run the same command again to resume. " +
-                "Nodes of the other half were not touched."
-            }
-            else { "What to do: fix the cause and run the same command again to resume; nothing on $node was changed by this step." }
-        }))
-    $lines -join "`n"
+    }
+    [KmPs.Orchestration.UpgradeStopReport]::Of($FailedStep, [KmPs.Orchestration.NodeStopState[]]@($states))
 }
 
 # Ends the run with one terminating error of the calling cmdlet. $Cause: an ErrorRecord (its

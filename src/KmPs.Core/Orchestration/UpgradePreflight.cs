@@ -1,6 +1,6 @@
 using KmPs.Bundles;
 using KmPs.Config;
-using KmPs.Control;
+using KmPs.Hosting;
 using KmPs.Inventory;
 using KmPs.Status;
 
@@ -36,44 +36,6 @@ public sealed class PreflightReport
 }
 
 /// <summary>
-/// How the pre-flight reads a node: on this machine directly, or (the module's remoting reader)
-/// on the node's own machine through its PowerShell remoting session. Failures are KmExceptions.
-/// </summary>
-public interface INodeReader
-{
-    Task<KmStatus> GetStatusAsync(KmNode node, TimeSpan timeout, CancellationToken ct);
-    /// <summary>The key manager bundle paths the node's config lists.</summary>
-    Task<IReadOnlyList<string>> GetKmBundlesAsync(KmNode node, CancellationToken ct);
-    Task<RegistryRuntime> GetRuntimeAsync(KmNode node, string runtimeId, TimeSpan timeout, CancellationToken ct);
-    /// <summary>Whether the node's data dir can be looked into where its steps run (the wipe must); throws DataDirUnreadable or LocalStateUnreadable if not.</summary>
-    Task CheckDataDirAsync(KmNode node, CancellationToken ct) => Task.CompletedTask;
-}
-
-/// <summary>Reads nodes on this machine: control socket and config file.</summary>
-public sealed class LocalNodeReader : INodeReader
-{
-    public static readonly LocalNodeReader Instance = new();
-
-    public Task<KmStatus> GetStatusAsync(KmNode node, TimeSpan timeout, CancellationToken ct) =>
-        ControlClient.For(SocketAddress.Parse(node.Socket)).GetStatusAsync(timeout, ct);
-
-    public Task<IReadOnlyList<string>> GetKmBundlesAsync(KmNode node, CancellationToken ct) =>
-        Task.FromResult(KmBundlesOf(node.ConfigPath!));
-
-    public static IReadOnlyList<string> KmBundlesOf(string configPath) =>
-        NodeConfig.Load(configPath).FindKmBundles().Select(b => b.FullPath).ToList();
-
-    public Task<RegistryRuntime> GetRuntimeAsync(KmNode node, string runtimeId, TimeSpan timeout, CancellationToken ct) =>
-        ControlClient.For(SocketAddress.Parse(node.Socket)).GetRuntimeAsync(Convert.FromHexString(runtimeId), 0, timeout, ct);
-
-    public Task CheckDataDirAsync(KmNode node, CancellationToken ct)
-    {
-        _ = LocalState.LocalStatePath.Resolve(node.DataDir, node.RuntimeId).Exists;
-        return Task.CompletedTask;
-    }
-}
-
-/// <summary>
 /// Everything Invoke-KmSafeUpgrade checks before touching anything (issue: pre-flight): at least
 /// two nodes; all ready with one checksum; the ORC valid, of this KM runtime, and a deployed version
 /// with a known upgrade epoch; each config naming exactly one KM bundle; lifecycles usable.
@@ -82,11 +44,15 @@ public static class UpgradePreflight
 {
     /// <param name="midUpgrade">Nodes a resumed run already touched: they may be down or on the new version.</param>
     public static Task<PreflightReport> RunAsync(IReadOnlyList<KmNode> nodes, string bundlePath, ISet<string> midUpgrade,
-        TimeSpan timeout, CancellationToken ct) => RunAsync(nodes, bundlePath, midUpgrade, LocalNodeReader.Instance, timeout, ct);
+        TimeSpan timeout, CancellationToken ct)
+    {
+        var local = new LocalNodeHost(Environment.CurrentDirectory);
+        return RunAsync(nodes, bundlePath, midUpgrade, _ => local, timeout, ct);
+    }
 
-    /// <param name="reader">How nodes are read (the module passes one that reaches remote nodes through their sessions).</param>
+    /// <param name="hosts">Each node's host (the module's reaches remote nodes through their sessions, on their machines).</param>
     public static async Task<PreflightReport> RunAsync(IReadOnlyList<KmNode> nodes, string bundlePath, ISet<string> midUpgrade,
-        INodeReader reader, TimeSpan timeout, CancellationToken ct)
+        Func<KmNode, INodeHost> hosts, TimeSpan timeout, CancellationToken ct)
     {
         var r = new PreflightReport();
         if (nodes.Count == 0) { r.Add(PreflightErrorIds.NoNodes, "no nodes were given"); return r; }
@@ -121,20 +87,20 @@ public static class UpgradePreflight
         var configs = await Task.WhenAll(nodes.Select(async n =>
         {
             if (n.ConfigPath is null) return (n, (IReadOnlyList<string>?)null, (string?)null);
-            try { return (n, await reader.GetKmBundlesAsync(n, ct).ConfigureAwait(false), (string?)null); }
+            try { return (n, await hosts(n).GetKmBundlesAsync(n.ConfigPath, ct).ConfigureAwait(false), (string?)null); }
             catch (KmException e) { return (n, (IReadOnlyList<string>?)null, e.Message); }
         })).ConfigureAwait(false);
         var statuses = await Task.WhenAll(nodes.Select(async n =>
         {
-            try { return (n, await reader.GetStatusAsync(n, timeout, ct).ConfigureAwait(false), (string?)null); }
+            try { return (n, await hosts(n).GetStatusAsync(n.Socket, timeout, ct).ConfigureAwait(false), (string?)null); }
             catch (KmException e) { return (n, (KmStatus?)null, e.Message); }
         })).ConfigureAwait(false);
         // Every step on a node works in its data dir: a user who may not look into it (an SSH user who
         // is not the node's) is refused now, not at the wipe.
         var dataDirs = await Task.WhenAll(nodes.Where(n => n.RuntimeId is not null).Select(async n =>
         {
-            try { await reader.CheckDataDirAsync(n, ct).ConfigureAwait(false); return (n, (KmException?)null); }
-            catch (KmException e) when (e.Category == KmErrorCategory.PermissionDenied) { return (n, e); }
+            try { await hosts(n).ResolveStateAsync(new NodeStateRef(n.DataDir, n.RuntimeId!), ct).ConfigureAwait(false); return (n, (KmException?)null); }
+            catch (KmException e) { return (n, e.Category == KmErrorCategory.PermissionDenied ? e : null); } // others: the status read says it
         })).ConfigureAwait(false);
         foreach (var (n, e) in dataDirs)
             if (e is not null) r.Add(PreflightErrorIds.DataDirNotUsable, $"{n.Name}: {e.Message.TrimEnd('.')} ({e.ErrorId})", n.Name);
@@ -177,7 +143,7 @@ public static class UpgradePreflight
         {
             try
             {
-                var runtime = await reader.GetRuntimeAsync(source.n, r.RuntimeId, timeout, ct).ConfigureAwait(false);
+                var runtime = await hosts(source.n).GetRuntimeAsync(source.n.Socket, r.RuntimeId, timeout, ct).ConfigureAwait(false);
                 var deployment = runtime.Find(r.Bundle.Version);
                 if (deployment is null)
                     r.Add(PreflightErrorIds.VersionNotDeployed, $"version {r.Bundle.Version} is not in the deployments of {r.RuntimeId} (deployed: " +

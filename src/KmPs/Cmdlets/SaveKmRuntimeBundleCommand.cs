@@ -1,9 +1,8 @@
-using System.Collections.Concurrent;
 using System.Management.Automation;
 using KmPs.Bundles.Download;
-using KmPs.Control;
+using System.Management.Automation.Runspaces;
+using KmPs.Hosting;
 using KmPs.Inventory;
-using KmPs.Remoting;
 using KmPs.Status;
 
 namespace KmPs.Cmdlets;
@@ -136,63 +135,49 @@ public sealed class SaveKmRuntimeBundleCommand : KmCmdlet
     private string? _nodeRuntime;
     private bool _nodeRuntimeRead;
 
+    /// <summary>The nodes to read, each with where its socket is (-Socket: one node on this machine).</summary>
+    private IEnumerable<(string Name, string Socket, INodeHost Host)> Sources() =>
+        Socket is not null
+            ? new[] { (Socket, Socket, HostOf((PSSession?)null, Socket)) }
+            : _nodes.Select(n => (n.Name, n.Socket, HostOf(n)));
+
     /// <summary>The key manager runtime the given node runs (the inventory's, else its status'); null without a node.</summary>
     private string? NodeRuntimeId()
     {
         if (_nodeRuntimeRead) return _nodeRuntime;
         _nodeRuntimeRead = true;
-        if (_nodes.Count > 0 && _nodes.Select(n => n.RuntimeId).FirstOrDefault(id => id is not null) is { } known) return _nodeRuntime = known;
-        try
-        {
-            var status = _nodes.Count > 0
-                ? Await(new NodeReader().GetStatusAsync(_nodes[0], TimeSpan.FromSeconds(10), Stopping))
-                : Socket is not null ? Await(ControlClient.For(SocketAddress.Parse(Socket, CurrentDirectory)).GetStatusAsync(TimeSpan.FromSeconds(10), Stopping))
-                : null;
-            return _nodeRuntime = status?.RuntimeId;
-        }
-        catch (KmException e)
-        {
-            throw DownloadErrors.DeploymentsUnreadable(SourceName, e);
-        }
+        if (_nodes.Select(n => n.RuntimeId).FirstOrDefault(id => id is not null) is { } known) return _nodeRuntime = known;
+        if (Sources().FirstOrDefault() is not { Host: not null } first) return null;
+        try { return _nodeRuntime = Await(first.Host.GetStatusAsync(first.Socket, TimeSpan.FromSeconds(10), Stopping)).RuntimeId; }
+        catch (KmException e) { throw DownloadErrors.DeploymentsUnreadable(first.Name + OnMachine(first.Host), e); }
     }
 
     private string SourceName => _nodes.Count > 0 ? _nodes[0].Name : Socket!;
 
-    /// <summary>Registry/GetRuntime of the network's key manager, from the first node that answers.</summary>
+    /// <summary>Registry/GetRuntime of the network's key manager, from the first node that answers (remote nodes through their session).</summary>
     private ChainDeployments ReadDeployments(KmNetwork network)
     {
         var id = KmRelease.RuntimeId(network);
         if (NodeRuntimeId() is { } nodeRuntime && !string.Equals(nodeRuntime, id, StringComparison.OrdinalIgnoreCase))
             throw DownloadErrors.NodeOtherNetwork(SourceName, nodeRuntime, network);
-        if (Socket is not null)
-        {
-            try
-            {
-                var client = ControlClient.For(SocketAddress.Parse(Socket, CurrentDirectory));
-                return new ChainDeployments(Await(client.GetRuntimeAsync(Convert.FromHexString(id), 0, TimeSpan.FromSeconds(10), Stopping)), Socket);
-            }
-            catch (KmException e) { throw DownloadErrors.DeploymentsUnreadable(Socket, e); }
-        }
         KmException? last = null;
-        var reader = new NodeReader();
-        foreach (var node in _nodes)
+        var names = new List<string>();
+        foreach (var (name, socket, host) in Sources())
         {
-            try { return new ChainDeployments(Await(reader.GetRuntimeAsync(node, id, TimeSpan.FromSeconds(10), Stopping)), node.Name); }
+            names.Add(name + OnMachine(host));
+            try { return new ChainDeployments(Await(host.GetRuntimeAsync(socket, id, TimeSpan.FromSeconds(10), Stopping)), name); }
             catch (KmException e)
             {
-                WriteVerbose($"{node.Name}: cannot read the deployments ({e.Message}).");
+                WriteVerbose($"{name}: cannot read the deployments ({e.Message}).");
                 last = e;
             }
         }
-        throw DownloadErrors.DeploymentsUnreadable(string.Join(", ", _nodes.Select(n => n.Name)), last!);
+        throw DownloadErrors.DeploymentsUnreadable(string.Join(", ", names), last!);
     }
 
     /// <summary>Runs the download on a worker and shows its progress here, on the pipeline thread; Ctrl+C cancels it at once.</summary>
     private SavedKmBundle Run(BundleSaveRequest request)
     {
-        var events = new ConcurrentQueue<object>();
-        using var signal = new AutoResetEvent(false);
-        var sink = new Sink(events, signal);
         var options = new HttpDownloadOptions
         {
             Proxy = Proxy, NoProxy = NoProxy, ProxyUseDefaultCredentials = ProxyUseDefaultCredentials,
@@ -203,55 +188,32 @@ public sealed class SaveKmRuntimeBundleCommand : KmCmdlet
         using var downloader = new BundleDownloader(options) { ReadTimeout = TimeSpan.FromSeconds(OperationTimeoutSeconds) };
         var activity = $"Downloading {System.IO.Path.GetFileName(request.Destination)}";
         WriteVerbose($"GET {request.Uri} into {request.Partial}");
-        var task = Task.Run(() => BundleSaver.SaveAsync(downloader, request, sink, sink.Log, Stopping));
-        var handles = new[] { ((IAsyncResult)task).AsyncWaitHandle, signal, Stopping.WaitHandle };
+        Task<SavedKmBundle>? task = null;
         try
         {
-            while (!task.IsCompleted && !Stopping.IsCancellationRequested)
-            {
-                WaitHandle.WaitAny(handles);
-                Drain(events, activity);
-            }
-            if (Stopping.IsCancellationRequested)
-            {
-                // The worker closes the partial file as it stops; wait a moment so the next call finds it whole.
-                task.Wait(TimeSpan.FromSeconds(2));
-                throw new PipelineStoppedException();
-            }
-            Drain(events, activity);
-            return task.GetAwaiter().GetResult();
+            var saved = CallHost(events => task = Task.Run(() =>
+                BundleSaver.SaveAsync(downloader, request, new ProgressBar(events, activity), events.Verbose, Stopping)));
+            WriteProgress(new ProgressRecord(ProgressId, activity, "done") { RecordType = ProgressRecordType.Completed });
+            return saved;
         }
-        catch (OperationCanceledException) when (Stopping.IsCancellationRequested)
+        catch (Exception e) when (e is PipelineStoppedException || (e is OperationCanceledException && Stopping.IsCancellationRequested))
         {
+            // The worker closes the partial file as it stops; a moment for it, so that the next call finds it whole.
+            try { task?.Wait(TimeSpan.FromSeconds(2)); }
+            catch (AggregateException) { }
             throw new PipelineStoppedException();
         }
-        finally
+        catch (KmException)
         {
-            if (!Stopping.IsCancellationRequested)
-                WriteProgress(new ProgressRecord(ProgressId, activity, "done") { RecordType = ProgressRecordType.Completed });
+            WriteProgress(new ProgressRecord(ProgressId, activity, "failed") { RecordType = ProgressRecordType.Completed });
+            throw;
         }
     }
 
-    private void Drain(ConcurrentQueue<object> events, string activity)
+    /// <summary>The download's progress as the bar CallHost draws on the pipeline thread: bytes of the size, the rate, the time left.</summary>
+    private sealed class ProgressBar(IHostEvents events, string activity) : IProgress<DownloadProgress>
     {
-        DownloadProgress? latest = null;
-        while (events.TryDequeue(out var e))
-        {
-            if (e is string message) WriteVerbose(message);
-            else latest = (DownloadProgress)e; // only the newest reading is worth drawing
-        }
-        if (latest is null) return;
-        var record = new ProgressRecord(ProgressId, activity, latest.ToString());
-        if (latest.Percent is { } p) record.PercentComplete = p;
-        if (latest.Remaining is { } r) record.SecondsRemaining = (int)Math.Min(int.MaxValue, Math.Ceiling(r.TotalSeconds));
-        WriteProgress(record);
-    }
-
-    /// <summary>Progress and messages from the worker, queued for the pipeline thread (cmdlet streams are written there only).</summary>
-    private sealed class Sink(ConcurrentQueue<object> events, AutoResetEvent signal) : IProgress<DownloadProgress>
-    {
-        public void Report(DownloadProgress value) { events.Enqueue(value); signal.Set(); }
-
-        public void Log(string message) { events.Enqueue(message); signal.Set(); }
+        public void Report(DownloadProgress p) => events.Progress(new HostProgress(ProgressId, activity, p.ToString(), p.Percent ?? -1,
+            p.Remaining is { } r ? (int)Math.Min(int.MaxValue, Math.Ceiling(r.TotalSeconds)) : -1));
     }
 }
