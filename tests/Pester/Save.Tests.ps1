@@ -16,8 +16,11 @@ BeforeAll {
         $urlFile = Join-Path $dir 'url.txt'
         $log = Join-Path $dir 'requests.jsonl'
         $psi = [Diagnostics.ProcessStartInfo]::new('dotnet')
-        foreach ($a in @($Simulator, 'serve-releases', '--dir', $dir, '--url-file', $urlFile, '--log', $log) + $Extra) { $psi.ArgumentList.Add($a) }
+        foreach ($a in @($Simulator, 'serve-releases', '--dir', $dir, '--url-file', $urlFile, '--log', $log, '--parent-pid', $PID) + $Extra) { $psi.ArgumentList.Add($a) }
+        # Its own pipes, never this pwsh's: a server holding the runner's stderr would keep the runner waiting for its end.
         $psi.RedirectStandardOutput = $true
+        $psi.RedirectStandardError = $true
+        $psi.RedirectStandardInput = $true
         $p = [Diagnostics.Process]::Start($psi)
         $deadline = [DateTime]::UtcNow.AddSeconds(60)
         while (-not (Test-Path $urlFile) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
@@ -32,7 +35,7 @@ BeforeAll {
 }
 
 AfterAll {
-    foreach ($s in $Fast, $Slow) { if ($s) { $s.Process.Kill(); $s.Process.WaitForExit() } }
+    foreach ($s in $Fast, $Slow) { if ($s) { $s.Process.Kill($true); $s.Process.WaitForExit() } }
     Remove-TestCluster $Cluster
 }
 
