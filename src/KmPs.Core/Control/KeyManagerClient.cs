@@ -56,7 +56,13 @@ public sealed class KeyManagerClient(ControlClient control)
     {
         var id = Convert.FromHexString(runtimeId);
         // The epoch first: a status read after it is at least as new, so next_policy applies at epoch + 1 at the latest.
-        var epoch = await new ChainTimeClient(Control).GetEpochAsync(0, timeout, ct).ConfigureAwait(false);
+        ulong epoch;
+        try { epoch = await new ChainTimeClient(Control).GetEpochAsync(0, timeout, ct).ConfigureAwait(false); }
+        catch (KmException e) when (e.ErrorId == Timing.TimingErrorIds.ChainTimeNotServed)
+        {
+            // Every oasis-node serves Beacon/GetEpoch; a stand-in that does not still reports consensus.latest_epoch.
+            epoch = (await Control.GetStatusAsync(timeout, ct).ConfigureAwait(false)).Epoch;
+        }
         var request = NamespaceQuery(id);
         var first = Answered.TryGetValue(Socket, out var known) ? known : ControlMethods.KeyManagerSecrets;
         var order = new[] { first, first == ControlMethods.KeyManagerSecrets ? ControlMethods.KeyManager : ControlMethods.KeyManagerSecrets };
