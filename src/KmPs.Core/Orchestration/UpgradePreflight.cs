@@ -45,6 +45,9 @@ public interface INodeReader
     /// <summary>The key manager bundle paths the node's config lists.</summary>
     Task<IReadOnlyList<string>> GetKmBundlesAsync(KmNode node, CancellationToken ct);
     Task<RegistryRuntime> GetRuntimeAsync(KmNode node, string runtimeId, TimeSpan timeout, CancellationToken ct);
+    /// <summary>The consensus key manager status with its policy, read through the node (chain state: any node answers the same).</summary>
+    Task<Policy.KmPolicyStatus> GetPolicyStatusAsync(KmNode node, string runtimeId, TimeSpan timeout, CancellationToken ct) =>
+        LocalNodeReader.Instance.GetPolicyStatusAsync(node, runtimeId, timeout, ct);
     /// <summary>Whether the node's data dir can be looked into where its steps run (the wipe must); throws DataDirUnreadable or LocalStateUnreadable if not.</summary>
     Task CheckDataDirAsync(KmNode node, CancellationToken ct) => Task.CompletedTask;
 }
@@ -65,6 +68,9 @@ public sealed class LocalNodeReader : INodeReader
 
     public Task<RegistryRuntime> GetRuntimeAsync(KmNode node, string runtimeId, TimeSpan timeout, CancellationToken ct) =>
         ControlClient.For(SocketAddress.Parse(node.Socket)).GetRuntimeAsync(Convert.FromHexString(runtimeId), 0, timeout, ct);
+
+    public Task<Policy.KmPolicyStatus> GetPolicyStatusAsync(KmNode node, string runtimeId, TimeSpan timeout, CancellationToken ct) =>
+        KeyManagerClient.For(SocketAddress.Parse(node.Socket)).GetPolicyStatusAsync(runtimeId, timeout, ct);
 
     public Task CheckDataDirAsync(KmNode node, CancellationToken ct)
     {

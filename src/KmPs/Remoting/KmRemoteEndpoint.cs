@@ -46,6 +46,8 @@ public static class KmRemoteEndpoint
                 "Status" => Wait(ControlClient.For(SocketAddress.ParseAbsolute(Str(a, "Socket"))).GetStatusAsync(Timeout(a), CancellationToken.None)),
                 "Runtime" => Wait(ControlClient.For(SocketAddress.ParseAbsolute(Str(a, "Socket")))
                     .GetRuntimeAsync(Convert.FromHexString(Str(a, "RuntimeId")!), 0, Timeout(a), CancellationToken.None)),
+                "KeyManagerStatus" => Wait(KeyManagerClient.For(SocketAddress.ParseAbsolute(Str(a, "Socket")))
+                    .GetStatusAnswerAsync(LocalState.KeyManagerRuntimeId.Validate(Str(a, "RuntimeId")!), Timeout(a), CancellationToken.None)),
                 "NodeStopped" => Wait(WipeGuard.CheckStoppedAsync(SocketAddress.ParseAbsolute(Str(a, "Socket")), Timeout(a), CancellationToken.None)),
                 "StatePath" => StatePath(Str(a, "DataDir"), Str(a, "RuntimeId"), Str(a, "Socket"), Str(a, "ConfigPath")),
                 "Wipe" => Wipe(a),

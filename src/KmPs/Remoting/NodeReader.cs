@@ -30,6 +30,15 @@ public sealed class NodeReader : INodeReader
             : await KmRemoting.OpAsync<RegistryRuntime>(KmRemoting.SessionOf(node), node.Name, "Runtime",
                 new { node.Socket, RuntimeId = runtimeId, TimeoutMs = (int)timeout.TotalMilliseconds }, ct).ConfigureAwait(false);
 
+    public async Task<Policy.KmPolicyStatus> GetPolicyStatusAsync(KmNode node, string runtimeId, TimeSpan timeout, CancellationToken ct)
+    {
+        if (!node.IsRemote) return await LocalNodeReader.Instance.GetPolicyStatusAsync(node, runtimeId, timeout, ct).ConfigureAwait(false);
+        var session = KmRemoting.SessionOf(node);
+        var answer = await KmRemoting.OpAsync<Control.KmStatusAnswer>(session, node.Name, "KeyManagerStatus",
+            new { node.Socket, RuntimeId = runtimeId, TimeoutMs = (int)timeout.TotalMilliseconds }, ct).ConfigureAwait(false);
+        return answer.Parse($"{node.Name} ({node.Socket} on {KmRemoting.Describe(session)})");
+    }
+
     public async Task CheckDataDirAsync(KmNode node, CancellationToken ct)
     {
         if (!node.IsRemote) await LocalNodeReader.Instance.CheckDataDirAsync(node, ct).ConfigureAwait(false);
