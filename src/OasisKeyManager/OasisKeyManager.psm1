@@ -247,7 +247,7 @@ function Invoke-KmSafeUpgrade {
             $result.Estimate = Get-KmUpgradeDuration $plan $nodes $preflight.CurrentEpoch
             $result.Policy = $preflight.PolicyCheck
             Write-Host "Plan: $plan"
-            if ($preflight.PolicyCheck) { Write-Host "Key manager policy: $($preflight.PolicyCheck.Message)." }
+            if ($preflight.PolicyCheck) { Write-Host "Policy check: $($preflight.PolicyCheck.Summary)." }
             if ($null -ne $preflight.PolicyWaitEpoch) { Write-Host "First it waits for epoch $($preflight.PolicyWaitEpoch), when the next policy takes effect, and checks again." }
             Write-Host "Estimated duration: $($result.Estimate)"
             if ($preflight.CurrentEpoch -ge $plan.UpgradeEpoch) {

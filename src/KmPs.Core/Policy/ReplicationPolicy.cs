@@ -25,17 +25,19 @@ public sealed record ReplicationVerdict(ReplicationDecision Decision, EnclaveIde
     public bool Allowed => Decision is ReplicationDecision.SameEnclave or ReplicationDecision.Allowed;
 
     /// <summary>One sentence naming both enclaves and the policy serial.</summary>
-    public string Describe()
+    /// <param name="full">The whole MRENCLAVE of each (messages); false: the short MRENCLAVE/MRSIGNER form (a plan line).</param>
+    public string Describe(bool full = true)
     {
         var policy = Serial is { } s ? $"the key manager policy (serial {s})" : "the key manager";
+        string N(EnclaveIdentity id) => full ? ReplicationPolicy.Name(id) : id.Short;
         return Decision switch
         {
-            ReplicationDecision.SameEnclave => $"{ReplicationPolicy.Name(To)} is the enclave it replicates from: always allowed",
-            ReplicationDecision.Allowed => $"{policy} lets the new enclave {ReplicationPolicy.Name(To)} replicate from {ReplicationPolicy.Name(From)}",
-            ReplicationDecision.NoPolicy => $"{policy} has no policy, and a secure enclave does not start without one (so {ReplicationPolicy.Name(To)} cannot replicate from {ReplicationPolicy.Name(From)})",
-            ReplicationDecision.NoEntryForNew => $"{policy} has no entry for the new enclave {ReplicationPolicy.Name(To)}, so it may replicate from no other enclave (here {ReplicationPolicy.Name(From)})",
-            ReplicationDecision.NoEntryForOld => $"{policy} has no entry for the current enclave {ReplicationPolicy.Name(From)}, so it lets no other enclave replicate from it (here the new {ReplicationPolicy.Name(To)})",
-            _ => $"{policy} does not list the new enclave {ReplicationPolicy.Name(To)} in the may_replicate of the current enclave {ReplicationPolicy.Name(From)}",
+            ReplicationDecision.SameEnclave => $"the new enclave {N(To)} replicates from nodes already running it: always allowed",
+            ReplicationDecision.Allowed => $"{policy} lets the new enclave {N(To)} replicate from {N(From)}",
+            ReplicationDecision.NoPolicy => $"{policy} has no policy, and a secure enclave does not start without one (so {N(To)} cannot replicate from {N(From)})",
+            ReplicationDecision.NoEntryForNew => $"{policy} has no entry for the new enclave {N(To)}, so it may replicate from no other enclave (here {N(From)})",
+            ReplicationDecision.NoEntryForOld => $"{policy} has no entry for the current enclave {N(From)}, so it lets no other enclave replicate from it (here the new {N(To)})",
+            _ => $"{policy} does not list the new enclave {N(To)} in the may_replicate of the current enclave {N(From)}",
         };
     }
 }
@@ -62,6 +64,13 @@ public sealed record UpgradePolicyCheck(
 {
     public uint? Serial => Now?.Serial;
     public uint? NextSerial => Next?.Serial;
+
+    /// <summary>The verdict in one short line (enclaves in their short form), for the printed plan.</summary>
+    public string Summary => Outcome != UpgradePolicyOutcome.Allowed || Now is null ? Message
+        : Now.Decision == ReplicationDecision.Allowed ? $"serial {Now.Serial} lets the new enclave {Now.To.Short} replicate from {Now.From.Short}"
+        : Now.Describe(full: false);
+
+    public override string ToString() => Summary;
 }
 
 /// <summary>

@@ -104,5 +104,7 @@ public class SafeUpgradePolicyTests
             .Min();
         Assert.True(firstStop >= policyEpochBegan, $"a node was stopped at {firstStop:O}, before epoch {at} began at {policyEpochBegan:O}");
         Assert.Contains("policy serial 3", runHost.Text);
+        var (oldShort, newShort) = (BundleEnclave.Of(OrcBundle.Open(c.OldOrc))!.Short, BundleEnclave.Of(OrcBundle.Open(c.NewOrc))!.Short);
+        Assert.Contains($"Policy check: serial 3 lets the new enclave {newShort} replicate from {oldShort}.", runHost.Text);
     }
 }
