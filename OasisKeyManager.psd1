@@ -12,6 +12,7 @@
     FormatsToProcess     = @('OasisKeyManager.format.ps1xml')
     CmdletsToExport      = @(
         'Get-KmStatus'
+        'Get-KmPolicy'
         'ConvertFrom-KmExtraInfo'
         'New-KmNode'
         'Import-KmNode'
