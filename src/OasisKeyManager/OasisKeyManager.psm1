@@ -19,7 +19,13 @@ function Invoke-KmSafeUpgrade {
     Before touching anything it runs a pre-flight and reports every problem at once: fewer than two
     nodes (one node would lose the keys), nodes not ready or disagreeing on the checksum, an ORC that
     is invalid, of another runtime, or of a version that is not deployed, configs that do not name
-    exactly one key manager bundle, nodes without a lifecycle.
+    exactly one key manager bundle, nodes without a lifecycle, and a key manager policy that does not
+    let the new bundle's enclave replicate from the current nodes' enclave (no entry for the new
+    enclave, or the current enclave's may_replicate does not list it: PolicyNoEntryForNewEnclave,
+    PolicyReplicationNotAllowed, naming both enclaves and the policy serial). From oasis-core 25.6 a
+    policy update takes effect at the next epoch (next_policy): when only that is missing the run is
+    refused with PolicyNotYetInEffect and the epoch; -WaitForPolicy waits for that epoch (then checks
+    again) before touching any node, and an interactive run offers to wait.
 
     Every destructive step (stop, wipe, config change) asks first (ConfirmImpact High; Yes to All
     is honoured; -Confirm:$false for automation). -WhatIf prints every step and changes nothing.
@@ -77,6 +83,11 @@ function Invoke-KmSafeUpgrade {
     .PARAMETER NodeTimeoutSec
     Timeout of each node stop and start (default 300).
 
+    .PARAMETER WaitForPolicy
+    When the key manager policy that lets the new enclave replicate is scheduled for the next epoch
+    (25.6+ next_policy), wait for that epoch (up to -TimeoutSec) and check again before touching any
+    node, instead of refusing. Under -WhatIf the plan says it would wait.
+
     .EXAMPLE
     Invoke-KmSafeUpgrade -InventoryPath ./km.json -BundlePath ./keymanager-0.6.0.orc -WhatIf
 
@@ -91,6 +102,12 @@ function Invoke-KmSafeUpgrade {
     Invoke-KmSafeUpgrade -InventoryPath ./km.json -BundlePath ./keymanager-0.6.0.orc -Confirm:$false -JournalPath /var/lib/km/upgrade.json -Verbose
 
     Unattended (CI) run with a journal; run the same command again after a failure to resume.
+
+    .EXAMPLE
+    Invoke-KmSafeUpgrade -InventoryPath ./km.json -BundlePath ./keymanager-0.6.0.orc -WaitForPolicy -Confirm:$false
+
+    The policy signers' update for the new enclave is pending (it applies at the next epoch): waits for
+    that epoch, checks the policy again, then upgrades.
 
     .EXAMPLE
     Invoke-KmSafeUpgrade -InventoryPath ./km-hosts.psd1 -BundlePath ./keymanager-0.6.0.orc
@@ -129,7 +146,9 @@ function Invoke-KmSafeUpgrade {
         [int] $TimeoutSec = 7200,
 
         [ValidateRange(1, 86400)]
-        [int] $NodeTimeoutSec = 300
+        [int] $NodeTimeoutSec = 300,
+
+        [switch] $WaitForPolicy
     )
 
     begin {
@@ -186,9 +205,13 @@ function Invoke-KmSafeUpgrade {
                 $midUpgrade.UnionWith([string[]]@($journal.TouchedNodes))
             }
             # Remote nodes are read on their machines through their sessions, all nodes at once.
-            $cancel = [System.Threading.CancellationTokenSource]::new()
-            $preflight = Invoke-KmAwait -Cancel $cancel ([KmPs.Orchestration.UpgradePreflight]::RunAsync($nodes, $bundle, $midUpgrade,
-                [KmPs.Remoting.NodeHosts]::Resolver($PSCmdlet.GetUnresolvedProviderPathFromPSPath('.')), [TimeSpan]::FromSeconds(15), $cancel.Token))
+            $runPreflight = {
+                $cancel = [System.Threading.CancellationTokenSource]::new()
+                Invoke-KmAwait -Cancel $cancel ([KmPs.Orchestration.UpgradePreflight]::RunAsync($nodes, $bundle, $midUpgrade,
+                    [KmPs.Remoting.NodeHosts]::Resolver($PSCmdlet.GetUnresolvedProviderPathFromPSPath('.')), [TimeSpan]::FromSeconds(15), $cancel.Token))
+            }
+            $preflight = & $runPreflight
+            if ($preflight.OnlyWaitingForPolicy) { $preflight = Wait-KmPolicyInEffect $preflight $runPreflight $nodes $WaitForPolicy $whatIf $TimeoutSec }
             if (-not $preflight.Ok) {
                 # Each problem keeps its own ErrorId on the error's TargetObject, for scripts.
                 Stop-KmUpgradeRun ("Pre-flight found problems; nothing was changed:`n  - " + ($preflight.Problems.Message -join "`n  - ")) -ErrorId PreflightFailed -Target $preflight.Problems.ToArray()
@@ -222,7 +245,10 @@ function Invoke-KmSafeUpgrade {
             $result = $run.Result
 
             $result.Estimate = Get-KmUpgradeDuration $plan $nodes $preflight.CurrentEpoch
+            $result.Policy = $preflight.PolicyCheck
             Write-Host "Plan: $plan"
+            if ($preflight.PolicyCheck) { Write-Host "Policy check: $($preflight.PolicyCheck.Summary)." }
+            if ($null -ne $preflight.PolicyWaitEpoch) { Write-Host "First it waits for epoch $($preflight.PolicyWaitEpoch), when the next policy takes effect, and checks again." }
             Write-Host "Estimated duration: $($result.Estimate)"
             if ($preflight.CurrentEpoch -ge $plan.UpgradeEpoch) {
                 Write-Host "The upgrade epoch $($plan.UpgradeEpoch) has already passed (now $($preflight.CurrentEpoch)): upgraded nodes replicate at once."
@@ -397,6 +423,44 @@ function Get-KmUpgradeDuration($Plan, [object[]] $Nodes, [uint64] $CurrentEpoch)
         catch { $length = [KmPs.Timing.EpochLengthEstimate]::Unknown("cannot read it from $($local.Name): $($_.Exception.Message)") }
     }
     [KmPs.Orchestration.UpgradeDuration]::Of($Plan, $CurrentEpoch, $length)
+}
+
+# The pre-flight's only problem is the policy update that lets the new enclave replicate, scheduled for the
+# next epoch (25.6+ next_policy, applied at the epoch transition): with -WaitForPolicy, or when the user
+# accepts the offer, wait for that epoch with the usual epoch wait and run the pre-flight again, until the
+# policy is in effect (or something else is wrong, or -TimeoutSec passes). Nothing is touched meanwhile.
+# Under -WhatIf nothing is waited for: the plan is shown after the wait it would do.
+function Wait-KmPolicyInEffect($Preflight, [scriptblock] $RunPreflight, [object[]] $Nodes, [bool] $Switch, [bool] $WhatIf, [int] $TimeoutSec) {
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
+    $asked = $false
+    while ($Preflight.OnlyWaitingForPolicy) {
+        $check = $Preflight.PolicyCheck
+        $at = $check.NextEpoch
+        if (-not $Switch -and -not $asked) {
+            $asked = $true
+            # Only a person can accept: not under -WhatIf, not with -Confirm:$false, not in a host that cannot ask.
+            if ($WhatIf -or $ConfirmPreference -eq 'None') { return $Preflight }
+            $question = "$($check.Message).`nWait for epoch $at, check the policy again and then upgrade? Nothing is touched while waiting."
+            $yes = $false
+            try { $yes = $PSCmdlet.ShouldContinue($question, 'The key manager policy for the new enclave is not yet in effect') }
+            catch [System.Management.Automation.PipelineStoppedException] { throw }
+            catch { $yes = $false }
+            if (-not $yes) { return $Preflight }
+        }
+        if ($WhatIf) {
+            Write-Host "What if: waiting for epoch $at, when the key manager policy serial $($check.NextSerial) takes effect, then checking it again."
+            $Preflight.AcceptPolicyWait()
+            return $Preflight
+        }
+        $left = [int][Math]::Ceiling(($deadline - [DateTime]::UtcNow).TotalSeconds)
+        if ($left -lt 1) { return $Preflight }
+        Write-Host "Waiting for epoch $at, when the key manager policy serial $($check.NextSerial) takes effect; nothing is touched meanwhile."
+        $watch = $Nodes | Where-Object { $Preflight.Statuses.ContainsKey($_.Name) } | Select-Object -First 1
+        $null = $watch | Wait-KmNode -Until Epoch -Epoch $at -TimeoutSec $left -PollIntervalMs $KmWaitPollMs -ErrorAction Stop
+        $Preflight = & $RunPreflight
+        Write-Verbose "After epoch ${at}: $(if ($Preflight.PolicyCheck) { $Preflight.PolicyCheck.Message } else { 'no policy check' })."
+    }
+    $Preflight
 }
 
 # One step of the plan, as the compiled cmdlet that does it; returns the detail the journal keeps.

@@ -29,6 +29,9 @@ public interface INodeHost
 
     Task<RegistryRuntime> GetRuntimeAsync(string socket, string runtimeId, TimeSpan timeout, CancellationToken ct);
 
+    /// <summary>The consensus key manager status with its policy, read through the node (chain state: any node answers the same); parsed by the caller.</summary>
+    Task<Control.KmStatusAnswer> GetKeyManagerStatusAsync(string socket, string runtimeId, TimeSpan timeout, CancellationToken ct);
+
     /// <summary>The key manager bundle paths the node's config lists.</summary>
     Task<IReadOnlyList<string>> GetKmBundlesAsync(string configPath, CancellationToken ct);
 

@@ -36,6 +36,9 @@ public sealed class LocalNodeHost : INodeHost
     public Task<RegistryRuntime> GetRuntimeAsync(string socket, string runtimeId, TimeSpan timeout, CancellationToken ct) =>
         ControlClient.For(Address(socket)).GetRuntimeAsync(Convert.FromHexString(KeyManagerRuntimeId.Validate(runtimeId)), 0, timeout, ct);
 
+    public Task<KmStatusAnswer> GetKeyManagerStatusAsync(string socket, string runtimeId, TimeSpan timeout, CancellationToken ct) =>
+        KeyManagerClient.For(Address(socket)).GetStatusAnswerAsync(KeyManagerRuntimeId.Validate(runtimeId), timeout, ct);
+
     public Task<IReadOnlyList<string>> GetKmBundlesAsync(string configPath, CancellationToken ct) =>
         Task.FromResult<IReadOnlyList<string>>(NodeConfig.Load(FilePath(configPath, "config path")).FindKmBundles().Select(b => b.FullPath).ToList());
 

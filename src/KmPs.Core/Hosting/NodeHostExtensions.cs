@@ -15,6 +15,13 @@ public static class NodeHostExtensions
         return status;
     }
 
+    /// <summary>The consensus key manager status and policy, read through the node, parsed here.</summary>
+    public static async Task<Policy.KmPolicyStatus> GetPolicyStatusAsync(this INodeHost host, string socket, string runtimeId, TimeSpan timeout, CancellationToken ct)
+    {
+        var answer = await host.GetKeyManagerStatusAsync(socket, runtimeId, timeout, ct).ConfigureAwait(false);
+        return answer.Parse(host.Address(socket) + (host.Machine.Length == 0 ? "" : " on " + host.Machine));
+    }
+
     /// <summary>Whether two hosts are one machine (two sessions to one host name are; erring this way refuses a wipe, never allows one).</summary>
     public static bool SameMachine(this INodeHost a, INodeHost b) => string.Equals(a.Machine, b.Machine, StringComparison.OrdinalIgnoreCase);
 

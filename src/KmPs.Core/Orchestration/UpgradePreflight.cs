@@ -31,6 +31,30 @@ public sealed class PreflightReport
     public string? Checksum { get; set; }
     /// <summary>Nodes already registered and ready with the new version.</summary>
     public HashSet<string> Upgraded { get; } = new();
+    /// <summary>The new bundle's enclave identity (null: no SGX enclave in it).</summary>
+    public Sgx.EnclaveIdentity? NewEnclave { get; set; }
+    /// <summary>The enclave identities of the nodes that stay on the old version (from their deployments' TEE constraints).</summary>
+    public IReadOnlyList<Sgx.EnclaveIdentity> CurrentEnclaves { get; set; } = System.Array.Empty<Sgx.EnclaveIdentity>();
+    /// <summary>The key manager status the policy was read from.</summary>
+    public Policy.KmPolicyStatus? PolicyStatus { get; set; }
+    /// <summary>Whether the policy lets the new enclave replicate from the current one; null when it was not read.</summary>
+    public Policy.UpgradePolicyCheck? PolicyCheck { get; set; }
+    /// <summary>The only problem is a policy update that applies at the next epoch: waiting for it would let the run go on.</summary>
+    public bool OnlyWaitingForPolicy => Problems.Count > 0 && Problems.All(p => p.ErrorId == PreflightErrorIds.PolicyNotYetInEffect);
+
+    /// <summary>The epoch the run waits for before it touches anything (a dry run's plan: the policy wait accepted); null: none.</summary>
+    public ulong? PolicyWaitEpoch { get; private set; }
+
+    /// <summary>
+    /// Takes the wait for the next policy instead of its refusal (a -WhatIf run with -WaitForPolicy, which
+    /// shows the plan after the wait it would do).
+    /// </summary>
+    public void AcceptPolicyWait()
+    {
+        if (!OnlyWaitingForPolicy) throw new InvalidOperationException("the pre-flight has other problems than a policy not yet in effect");
+        PolicyWaitEpoch = PolicyCheck?.NextEpoch;
+        Problems.Clear();
+    }
 
     public override string ToString() => Ok ? "pre-flight passed" : "pre-flight failed:\n  - " + string.Join("\n  - ", Problems);
 }
@@ -149,9 +173,57 @@ public static class UpgradePreflight
                     r.Add(PreflightErrorIds.VersionNotDeployed, $"version {r.Bundle.Version} is not in the deployments of {r.RuntimeId} (deployed: " +
                                    string.Join(", ", runtime.Deployments.Select(d => $"{d.Version} from epoch {d.ValidFrom}")) + "); no node could run it");
                 else r.UpgradeEpoch = deployment.ValidFrom;
+                await CheckPolicyAsync(r, runtime, statuses.Where(x => x.Item2 is not null && !midUpgrade.Contains(x.n.Name) && !r.Upgraded.Contains(x.n.Name))
+                    .Select(x => x.Item2!).ToList(), hosts(source.n), source.n, timeout, ct).ConfigureAwait(false);
             }
             catch (KmException e) { r.Add(PreflightErrorIds.DeploymentsUnreadable, $"cannot read the runtime's deployments: {e.Message}"); }
         }
         return r;
+    }
+
+    /// <summary>
+    /// The key manager policy must let the new enclave replicate from the enclave of the nodes that
+    /// stay (ReplicationPolicy, after keymanager/src/policy/cached.rs): else the upgraded half waits
+    /// for a replication that cannot happen. The current enclave is what the staying nodes' registered
+    /// versions' deployments allow; the new one the bundle's (BundleEnclave).
+    /// </summary>
+    private static async Task CheckPolicyAsync(PreflightReport r, RegistryRuntime runtime, IReadOnlyList<KmStatus> staying,
+        INodeHost host, KmNode source, TimeSpan timeout, CancellationToken ct)
+    {
+        try { r.NewEnclave = Policy.BundleEnclave.Of(r.Bundle!); }
+        catch (KmException) { r.NewEnclave = null; } // the bundle's own problems are reported with it
+        if (r.NewEnclave is null) return;
+        var current = staying.Select(s => s.RegisteredVersion).Where(v => v is not null).Distinct()
+            .SelectMany(v => Policy.DeploymentEnclaves.Of(runtime.Find(v!.Value))).ToList();
+        // Nodes already ready on the new version (a resumed run) are sources too: the same enclave always replicates.
+        if (r.Upgraded.Count > 0) current.Add(r.NewEnclave);
+        r.CurrentEnclaves = current.Distinct().ToList();
+        try { r.PolicyStatus = await host.GetPolicyStatusAsync(source.Socket, r.RuntimeId!, timeout, ct).ConfigureAwait(false); }
+        catch (KmException e)
+        {
+            r.Add(PreflightErrorIds.PolicyUnreadable, $"cannot read the key manager policy, so whether the new enclave may replicate is unknown: {e.Message}");
+            return;
+        }
+        var check = r.PolicyCheck = Policy.ReplicationPolicy.ForUpgrade(r.PolicyStatus, r.CurrentEnclaves, r.NewEnclave);
+        var refusal = (check.Next is { Allowed: false } next && check.Outcome == Policy.UpgradePolicyOutcome.RevokedFromNextEpoch ? next : check.Now)?.Decision;
+        switch (check.Outcome)
+        {
+            case Policy.UpgradePolicyOutcome.Forbidden:
+                r.Add(refusal switch
+                {
+                    Policy.ReplicationDecision.NoPolicy => PreflightErrorIds.PolicyMissing,
+                    Policy.ReplicationDecision.NoEntryForNew => PreflightErrorIds.PolicyNoEntryForNewEnclave,
+                    _ => PreflightErrorIds.PolicyReplicationNotAllowed,
+                }, $"{check.Message}: the upgraded nodes could never replicate the key material; the policy signers must add an entry for the new enclave and list it in the current enclave's may_replicate (Get-KmPolicy shows the policy)");
+                break;
+            case Policy.UpgradePolicyOutcome.AllowedFromNextEpoch:
+                r.Add(PreflightErrorIds.PolicyNotYetInEffect,
+                    $"{check.Message}; run with -WaitForPolicy to wait for epoch {check.NextEpoch} before touching any node, or run again from epoch {check.NextEpoch}");
+                break;
+            case Policy.UpgradePolicyOutcome.RevokedFromNextEpoch:
+                r.Add(PreflightErrorIds.PolicyRevokedNextEpoch,
+                    $"{check.Message}: the upgraded nodes would replicate under the next policy; ask the policy signers to keep the new enclave in it");
+                break;
+        }
     }
 }

@@ -27,6 +27,8 @@ public sealed class UpgradeResult
     public string? JournalPath { get; set; }
     public UpgradePlan? Plan { get; set; }
     public List<UpgradeNodeResult> Nodes { get; set; } = new();
+    /// <summary>What the pre-flight found of the key manager policy: the serial, both enclaves, and whether it lets the new one replicate.</summary>
+    public Policy.UpgradePolicyCheck? Policy { get; set; }
     /// <summary>What the plan was expected to wait, as printed with it.</summary>
     public UpgradeDuration? Estimate { get; set; }
     /// <summary>The time each phase ("first", "second", "final") took in this run, in step order.</summary>

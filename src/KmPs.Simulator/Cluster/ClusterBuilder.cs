@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Json;
 using KmPs.Bundles;
 using KmPs.Inventory;
+using KmPs.Policy;
+using KmPs.Simulator.Shapes;
 using KmPs.Status;
 
 namespace KmPs.Simulator.Cluster;
@@ -20,6 +22,10 @@ public sealed class ClusterOptions
     public string KmRuntimeId { get; set; } = "4000000000000000000000000000000000000000000000004a1a53dff2ae482d";
     /// <summary>Whether the v2 deployment is registered at creation (else add it with `cluster deploy`).</summary>
     public bool DeployNewVersion { get; set; } = true;
+    /// <summary>Whether the key manager policy lets v2's enclave replicate from v1's (false: a policy not yet updated for v2).</summary>
+    public bool PolicyAllowsUpgrade { get; set; } = true;
+    /// <summary>oasis-core version the 24+ nodes report (e.g. 25.6.0: KeyManager.Secrets and next_policy); null: 24.3.2.</summary>
+    public string? SoftwareVersion { get; set; }
 }
 
 /// <summary>
@@ -44,6 +50,8 @@ public static class ClusterBuilder
         var v2 = WriteOrc(layout, o.KmRuntimeId, o.NewVersion, layoutKind);
         var e1 = v1.EnclaveIdentity!;
         var e2 = v2.EnclaveIdentity!;
+        var id1 = BundleEnclave.Of(v1)!.ToString();
+        var id2 = BundleEnclave.Of(v2)!.ToString();
 
         var spec = new ClusterSpec
         {
@@ -52,17 +60,16 @@ public static class ClusterBuilder
             EpochIntervalMs = o.EpochIntervalMs,
             GenesisUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
             SimulatorDll = typeof(ClusterBuilder).Assembly.Location,
+            SoftwareVersion = o.SoftwareVersion,
         };
         var chain = new Chain(layout);
-        var deployments = new List<ChainDeployment> { new() { Version = o.OldVersion, ValidFrom = spec.FirstEpoch, Enclave = e1 } };
+        var deployments = new List<ChainDeployment> { new() { Version = o.OldVersion, ValidFrom = spec.FirstEpoch, Enclave = e1, Identity = id1 } };
         if (o.DeployNewVersion)
-            deployments.Add(new ChainDeployment { Version = o.NewVersion, ValidFrom = spec.FirstEpoch + (ulong)o.UpgradeInEpochs, Enclave = e2 });
+            deployments.Add(new ChainDeployment { Version = o.NewVersion, ValidFrom = spec.FirstEpoch + (ulong)o.UpgradeInEpochs, Enclave = e2, Identity = id2 });
         chain.SaveDeployments(deployments);
-        chain.SavePolicy(new ChainPolicy
-        {
-            MayReplicate = new() { [e1] = new() { e2 }, [e2] = new() },
-            MayGenerate = new() { e1 },
-        });
+        var policy = new SimPolicy { Serial = 1, MayGenerate = new() { e1 }, Enclaves = { PolicyEntry(id1, o.PolicyAllowsUpgrade ? new[] { id2 } : Array.Empty<string>()) } };
+        if (o.PolicyAllowsUpgrade) policy.Enclaves.Add(PolicyEntry(id2, Array.Empty<string>()));
+        chain.SavePolicy(new ChainPolicyState { Current = policy });
 
         var inventory = new List<KmNode>();
         for (var i = 1; i <= o.Nodes; i++)
@@ -78,6 +85,20 @@ public static class ClusterBuilder
         AtomicFile.WriteAllText(layout.InventoryFile, InventoryFile.ToJson(inventory));
         return spec;
     }
+
+    /// <summary>The compute runtime's enclave that may query the key manager (the clients' may_query entry).</summary>
+    public static readonly string ClientEnclave = new KmPs.Sgx.EnclaveIdentity(SimKeys.Derive("client-runtime", "mr_enclave"), SimKeys.Derive("client-runtime", "mr_signer")).ToString();
+
+    /// <summary>A policy entry: the enclave, whom it may replicate to, and the client runtime's enclave that may query it.</summary>
+    public static SimEnclavePolicy PolicyEntry(string enclave, IEnumerable<string> mayReplicate) => new()
+    {
+        Enclave = enclave,
+        MayReplicate = mayReplicate.ToList(),
+        MayQuery = new() { [ClientRuntime] = new() { ClientEnclave } },
+    };
+
+    /// <summary>The compute runtime the simulated nodes serve (SimNodeStatus.ClientRuntimes' default).</summary>
+    public const string ClientRuntime = "000000000000000000000000000000000000000000000000a6d1e3ebf60dff6c";
 
     public static OrcBundle WriteOrc(ClusterLayout layout, string runtimeId, string version, OrcLayout kind)
     {

@@ -1,5 +1,7 @@
 using KmPs.Bundles;
 using KmPs.Config;
+using KmPs.Policy;
+using KmPs.Sgx;
 using KmPs.Status;
 
 namespace KmPs.Simulator.Node;
@@ -9,6 +11,12 @@ public sealed record NodeSetup(string DataDir, string KmRuntimeId, string Bundle
 {
     /// <summary>Where the control API listens: &lt;data dir&gt;/internal.sock unless the config moves it (oasis-node InternalSocketPath()).</summary>
     public string Socket { get; init; } = Path.Combine(DataDir, "internal.sock");
+
+    /// <summary>
+    /// The enclave's identity as its attestation proves it and the key manager policy names it: the
+    /// bundle's, through <see cref="BundleEnclave"/> (the one place bundles' identities come from).
+    /// </summary>
+    public EnclaveIdentity Identity { get; init; } = new(new byte[32], new byte[32]);
 
     /// <summary>
     /// Reads the node's config and bundle the way oasis-node does at startup, failing the same ways:
@@ -35,6 +43,7 @@ public sealed record NodeSetup(string DataDir, string KmRuntimeId, string Bundle
             config.LogFilePath ?? Path.Combine(config.DataDirPath, "node.log"))
         {
             Socket = config.SocketPath!,
+            Identity = BundleEnclave.Of(bundle) ?? throw new NodeStartupException("runtime/bundle: the key manager bundle has no SGX enclave and signature"),
         };
     }
 }

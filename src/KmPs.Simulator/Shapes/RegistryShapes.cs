@@ -13,14 +13,14 @@ public static class RegistryShapes
             var b = new CborMapBuilder()
                 .Add("version", OasisVersion.Parse(d.Version).ToCbor())
                 .Add("valid_from", CborNode.UInt(d.ValidFrom));
-            if (d.Enclave is not null)
+            if (d.Enclave is not null || d.Identity is not null)
             {
                 // CBOR(SGXConstraints v1) with the one allowed enclave identity.
-                var tee = new CborMapBuilder().Add("v", CborNode.UInt(1)).Add("enclaves", new CborArray(new CborNode[]
-                {
-                    new CborMapBuilder().Add("mr_enclave", CborNode.Bytes(Convert.FromHexString(d.Enclave)))
-                        .Add("mr_signer", CborNode.Bytes(SimKeys.Derive("signer", "mr_signer"))).Build(),
-                })).Build();
+                var identity = d.Identity is not null
+                    ? KmPs.Sgx.EnclaveIdentity.Parse(d.Identity).ToCbor()
+                    : new CborMapBuilder().Add("mr_enclave", CborNode.Bytes(Convert.FromHexString(d.Enclave!)))
+                        .Add("mr_signer", CborNode.Bytes(SimKeys.Derive("signer", "mr_signer"))).Build();
+                var tee = new CborMapBuilder().Add("v", CborNode.UInt(1)).Add("enclaves", new CborArray(new CborNode[] { identity })).Build();
                 b.Add("tee", CborNode.Bytes(CborCodec.Encode(tee)));
             }
             return (CborNode)b.Build();

@@ -58,6 +58,7 @@ public static class KmRemoteEndpoint
                 "Wipe" => await Host.WipeAsync(Read<WipeRequest>(a), ct),
                 "Restore" => await Host.RestoreAsync(Read<RestoreRequest>(a), ct),
                 "PreviewBundle" => await Host.PreviewBundleChangeAsync(Read<BundleChangeRequest>(a), null, ct),
+                "KeyManagerStatus" => await Host.GetKeyManagerStatusAsync(Str(a, "Socket")!, Str(a, "RuntimeId")!, Timeout(a), ct),
                 "BeginUpload" => BeginUpload(Str(a, "ConfigPath")!, Str(a, "FileName")!, Str(a, "Digest")!),
                 "AppendUpload" => AppendUpload(Str(a, "TempPath")!, Convert.FromBase64String(Str(a, "Data")!)),
                 "CommitUpload" => CommitUpload(Str(a, "TempPath")!, Str(a, "Destination")!, Str(a, "Digest")!, a.GetProperty("Length").GetInt64()),

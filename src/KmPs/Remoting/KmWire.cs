@@ -33,7 +33,7 @@ internal static class KmWire
     {
         typeof(KmStatus), typeof(KmLifecycleResult), typeof(LocalStateRecord), typeof(KmBundleChange), typeof(UpgradeProblem),
         typeof(KmDeployment), typeof(KmNode), typeof(RegistryRuntime), typeof(NodeStopCheck), typeof(NodeStatePath),
-        typeof(LocalStateInfo), typeof(BundleChangePreview), typeof(LogScan), typeof(RemoteUpload), typeof(string), typeof(string[]), typeof(bool),
+        typeof(LocalStateInfo), typeof(BundleChangePreview), typeof(LogScan), typeof(RemoteUpload), typeof(Control.KmStatusAnswer), typeof(string), typeof(string[]), typeof(bool),
     }.ToDictionary(t => t.FullName!);
 
     private const string PsObjectTag = "psobject";

@@ -54,6 +54,10 @@ public sealed class RemoteNodeHost : INodeHost
     public Task<RegistryRuntime> GetRuntimeAsync(string socket, string runtimeId, TimeSpan timeout, CancellationToken ct) =>
         Op<RegistryRuntime>("Runtime", new { Socket = socket, RuntimeId = runtimeId, TimeoutMs = Ms(timeout) }, ct);
 
+    /// <summary>Read there; the raw answer crosses and is parsed here.</summary>
+    public Task<KmStatusAnswer> GetKeyManagerStatusAsync(string socket, string runtimeId, TimeSpan timeout, CancellationToken ct) =>
+        Op<KmStatusAnswer>("KeyManagerStatus", new { Socket = socket, RuntimeId = runtimeId, TimeoutMs = Ms(timeout) }, ct);
+
     public async Task<IReadOnlyList<string>> GetKmBundlesAsync(string configPath, CancellationToken ct) =>
         await Op<string[]>("KmBundles", new { ConfigPath = configPath }, ct).ConfigureAwait(false);
 

@@ -20,11 +20,13 @@ public sealed class SimCluster : IAsyncDisposable
         Options = options;
     }
 
+    /// <param name="configure">Changes to the cluster's options before it is created (policy, software version, ...).</param>
     public static async Task<SimCluster> StartAsync(int nodes = 4, SchemaGeneration generation = SchemaGeneration.V24,
-        int epochMs = 300, int upgradeIn = 8, bool start = true)
+        int epochMs = 300, int upgradeIn = 8, bool start = true, Action<ClusterOptions>? configure = null)
     {
         var root = Path.Combine("/tmp", "kc" + Guid.NewGuid().ToString("N")[..10]);
         var options = new ClusterOptions { Nodes = nodes, Generation = generation, EpochIntervalMs = epochMs, UpgradeInEpochs = upgradeIn };
+        configure?.Invoke(options);
         ClusterBuilder.Create(root, options);
         var c = new SimCluster(new ClusterLayout(root), options);
         if (start) await ClusterControl.StartAllAsync(c.Layout, TimeSpan.FromSeconds(60), CancellationToken.None);

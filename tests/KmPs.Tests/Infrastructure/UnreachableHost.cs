@@ -18,6 +18,7 @@ public class UnreachableHost : INodeHost
     public virtual SocketAddress Address(string socket) => SocketAddress.ParseAbsolute(socket);
     public virtual Task<StatusRead> GetStatusCborAsync(string socket, TimeSpan timeout, CancellationToken ct) => No<StatusRead>();
     public virtual Task<RegistryRuntime> GetRuntimeAsync(string socket, string runtimeId, TimeSpan timeout, CancellationToken ct) => No<RegistryRuntime>();
+    public virtual Task<KmStatusAnswer> GetKeyManagerStatusAsync(string socket, string runtimeId, TimeSpan timeout, CancellationToken ct) => No<KmStatusAnswer>();
     public virtual Task<IReadOnlyList<string>> GetKmBundlesAsync(string configPath, CancellationToken ct) => No<IReadOnlyList<string>>();
     public virtual Task<KmNode> CompleteNodeAsync(KmNode node, CancellationToken ct) => No<KmNode>();
     public virtual Task<NodeStatePath> ResolveStateAsync(NodeStateRef node, CancellationToken ct) => No<NodeStatePath>();

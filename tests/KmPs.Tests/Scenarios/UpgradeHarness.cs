@@ -11,8 +11,8 @@ public static class UpgradeHarness
 {
     public const int EpochMs = 250;
 
-    public static Task<SimCluster> ClusterAsync(int nodes, SchemaGeneration g = SchemaGeneration.V24, int upgradeIn = 8) =>
-        SimCluster.StartAsync(nodes, g, EpochMs, upgradeIn);
+    public static Task<SimCluster> ClusterAsync(int nodes, SchemaGeneration g = SchemaGeneration.V24, int upgradeIn = 8, Action<ClusterOptions>? configure = null) =>
+        SimCluster.StartAsync(nodes, g, EpochMs, upgradeIn, configure: configure);
 
     public static string Journal(SimCluster c) => Path.Combine(c.Root, "journal.json");
 
