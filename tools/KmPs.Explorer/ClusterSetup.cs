@@ -37,7 +37,10 @@ public sealed class ClusterSetup
         var newOrc = File.Exists(ClusterBuilder.OrcPath(layout, ModelCluster.NewVersion)) ? OrcBundle.Open(ClusterBuilder.OrcPath(layout, ModelCluster.NewVersion))
             : ClusterBuilder.WriteOrc(layout, ModelCluster.RuntimeId, ModelCluster.NewVersion, kind);
         // The model's nodes, as an operator's inventory names them (scripts are never run: the model host stops and starts).
-        var model = ModelCluster.Create(nodes, g, oldOrc.EnclaveIdentity!, newOrc.EnclaveIdentity!, "-", UpgradeInEpochs);
+        // Enclaves as attestation and the policy name them: the bundle's MRENCLAVE and MRSIGNER (BundleEnclave).
+        var oldEnclave = KmPs.Policy.BundleEnclave.Of(oldOrc)!.ToString();
+        var newEnclave = KmPs.Policy.BundleEnclave.Of(newOrc)!.ToString();
+        var model = ModelCluster.Create(nodes, g, oldEnclave, newEnclave, "-", UpgradeInEpochs);
         var inventory = model.Nodes.Select(n => new KmNode
         {
             Name = n.Name, Socket = n.Socket, DataDir = n.DataDir, ConfigPath = n.ConfigPath, RuntimeId = ModelCluster.RuntimeId,
@@ -49,7 +52,7 @@ public sealed class ClusterSetup
         return new ClusterSetup
         {
             Nodes = nodes, Generation = g, InventoryPath = inventoryPath, BundlePath = newOrc.Path,
-            OldEnclave = oldOrc.EnclaveIdentity!, NewEnclave = newOrc.EnclaveIdentity!, NewDigest = BundleStaging.Digest(newOrc.Path),
+            OldEnclave = oldEnclave, NewEnclave = newEnclave, NewDigest = BundleStaging.Digest(newOrc.Path),
         };
     }
 }

@@ -34,8 +34,8 @@ public sealed class ScheduleResult
 /// </summary>
 public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposable
 {
-    public const int TimeoutSec = 60;
-    public const int NodeTimeoutSec = 30;
+    public const int TimeoutSec = 20;
+    public const int NodeTimeoutSec = 10;
     private static readonly TimeSpan ModelTimeLimit = TimeSpan.FromHours(6);
     private static readonly TimeSpan RealTimeLimit = TimeSpan.FromMinutes(10);
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using KmPs.Simulator.Cluster;
 using KmPs.Simulator.Shapes;
 using KmPs.Status;
 
@@ -126,8 +127,14 @@ public sealed class ModelCluster
 
     /// <summary>The consensus key manager status's checksum (the master secret every holder has).</summary>
     public string Checksum { get; init; } = Convert.ToHexString(SHA256.HashData("explorer master secret"u8)).ToLowerInvariant();
-    /// <summary>The policy: enclave → enclaves it may replicate to (the simulator's ChainPolicy.MayReplicate).</summary>
-    public Dictionary<string, List<string>> Policy { get; set; } = new();
+    /// <summary>The key manager policy in effect (the simulator's SimPolicy; enclaves are MRENCLAVE‖MRSIGNER hex).</summary>
+    public SimPolicy Policy
+    {
+        get => _policy;
+        set { _policy = value; _policyChecksum = null; }
+    }
+    private SimPolicy _policy = new();
+    private byte[]? _policyChecksum;
     public Dictionary<string, ChainRegistration> Registry { get; set; } = new();
     public List<ModelNode> Nodes { get; set; } = new();
     /// <summary>Files beside the nodes' bundles: path → what it is (the old bundles and the staged copies).</summary>
@@ -141,6 +148,9 @@ public sealed class ModelCluster
 
     public IEnumerable<(string Version, ulong ValidFrom, string Enclave)> Deployments =>
         new[] { (OldVersion, FirstEpoch, OldEnclave), (NewVersion, UpgradeEpoch, NewEnclave) };
+
+    /// <summary>The deployments as the simulator's registry shapes take them (tee.enclaves: the enclave identity).</summary>
+    public SimDeployment[] SimDeployments => Deployments.Select(d => new SimDeployment { Version = d.Version, ValidFrom = d.ValidFrom, Identity = d.Enclave }).ToArray();
 
     public ModelNode Node(string name) => Nodes.First(n => n.Name == name);
 
@@ -162,7 +172,7 @@ public sealed class ModelCluster
         var c = new ModelCluster { Generation = generation, OldEnclave = oldEnclave, NewEnclave = newEnclave, NewDigest = newDigest };
         c.Now = TimeSpan.FromTicks(c.EpochLength.Ticks * 9) + TimeSpan.FromMilliseconds(100);
         c.UpgradeEpoch = c.Epoch + (ulong)upgradeInEpochs;
-        c.Policy = new() { [oldEnclave] = new() { newEnclave }, [newEnclave] = new() };
+        c.Policy = c.AllowingPolicy(1);
         for (var i = 1; i <= count; i++)
         {
             var root = $"/kmmodel/km{i}";
@@ -190,7 +200,7 @@ public sealed class ModelCluster
         c.Nodes = Nodes.Select(n => n.Clone()).ToList();
         c.Registry = new Dictionary<string, ChainRegistration>(Registry);
         c.Files = new Dictionary<string, ModelFile>(Files);
-        c.Policy = Policy.ToDictionary(kv => kv.Key, kv => kv.Value.ToList());
+        c.Policy = Policy.Clone();
         c.Events = new List<string>(Events);
         c.WipesWhileRunning = new List<string>(WipesWhileRunning);
         return c;
@@ -316,12 +326,38 @@ public sealed class ModelCluster
         if (peer.RefuseReplication) return "keymanager: replication refused";
         if (!peer.HasSecret || peer.KmStatus != KmStatusWords.Ready) return "keymanager: not initialized";
         if (!Registry.TryGetValue(to.Name, out var reg) || reg.Enclave != to.RunEnclave || reg.Expiration < epoch) return "keymanager: peer not in access list";
-        if (!Allows(peer.RunEnclave!, to.RunEnclave!)) return "keymanager: policy does not allow replication to this enclave";
+        // The requester's enclave asks only enclaves its policy lets it replicate from; the source's enclave
+        // serves only enclaves its own entry lists (SimNode.MayReplicateFrom / MayReplicateSecret, after
+        // keymanager/src/policy/cached.rs).
+        if (!MayReplicateFrom(to.RunEnclave!).Contains(peer.RunEnclave!)) return "mismatched enclave identity";
+        if (!MayReplicateSecret(peer.RunEnclave!, to.RunEnclave!)) return "client is not authorized";
         return null;
     }
 
-    public bool Allows(string source, string target) =>
-        source == target || (Policy.TryGetValue(source, out var to) && to.Contains(target) && Policy.ContainsKey(target));
+    private SimEnclavePolicy? Entry(string enclave) => Policy.Enclaves.FirstOrDefault(e => string.Equals(e.Enclave, enclave, StringComparison.OrdinalIgnoreCase));
+
+    public HashSet<string> MayReplicateFrom(string self)
+    {
+        var from = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { self };
+        if (Entry(self) is null) return from;
+        foreach (var e in Policy.Enclaves)
+            if (e.MayReplicate.Any(x => string.Equals(x, self, StringComparison.OrdinalIgnoreCase))) from.Add(e.Enclave);
+        return from;
+    }
+
+    public bool MayReplicateSecret(string self, string requester) =>
+        string.Equals(self, requester, StringComparison.OrdinalIgnoreCase) ||
+        (Entry(self)?.MayReplicate.Any(x => string.Equals(x, requester, StringComparison.OrdinalIgnoreCase)) ?? false);
+
+    /// <summary>The policy ClusterBuilder writes: the old enclave may replicate to the new one, which has its own entry.</summary>
+    public SimPolicy AllowingPolicy(uint serial) => new()
+    {
+        Serial = serial,
+        Enclaves = { ClusterBuilder.PolicyEntry(OldEnclave, new[] { NewEnclave }), ClusterBuilder.PolicyEntry(NewEnclave, Array.Empty<string>()) },
+    };
+
+    /// <summary>A policy not (or no longer) updated for the new enclave (ClusterOptions.PolicyAllowsUpgrade = false).</summary>
+    public SimPolicy DenyingPolicy(uint serial) => new() { Serial = serial, Enclaves = { ClusterBuilder.PolicyEntry(OldEnclave, Array.Empty<string>()) } };
 
     private void Register(ModelNode n, ulong epoch)
     {
@@ -360,8 +396,8 @@ public sealed class ModelCluster
 
     // ---- status (SimNode.Snapshot)
 
-    public byte[] PolicyChecksum => SHA256.HashData(Encoding.UTF8.GetBytes(string.Join(";",
-        Policy.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key + ">" + string.Join(",", kv.Value)))));
+    /// <summary>The checksum of the policy in effect, which an enclave registers (SimPolicy.Checksum: SHA3-256 of its CBOR).</summary>
+    public byte[] PolicyChecksum => _policyChecksum ??= Policy.Checksum(RuntimeId);
 
     public SimNodeStatus Snapshot(ModelNode n)
     {
@@ -391,9 +427,10 @@ public sealed class ModelCluster
             ConsensusChecksumHex = Checksum,
             ConsensusInitialized = true,
             ConsensusNodes = Committee(epoch).Count(),
+            CommitteeSeeds = Committee(epoch).Select(c => c.Name).ToArray(),
             PolicyChecksumHex = Convert.ToHexString(policyChecksum).ToLowerInvariant(),
-            PolicyEnclaves = Policy.Keys.ToArray(),
-            Deployments = Deployments.Select(d => new SimDeployment { Version = d.Version, ValidFrom = d.ValidFrom, Enclave = d.Enclave }).ToArray(),
+            Policy = Policy,
+            Deployments = SimDeployments,
         };
     }
 
@@ -420,14 +457,15 @@ public sealed class ModelCluster
                 StartProcess(target, by: "hand");
                 break;
             case FaultKind.PolicyDenies:
-                Policy[OldEnclave] = new();
+                // A policy update that drops the new enclave, in effect at once (before 25.6).
+                Policy = DenyingPolicy(Policy.Serial + 1);
                 break;
         }
         Note($"FAULT {kind}" + (target is null ? "" : $" on {target.Name}"));
         return true;
     }
 
-    public static readonly TimeSpan SlowStartDelay = TimeSpan.FromSeconds(40);
+    public static readonly TimeSpan SlowStartDelay = TimeSpan.FromSeconds(15);
 
     /// <summary>What an operator does before running the command again: faults removed, the policy back, dead nodes the run did not stop restarted.</summary>
     public void ClearFaults()
@@ -437,7 +475,7 @@ public sealed class ModelCluster
             n.CrashWhileReplicating = n.RefuseReplication = n.Unreachable = n.RegistrationFails = n.SealWriteError = false;
             n.SlowStart = TimeSpan.Zero;
         }
-        Policy = new() { [OldEnclave] = new() { NewEnclave }, [NewEnclave] = new() };
+        if (Entry(NewEnclave) is null) Policy = AllowingPolicy(Policy.Serial + 1);
         Note("faults cleared");
     }
 }

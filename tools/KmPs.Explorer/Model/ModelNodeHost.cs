@@ -102,8 +102,18 @@ public sealed class ModelNodeHost(Func<ModelCluster> cluster, IHostCallWatcher w
             Answering(socket);
             if (KeyManagerRuntimeId.Validate(runtimeId) != ModelCluster.RuntimeId)
                 throw new KmException("GrpcError", KmErrorCategory.InvalidResult, "registry: no such runtime", socket);
-            var deployments = C.Deployments.Select(d => new SimDeployment { Version = d.Version, ValidFrom = d.ValidFrom, Enclave = d.Enclave });
-            return RegistryRuntime.FromCbor(CborCodec.Decode(RegistryShapes.EncodeRuntime(ModelCluster.RuntimeId, deployments)));
+            return RegistryRuntime.FromCbor(CborCodec.Decode(RegistryShapes.EncodeRuntime(ModelCluster.RuntimeId, C.SimDeployments)));
+        });
+
+    /// <summary>KeyManagerClient.GetStatusAnswerAsync: the consensus key manager status (KeyManagerShapes), with the epoch read before it.</summary>
+    public Task<KmStatusAnswer> GetKeyManagerStatusAsync(string socket, string runtimeId, TimeSpan timeout, CancellationToken ct) =>
+        Call("GetKeyManagerStatus", NodeOfSocket(socket), false, () =>
+        {
+            var n = Answering(socket);
+            var snapshot = C.Snapshot(n);
+            var service = KeyManagerShapes.ServesSecretsName(snapshot) ? ControlMethods.KeyManagerSecrets : ControlMethods.KeyManager;
+            var request = KeyManagerClient.NamespaceQuery(Convert.FromHexString(KeyManagerRuntimeId.Validate(runtimeId)));
+            return new KmStatusAnswer(KeyManagerShapes.Answer(snapshot, service, request), service, C.Epoch);
         });
 
     private ModelNode Config(string configPath) =>
