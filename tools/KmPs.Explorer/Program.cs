@@ -12,8 +12,11 @@ using KmPs.Status;
 //   dotnet run -c Release --project tools/KmPs.Explorer -- [--nodes 2-5] [--generations all|22.2,23.0,24]
 //        [--kinds base,stop,handstart,prompt,fault] [--parallel 2] [--limit N] [--replay SCHEDULE] [--verbose]
 //
-// --limit N: at most N schedules per cluster (spread over all kinds). --replay runs one schedule
-// (as printed with a violation) from scratch and prints what it did.
+// --limit N: at most N work items per cluster, spread over all kinds (an item is one schedule, or for
+// stops every schedule first stopped at one point). --kinds picks the kinds. --replay runs one
+// schedule (as printed with a violation) from scratch and prints each run and what the model saw.
+// Invoke-KmSafeUpgrade runs with -TimeoutSec 20 and -NodeTimeoutSec 10: seconds of model time, in which
+// an epoch lasts 2 s.
 
 const string Usage = "usage: KmPs.Explorer [--nodes 2-5] [--generations all|22.2,23.0,24] [--kinds base,stop,handstart,prompt,fault] [--parallel P] [--limit N] [--replay SCHEDULE] [--verbose]";
 Options o;
@@ -49,7 +52,7 @@ try
 
     var replayPrefix = "dotnet run -c Release --project tools/KmPs.Explorer --";
     Console.WriteLine($"KmPs.Explorer: {hi - lo + 1} cluster size(s) {lo}-{hi} x {generations.Length} generation(s); kinds {string.Join(",", kinds)}; " +
-                      $"parallel {parallel}{(limit is null ? "" : $", at most {limit} schedules a cluster")}; load average {Summary.LoadAverage()}");
+                      $"parallel {parallel}{(limit is null ? "" : $", at most {limit} work items a cluster")}; load average {Summary.LoadAverage()}");
     var summary = new Summary(verbose, replayPrefix);
     var loads = new List<string> { Summary.LoadAverage() };
     using var sampler = new Timer(_ => { lock (loads) loads.Add(Summary.LoadAverage()); }, null, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
