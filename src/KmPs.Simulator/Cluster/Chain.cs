@@ -2,13 +2,15 @@ using System.Text.Json;
 
 namespace KmPs.Simulator.Cluster;
 
-/// <summary>A deployment of the KM runtime: version, upgrade epoch and the enclave it allows.</summary>
+/// <summary>A deployment of the KM runtime: version, upgrade epoch, the enclave it allows and its bundle's manifest hash.</summary>
 public sealed class ChainDeployment
 {
     public string Version { get; set; } = "";
     public ulong ValidFrom { get; set; }
-    /// <summary>Enclave identity (hex) the registry accepts for this version.</summary>
+    /// <summary>Enclave identity the registry accepts for this version: MRENCLAVE‖MRSIGNER hex (EnclaveIdentity.ToString()).</summary>
     public string Enclave { get; set; } = "";
+    /// <summary>The deployed bundle's manifest hash (oasis-core Manifest.Hash), hex: 25.0+ nodes show it as bundle_checksum.</summary>
+    public string? ManifestHash { get; set; }
 }
 
 /// <summary>The KM policy: which enclaves exist, which may replicate to which, which may generate.</summary>

@@ -20,6 +20,8 @@ public sealed class ClusterOptions
     public string KmRuntimeId { get; set; } = "4000000000000000000000000000000000000000000000004a1a53dff2ae482d";
     /// <summary>Whether the v2 deployment is registered at creation (else add it with `cluster deploy`).</summary>
     public bool DeployNewVersion { get; set; } = true;
+    /// <summary>The oasis-core version 24+ nodes report (null: 24.3.2); 25.0 and later carry bundle_checksum in deployments.</summary>
+    public string? SoftwareVersion { get; set; }
 }
 
 /// <summary>
@@ -42,8 +44,8 @@ public static class ClusterBuilder
         var layoutKind = o.Generation >= SchemaGeneration.V24 ? OrcLayout.Components : OrcLayout.Legacy;
         var v1 = WriteOrc(layout, o.KmRuntimeId, o.OldVersion, layoutKind);
         var v2 = WriteOrc(layout, o.KmRuntimeId, o.NewVersion, layoutKind);
-        var e1 = v1.EnclaveIdentity!;
-        var e2 = v2.EnclaveIdentity!;
+        var e1 = v1.EnclaveIdentity!.ToString();
+        var e2 = v2.EnclaveIdentity!.ToString();
 
         var spec = new ClusterSpec
         {
@@ -52,11 +54,11 @@ public static class ClusterBuilder
             EpochIntervalMs = o.EpochIntervalMs,
             GenesisUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
             SimulatorDll = typeof(ClusterBuilder).Assembly.Location,
+            SoftwareVersion = o.SoftwareVersion,
         };
         var chain = new Chain(layout);
-        var deployments = new List<ChainDeployment> { new() { Version = o.OldVersion, ValidFrom = spec.FirstEpoch, Enclave = e1 } };
-        if (o.DeployNewVersion)
-            deployments.Add(new ChainDeployment { Version = o.NewVersion, ValidFrom = spec.FirstEpoch + (ulong)o.UpgradeInEpochs, Enclave = e2 });
+        var deployments = new List<ChainDeployment> { Deployment(v1, spec.FirstEpoch) };
+        if (o.DeployNewVersion) deployments.Add(Deployment(v2, spec.FirstEpoch + (ulong)o.UpgradeInEpochs));
         chain.SaveDeployments(deployments);
         chain.SavePolicy(new ChainPolicy
         {
@@ -79,23 +81,25 @@ public static class ClusterBuilder
         return spec;
     }
 
-    public static OrcBundle WriteOrc(ClusterLayout layout, string runtimeId, string version, OrcLayout kind)
+    /// <summary>The registry's deployment of a bundle: its version from an epoch, its real enclave identity and manifest hash.</summary>
+    public static ChainDeployment Deployment(OrcBundle bundle, ulong validFrom) => new()
     {
-        // Deterministic "enclave" bytes per version: the same version always has the same identity.
-        byte[] Blob(string what, int size) =>
-            Enumerable.Range(0, (size + 31) / 32).SelectMany(i => SHA256.HashData(Encoding.UTF8.GetBytes($"{runtimeId}/{version}/{what}/{i}"))).Take(size).ToArray();
-        var elf = new byte[] { 0x7f, (byte)'E', (byte)'L', (byte)'F', 2, 1, 1, 0 }.Concat(Blob("elf", 1024)).ToArray();
-        return OrcWriter.Write(OrcPath(layout, version), new OrcSpec
-        {
-            RuntimeId = runtimeId,
-            Name = "keymanager",
-            Version = OasisVersion.Parse(version),
-            Layout = kind,
-            Elf = elf,
-            Sgx = Blob("sgxs", 4096),
-            SgxSignature = Blob("sigstruct", 1808),
-        });
-    }
+        Version = bundle.Version.ToString(),
+        ValidFrom = validFrom,
+        Enclave = bundle.EnclaveIdentity?.ToString() ?? throw new ArgumentException($"{bundle.Path} has no enclave identity"),
+        ManifestHash = bundle.ManifestHash,
+    };
+
+    /// <summary>
+    /// A key manager ORC of real shape (<see cref="OrcSpec.Simulated"/>): the same (runtime, version,
+    /// build) always gives the same bytes and identity. The cluster's own bundles are build "";
+    /// another <paramref name="build"/> is the right version of another build (another MRENCLAVE,
+    /// the same signer), which the chain never deployed. Written to <paramref name="path"/>, else to
+    /// the cluster's bundles folder as keymanager-&lt;version&gt;.orc.
+    /// </summary>
+    public static OrcBundle WriteOrc(ClusterLayout layout, string runtimeId, string version, OrcLayout kind, string build = "", string? path = null,
+        string signer = Sgx.EnclaveSigner.DefaultName) =>
+        OrcWriter.Write(path ?? OrcPath(layout, version), OrcSpec.Simulated(runtimeId, OasisVersion.Parse(version), kind, build, signer));
 
     private static void CreateDataDir(ClusterLayout layout, string node, string runtimeId)
     {

@@ -25,6 +25,8 @@ public sealed class ClusterSpec
     public List<ClusterNode> Nodes { get; set; } = new();
     /// <summary>Path of the simulator DLL that start-node launches.</summary>
     public string? SimulatorDll { get; set; }
+    /// <summary>The oasis-core version 24+ nodes report (null: 24.3.2).</summary>
+    public string? SoftwareVersion { get; set; }
 
     public static ClusterSpec Load(ClusterLayout layout) =>
         JsonSerializer.Deserialize<ClusterSpec>(File.ReadAllText(layout.SpecFile), Json)

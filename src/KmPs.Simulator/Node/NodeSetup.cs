@@ -1,12 +1,17 @@
 using KmPs.Bundles;
 using KmPs.Config;
+using KmPs.Sgx;
 using KmPs.Status;
 
 namespace KmPs.Simulator.Node;
 
 /// <summary>What a node takes from its config file and ORC bundle.</summary>
-public sealed record NodeSetup(string DataDir, string KmRuntimeId, string BundlePath, OasisVersion Version, string Enclave, string LogFile)
+/// <param name="Identity">The bundle's enclave identity (MRENCLAVE of its .sgxs, MRSIGNER of its SIGSTRUCT), as the node attests.</param>
+public sealed record NodeSetup(string DataDir, string KmRuntimeId, string BundlePath, OasisVersion Version, EnclaveIdentity Identity, string LogFile)
 {
+    /// <summary>The enclave identity as the chain state and registrations name it: MRENCLAVE‖MRSIGNER hex.</summary>
+    public string Enclave => Identity.ToString();
+
     /// <summary>Where the control API listens: &lt;data dir&gt;/internal.sock unless the config moves it (oasis-node InternalSocketPath()).</summary>
     public string Socket { get; init; } = Path.Combine(DataDir, "internal.sock");
 
@@ -31,7 +36,8 @@ public sealed record NodeSetup(string DataDir, string KmRuntimeId, string Bundle
             throw new NodeStartupException($"worker/keymanager: expected a single runtime version (got {km.Count})");
         var bundle = km[0];
         return new NodeSetup(config.DataDirPath, config.KmRuntimeId, bundle.Path, bundle.Version,
-            bundle.EnclaveIdentity ?? throw new NodeStartupException("runtime/bundle: no enclave in the key manager bundle"),
+            // go/runtime/bundle bundle.go EnclaveIdentities: no SGX metadata (or no signature) gives no identity.
+            bundle.EnclaveIdentity ?? throw new NodeStartupException($"runtime/bundle: no SGX metadata or signature for 'ronl' in {Path.GetFileName(bundle.Path)}"),
             config.LogFilePath ?? Path.Combine(config.DataDirPath, "node.log"))
         {
             Socket = config.SocketPath!,

@@ -100,7 +100,7 @@ public sealed class SimNode : IControlBackend
     {
         SchemaGeneration.V22_2 => "22.2.13",
         SchemaGeneration.V23_0 => "23.0.11",
-        _ => "24.3.2",
+        _ => _spec.SoftwareVersion ?? "24.3.2",
     };
 
     /// <summary>Badger's Open: the directory lock, refused while another process holds it, then the pid file.</summary>
@@ -152,7 +152,7 @@ public sealed class SimNode : IControlBackend
         if (Sealing.HasState(StorageDir))
         {
             if (DateTime.UtcNow < _nextUnsealAttempt) return;
-            switch (Sealing.TryUnseal(StorageDir, _setup.Enclave, _cpu, out var secret))
+            switch (Sealing.TryUnseal(StorageDir, _setup.Identity, _cpu, out var secret))
             {
                 case Sealing.UnsealResult.Ok:
                     SetSecret(secret, "loaded master secret from local storage");
@@ -223,7 +223,7 @@ public sealed class SimNode : IControlBackend
         try
         {
             if (Faults.SealWriteError) throw new IOException("simulated write error: no space left on device");
-            Sealing.Seal(StorageDir, _setup.Enclave, _cpu, secret);
+            Sealing.Seal(StorageDir, _setup.Identity, _cpu, secret);
             return true;
         }
         catch (IOException e)
@@ -351,7 +351,7 @@ public sealed class SimNode : IControlBackend
             ConsensusNodes = _chain.Committee(epoch).Count,
             PolicyChecksumHex = Convert.ToHexString(policyChecksum).ToLowerInvariant(),
             PolicyEnclaves = policy.MayReplicate.Keys.ToArray(),
-            Deployments = _chain.Deployments().Select(d => new SimDeployment { Version = d.Version, ValidFrom = d.ValidFrom, Enclave = d.Enclave }).ToArray(),
+            Deployments = _chain.Deployments().Select(d => new SimDeployment { Version = d.Version, ValidFrom = d.ValidFrom, Enclave = d.Enclave, ManifestHash = d.ManifestHash }).ToArray(),
         };
     }
 
@@ -382,7 +382,7 @@ public sealed class SimNode : IControlBackend
     {
         var id = RegistryShapes.QueriedRuntimeId(request);
         if (id != _setup.KmRuntimeId) throw new RpcException(new Grpc.Core.Status(StatusCode.NotFound, "registry: no such runtime"));
-        return RegistryShapes.EncodeRuntime(id, Snapshot().Deployments);
+        return RegistryShapes.EncodeRuntime(id, Snapshot().Deployments, SoftwareVersion);
     }
 
     /// <summary>A peer asks for the master secret (stands in for the attested P2P replication call).</summary>

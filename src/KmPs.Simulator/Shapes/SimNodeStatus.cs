@@ -70,6 +70,8 @@ public sealed class SimDeployment
 {
     public string Version { get; set; } = "0.5.0";
     public ulong ValidFrom { get; set; }
-    /// <summary>Enclave identity (hex mr_enclave) allowed for this version, for the TEE constraints.</summary>
+    /// <summary>Enclave identity allowed for this version, for the TEE constraints: MRENCLAVE‖MRSIGNER hex (or, in older test statuses, a 64-hex MRENCLAVE).</summary>
     public string? Enclave { get; set; }
+    /// <summary>The bundle's manifest hash (hex): bundle_checksum on 25.0+ nodes.</summary>
+    public string? ManifestHash { get; set; }
 }

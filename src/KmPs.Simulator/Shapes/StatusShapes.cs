@@ -235,9 +235,7 @@ public static class StatusShapes
     public static CborNode Policy(SimNodeStatus s)
     {
         if (s.PolicyEnclaves.Length == 0) return CborNode.Null;
-        CborMap Identity(string hex) => new CborMapBuilder()
-            .Add("mr_enclave", CborNode.Bytes(Convert.FromHexString(hex)))
-            .Add("mr_signer", CborNode.Bytes(SimKeys.Derive("signer", "mr_signer"))).Build();
+        CborMap Identity(string hex) => RegistryShapes.Identity(hex).ToCbor();
         var enclaves = new CborMapBuilder();
         for (var i = 0; i < s.PolicyEnclaves.Length; i++)
         {
