@@ -223,6 +223,7 @@ function Invoke-KmSafeUpgrade {
 
             $result.Estimate = Get-KmUpgradeDuration $plan $nodes $preflight.CurrentEpoch
             Write-Host "Plan: $plan"
+            Write-Host "Enclave: $($preflight.EnclaveSummary)"
             Write-Host "Estimated duration: $($result.Estimate)"
             if ($preflight.CurrentEpoch -ge $plan.UpgradeEpoch) {
                 Write-Host "The upgrade epoch $($plan.UpgradeEpoch) has already passed (now $($preflight.CurrentEpoch)): upgraded nodes replicate at once."
@@ -346,6 +347,8 @@ function New-KmUpgradeResult($Plan, [object[]] $Nodes, $Preflight, [string] $Jou
     $result.JournalPath = $JournalPath
     $result.Resumed = $Resumed
     $result.WhatIf = $WhatIf
+    $result.NewIdentity = $Preflight.NewIdentity
+    $result.OldIdentities.AddRange([KmPs.Sgx.EnclaveIdentity[]]@($Preflight.OldIdentities))
     foreach ($n in $Nodes) {
         $r = [KmPs.Orchestration.UpgradeNodeResult]::new()
         $r.Name = $n.Name

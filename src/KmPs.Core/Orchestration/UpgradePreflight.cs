@@ -2,6 +2,7 @@ using KmPs.Bundles;
 using KmPs.Config;
 using KmPs.Control;
 using KmPs.Inventory;
+using KmPs.Sgx;
 using KmPs.Status;
 
 namespace KmPs.Orchestration;
@@ -31,6 +32,30 @@ public sealed class PreflightReport
     public string? Checksum { get; set; }
     /// <summary>Nodes already registered and ready with the new version.</summary>
     public HashSet<string> Upgraded { get; } = new();
+    /// <summary>The runtime as the network records it (Registry/GetRuntime), read from the first node that answered.</summary>
+    public RegistryRuntime? Runtime { get; set; }
+    /// <summary>The new version's deployment, when the bundle matched it (<see cref="DeploymentCheck"/>).</summary>
+    public RuntimeDeployment? NewDeployment { get; set; }
+    /// <summary>The enclave identity the new bundle runs as (checked against <see cref="NewDeployment"/>).</summary>
+    public EnclaveIdentity? NewIdentity => Bundle?.EnclaveIdentity;
+    /// <summary>
+    /// The identities the staying nodes run as: the enclaves of the deployments of the versions they
+    /// are registered with (else of the deployment active now).
+    /// </summary>
+    public List<EnclaveIdentity> OldIdentities { get; } = new();
+
+    /// <summary>"a1b2c3d4/e5f6a7b8 (0.5.0) -> 0f1e2d3c/e5f6a7b8 (0.6.0)": what the plan checked, for its printout.</summary>
+    public string EnclaveSummary
+    {
+        get
+        {
+            var old = OldIdentities.Count == 0 ? "(unknown)" : string.Join(", ", OldIdentities.Select(i => i.Short));
+            var oldVersions = string.Join(", ", Statuses.Values.Where(s => s.RegisteredVersion is not null && s.RegisteredVersion != Bundle?.Version)
+                .Select(s => s.RegisteredVersion!.Value.ToString()).Distinct());
+            return $"{old}{(oldVersions.Length > 0 ? $" ({oldVersions})" : "")} -> {NewIdentity?.Short ?? "(unknown)"} ({NewVersion}, " +
+                   $"{(NewDeployment is null ? "not checked" : "in its deployment")})";
+        }
+    }
 
     public override string ToString() => Ok ? "pre-flight passed" : "pre-flight failed:\n  - " + string.Join("\n  - ", Problems);
 }
@@ -110,11 +135,17 @@ public static class UpgradePreflight
         if (ids.Count != 1 || ids[0] is null)
             r.Add(PreflightErrorIds.RuntimeIdAmbiguous, "the nodes do not all name one key manager runtime id (give RuntimeId or ConfigPath in the inventory)");
         r.RuntimeId = ids.FirstOrDefault(i => i is not null);
+        var otherRuntime = false;
         if (r.Bundle is not null)
         {
-            if (!r.Bundle.IsKeyManager) r.Add(PreflightErrorIds.BundleNotKeyManager, $"{bundlePath} is not a key manager bundle (runtime {r.Bundle.RuntimeId})");
-            else if (r.RuntimeId is not null && r.Bundle.RuntimeId != r.RuntimeId)
-                r.Add(PreflightErrorIds.BundleOtherRuntime, $"{bundlePath} is a bundle of runtime {r.Bundle.RuntimeId}, not of the nodes' key manager {r.RuntimeId}");
+            // A bundle of the other network's key manager says so by name (Testnet on Mainnet nodes, or the reverse).
+            if (r.RuntimeId is not null && DeploymentCheck.NetworkProblem(r.Bundle, r.RuntimeId) is { } network)
+            {
+                otherRuntime = true;
+                if (network.ErrorId == DeploymentErrorIds.BundleOtherNetwork || r.Bundle.IsKeyManager) r.Add(network.ErrorId, network.Message);
+                else r.Add(PreflightErrorIds.BundleNotKeyManager, $"{bundlePath} is not a key manager bundle (runtime {r.Bundle.RuntimeId})");
+            }
+            else if (!r.Bundle.IsKeyManager) r.Add(PreflightErrorIds.BundleNotKeyManager, $"{bundlePath} is not a key manager bundle (runtime {r.Bundle.RuntimeId})");
         }
 
         // Configs and statuses of all nodes at once (remote nodes answer concurrently, each through its session).
@@ -177,15 +208,31 @@ public static class UpgradePreflight
         {
             try
             {
-                var runtime = await reader.GetRuntimeAsync(source.n, r.RuntimeId, timeout, ct).ConfigureAwait(false);
-                var deployment = runtime.Find(r.Bundle.Version);
-                if (deployment is null)
-                    r.Add(PreflightErrorIds.VersionNotDeployed, $"version {r.Bundle.Version} is not in the deployments of {r.RuntimeId} (deployed: " +
-                                   string.Join(", ", runtime.Deployments.Select(d => $"{d.Version} from epoch {d.ValidFrom}")) + "); no node could run it");
-                else r.UpgradeEpoch = deployment.ValidFrom;
+                // The node's version says what a deployment's bundle_checksum is (the manifest hash from 25.0).
+                var runtime = (await reader.GetRuntimeAsync(source.n, r.RuntimeId, timeout, ct).ConfigureAwait(false))
+                    .WithNodeVersion(source.Item2.SoftwareVersion);
+                r.Runtime = runtime;
+                FindOldIdentities(r, runtime, midUpgrade);
+                if (!otherRuntime)
+                {
+                    var check = DeploymentCheck.Verify(r.Bundle, runtime);
+                    foreach (var p in check.Problems) r.Add(p.ErrorId, p.Message);
+                    if (check.Deployment is { } deployment) r.UpgradeEpoch = deployment.ValidFrom;
+                    if (check.Ok) r.NewDeployment = check.Deployment;
+                }
             }
             catch (KmException e) { r.Add(PreflightErrorIds.DeploymentsUnreadable, $"cannot read the runtime's deployments: {e.Message}"); }
         }
         return r;
+    }
+
+    /// <summary>The staying nodes' enclaves: those the deployments of their registered versions allow.</summary>
+    private static void FindOldIdentities(PreflightReport r, RegistryRuntime runtime, ISet<string> midUpgrade)
+    {
+        var versions = r.Statuses.Where(kv => !midUpgrade.Contains(kv.Key) && !r.Upgraded.Contains(kv.Key) && kv.Value.RegisteredVersion is not null)
+            .Select(kv => kv.Value.RegisteredVersion!.Value).Distinct().ToList();
+        var deployments = versions.Select(runtime.Find).Where(d => d is not null).ToList();
+        if (deployments.Count == 0 && runtime.ActiveAt(r.CurrentEpoch) is { } active) deployments.Add(active);
+        r.OldIdentities.AddRange(deployments.SelectMany(d => d!.Enclaves).Distinct());
     }
 }

@@ -26,6 +26,10 @@ public sealed class UpgradeResult
     public TimeSpan Duration { get; set; }
     public string? JournalPath { get; set; }
     public UpgradePlan? Plan { get; set; }
+    /// <summary>The enclave the upgraded nodes run (the new bundle's, found in the new version's deployment).</summary>
+    public Sgx.EnclaveIdentity? NewIdentity { get; set; }
+    /// <summary>The enclaves the nodes ran before (their versions' deployments).</summary>
+    public List<Sgx.EnclaveIdentity> OldIdentities { get; set; } = new();
     public List<UpgradeNodeResult> Nodes { get; set; } = new();
     /// <summary>What the plan was expected to wait, as printed with it.</summary>
     public UpgradeDuration? Estimate { get; set; }

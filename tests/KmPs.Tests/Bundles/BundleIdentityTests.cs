@@ -29,7 +29,7 @@ public class BundleIdentityTests
         using var dir = new TempDir();
         var spec = OrcSpec.Simulated(MainnetKm, new OasisVersion(0, 6, 0), OrcLayout.Components, isvProdId: 4, isvSvn: 9);
         var b = OrcWriter.Write(dir.File("km.orc"), spec);
-        Assert.Equal(System.Security.Cryptography.SHA256.HashData(spec.Sgx), Convert.FromHexString(b.MrEnclave!));
+        Assert.Equal(System.Security.Cryptography.SHA256.HashData(spec.Sgx!), Convert.FromHexString(b.MrEnclave!));
         Assert.Equal(EnclaveSigner.Named().MrSigner, b.MrSigner);
         Assert.Equal(b.MrEnclave + b.MrSigner, b.EnclaveIdentity!.ToString());
         Assert.Equal(((ushort?)4, (ushort?)9), (b.IsvProdId, b.IsvSvn));

@@ -52,7 +52,7 @@ public sealed class DeploymentCheckTests : IDisposable
         Assert.Equal(new OasisVersion(0, 6, 0), r.Deployment!.Version);
         Assert.Equal(20ul, r.Deployment.ValidFrom);
         Assert.Equal(b.EnclaveIdentity, r.BundleIdentity);
-        Assert.Equal(new[] { b.EnclaveIdentity }, r.DeployedIdentities);
+        Assert.Equal(new[] { b.EnclaveIdentity! }, r.DeployedIdentities);
         Assert.True(r.BundleChecksumVerified);
     }
 
