@@ -11,8 +11,14 @@ public static class UpgradeHarness
 {
     public const int EpochMs = 250;
 
-    public static Task<SimCluster> ClusterAsync(int nodes, SchemaGeneration g = SchemaGeneration.V24, int upgradeIn = 8) =>
-        SimCluster.StartAsync(nodes, g, EpochMs, upgradeIn);
+    public static Task<SimCluster> ClusterAsync(int nodes, SchemaGeneration g = SchemaGeneration.V24, int upgradeIn = 8,
+        string? kmRuntimeId = null, string? softwareVersion = null) =>
+        SimCluster.StartAsync(nodes, g, EpochMs, upgradeIn, kmRuntimeId: kmRuntimeId, softwareVersion: softwareVersion);
+
+    /// <summary>The ErrorIds of the problems a PreflightFailed error lists on its TargetObject.</summary>
+    public static string[] PreflightIds(ErrorRecord e) =>
+        ((e.TargetObject is PSObject ps ? ps.BaseObject : e.TargetObject) as IEnumerable<object> ?? Array.Empty<object>())
+        .Select(o => o is PSObject p ? p.BaseObject : o).OfType<PreflightProblem>().Select(p => p.ErrorId).ToArray();
 
     public static string Journal(SimCluster c) => Path.Combine(c.Root, "journal.json");
 
