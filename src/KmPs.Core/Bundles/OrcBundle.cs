@@ -27,6 +27,11 @@ public sealed record OrcEnclave
     public bool? EnclaveHashMatches => SigStruct is null ? null : SigStruct.EnclaveHash == MrEnclave;
     /// <summary>MRENCLAVE and MRSIGNER, when the signature verified.</summary>
     public EnclaveIdentity? Identity => MrSigner is null ? null : new EnclaveIdentity(MrEnclave, MrSigner);
+
+    public override string ToString() =>
+        $"{SgxsFile} (MRENCLAVE {MrEnclave[..8]}…), " + (SignatureFile is null ? "no signature"
+            : SigStruct is null ? $"{SignatureFile} (does not verify)"
+            : $"{SignatureFile} (MRSIGNER {MrSigner![..8]}…, ISV {SigStruct.IsvProdId}/{SigStruct.IsvSvn}, {(EnclaveHashMatches == true ? "signs this enclave" : "signs another enclave")})");
 }
 
 /// <summary>
@@ -38,46 +43,38 @@ public sealed record OrcEnclave
 /// </summary>
 public sealed class OrcBundle
 {
+    // Declared in the order Format-List * shows them: what the bundle is, then its enclave, then the detail.
     public string Path { get; }
-    public OrcManifest Manifest { get; }
-    /// <summary>Every file but the manifest, in archive order.</summary>
-    public IReadOnlyList<OrcFile> Files { get; }
-    /// <summary>Missing files and digest problems found by <see cref="Inspect"/>, in oasis-node's order.</summary>
-    public IReadOnlyList<KmException> Problems { get; }
-
     public string RuntimeId => Manifest.Id;
     public string? Name => Manifest.Name;
     public Status.OasisVersion Version => Manifest.RuntimeVersion;
+    /// <summary>"Mainnet" or "Testnet" for those networks' key manager runtimes, else null (<see cref="KmNetwork"/>).</summary>
+    public string? Network => KmNetwork.OfRuntime(RuntimeId);
     public bool IsKeyManager => Bundles.RuntimeId.IsKeyManager(Manifest.Id);
     public bool IsValid => Problems.Count == 0;
-
-    /// <summary>The RONL enclave file: its SGXS, else its ELF executable (null without a RONL).</summary>
-    public string? EnclaveFile => Manifest.Ronl?.EnclaveFile;
-
-    /// <summary>The RONL component's SGX enclave as measured from its files (null without SGX or without the .sgxs file).</summary>
-    public OrcEnclave? Enclave { get; }
+    /// <summary>Missing files, digest and SGX signature problems found by <see cref="Inspect"/>, in oasis-node's order.</summary>
+    public IReadOnlyList<KmException> Problems { get; }
 
     /// <summary>
     /// The identity the RONL enclave runs as: the one its SGX files measure; without SGX files, the
     /// first the manifest's component <c>identity</c> lists (25.0+). Null when neither is there.
     /// </summary>
     public EnclaveIdentity? EnclaveIdentity => Enclave?.Identity ?? ManifestIdentities.FirstOrDefault()?.Enclave;
-
-    /// <summary>The RONL component's identities as its 25.0+ manifest lists them (empty for older manifests).</summary>
-    public IReadOnlyList<OrcIdentity> ManifestIdentities => Manifest.Ronl?.Identities ?? Array.Empty<OrcIdentity>();
-
     public string? MrEnclave => EnclaveIdentity?.MrEnclave;
     public string? MrSigner => EnclaveIdentity?.MrSigner;
     public ushort? IsvProdId => Enclave?.SigStruct?.IsvProdId;
     public ushort? IsvSvn => Enclave?.SigStruct?.IsvSvn;
     /// <summary>Whether the SGX signature signs this enclave (null without a verified signature).</summary>
     public bool? EnclaveHashMatches => Enclave?.EnclaveHashMatches;
-
     /// <summary>SHA-512/256 of the CBOR-encoded manifest (oasis-core Manifest.Hash): a 25.0+ deployment's bundle_checksum.</summary>
     public string ManifestHash { get; }
+    /// <summary>The RONL component's identities as its 25.0+ manifest lists them (empty for older manifests).</summary>
+    public IReadOnlyList<OrcIdentity> ManifestIdentities => Manifest.Ronl?.Identities ?? Array.Empty<OrcIdentity>();
 
-    /// <summary>"Mainnet" or "Testnet" for those networks' key manager runtimes, else null (<see cref="KmNetwork"/>).</summary>
-    public string? Network => KmNetwork.OfRuntime(RuntimeId);
+    /// <summary>The RONL enclave file: its SGXS, else its ELF executable (null without a RONL).</summary>
+    public string? EnclaveFile => Manifest.Ronl?.EnclaveFile;
+    /// <summary>The RONL component's SGX enclave as measured from its files (null without SGX or without the .sgxs file).</summary>
+    public OrcEnclave? Enclave { get; }
 
     /// <summary>
     /// Hex SHA-256 over every file's name and SHA-512/256: two bundles with the same version but other
@@ -85,6 +82,9 @@ public sealed class OrcBundle
     /// </summary>
     public string ContentDigest => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
         string.Join("\n", Files.Select(f => f.Name + ":" + f.ActualDigest))))).ToLowerInvariant();
+    /// <summary>Every file but the manifest, in archive order.</summary>
+    public IReadOnlyList<OrcFile> Files { get; }
+    public OrcManifest Manifest { get; }
 
     private OrcBundle(string path, OrcManifest manifest, IReadOnlyList<OrcFile> files, OrcEnclave? enclave, IReadOnlyList<KmException> problems)
     {
