@@ -19,7 +19,15 @@ function Invoke-KmSafeUpgrade {
     Before touching anything it runs a pre-flight and reports every problem at once: fewer than two
     nodes (one node would lose the keys), nodes not ready or disagreeing on the checksum, an ORC that
     is invalid, of another runtime, or of a version that is not deployed, configs that do not name
-    exactly one key manager bundle, nodes without a lifecycle.
+    exactly one key manager bundle, nodes without a lifecycle. The ORC is also checked against the
+    network's own record of the runtime (Registry/GetRuntime): its enclave identity (MRENCLAVE of its
+    .sgxs, MRSIGNER of its SIGSTRUCT) must be one the new version's deployment allows (ErrorId
+    EnclaveNotDeployed: the right version, but another build); on 25.0+ nodes the deployment's
+    bundle_checksum must be the ORC's manifest hash (BundleChecksumMismatch); an ORC of the other
+    network's key manager, Testnet on Mainnet nodes or the reverse, is named as such
+    (BundleOtherNetwork). Each problem's ErrorId is on the PreflightFailed error's TargetObject. The
+    printed plan names the enclaves it checked, the nodes' and the new ORC's, in short form
+    (the first 8 hex digits of MRENCLAVE/MRSIGNER).
 
     Every destructive step (stop, wipe, config change) asks first (ConfirmImpact High; Yes to All
     is honoured; -Confirm:$false for automation). -WhatIf prints every step and changes nothing.

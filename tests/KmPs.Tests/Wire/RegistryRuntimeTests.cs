@@ -106,4 +106,12 @@ public class RegistryRuntimeTests
         Assert.Equal("cd", back.Deployments[0].BundleChecksum);
         Assert.DoesNotContain("TeeProblem", json);
     }
+
+    [Fact]
+    public void A_deployment_row_survives_the_remoting_JSON_with_its_enclave_identities()
+    {
+        var d = new KmDeployment { RuntimeId = "ab", Version = "0.6.0", ValidFrom = 3, Enclaves = new[] { A, B } };
+        var back = JsonSerializer.Deserialize<KmDeployment>(JsonSerializer.Serialize(d))!;
+        Assert.Equal(new[] { A, B }, back.Enclaves);
+    }
 }
