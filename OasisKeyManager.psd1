@@ -12,6 +12,7 @@
     FormatsToProcess     = @('OasisKeyManager.format.ps1xml')
     CmdletsToExport      = @(
         'Get-KmStatus'
+        'Get-KmPolicy'
         'ConvertFrom-KmExtraInfo'
         'New-KmNode'
         'Import-KmNode'
@@ -26,6 +27,7 @@
         'Find-KmUpgradeProblem'
         'Get-KmRuntimeBundle'
         'Set-KmRuntimeBundle'
+        'Save-KmRuntimeBundle'
     )
     FunctionsToExport    = @('Invoke-KmSafeUpgrade')
     AliasesToExport      = @()

@@ -18,9 +18,10 @@ public static class Program
           dotnet run --project src/KmPs.Sandbox -- [options]
 
           --nodes N           cluster size (default 4)
-          --generation G      oasis-node status shape: 22.2, 23.0 or 24 (default 24)
+          --generation G      oasis-node status shape: 22.2, 23.0 or 24 (default 24); 25.1, 25.6 or 26.1: 24+ shapes of that version
           --epoch-ms MS       epoch length in milliseconds (default 1000)
           --upgrade-in N      epochs until the new version's deployment is active (default 8)
+          --policy-not-updated  the key manager policy does not yet let the new enclave replicate (the pre-flight refuses)
           --script FILE       run this script instead of the default rehearsal
           --manual            run the step-by-step manual procedure instead of the default rehearsal
           --confirm           ask before every destructive step (-Confirm prompts on this terminal)
@@ -41,10 +42,13 @@ public static class Program
         if (!File.Exists(module)) { Console.Error.WriteLine($"error: the built module is missing at {module}; build the solution first."); return 1; }
 
         var dir = o.Optional("dir") ?? Path.Combine("/tmp", "kmsandbox-" + Guid.NewGuid().ToString("N")[..8]);
+        var (generation, software) = SimulatorCli.ParseGenerationAndVersion(o.Optional("generation") ?? "24");
         var options = new ClusterOptions
         {
             Nodes = o.Int("nodes", 4),
-            Generation = SimulatorCli.ParseGeneration(o.Optional("generation") ?? "24"),
+            Generation = generation,
+            SoftwareVersion = software,
+            PolicyAllowsUpgrade = o.Optional("policy-not-updated") is null,
             EpochIntervalMs = o.Int("epoch-ms", 1000),
             // Listed far ahead at creation and moved to now + --upgrade-in once the nodes are up: a start
             // slower than --upgrade-in epochs (a busy machine) would otherwise find it already active.
@@ -53,7 +57,7 @@ public static class Program
         var upgradeIn = o.Int("upgrade-in", 8);
         var layout = new ClusterLayout(dir);
         var total = Stopwatch.StartNew();
-        Console.WriteLine($"Creating a {options.Nodes}-node simulated key manager cluster ({Describe(options.Generation)}) in {layout.Root}");
+        Console.WriteLine($"Creating a {options.Nodes}-node simulated key manager cluster ({(software is null ? Describe(options.Generation) : "oasis-core " + software)}) in {layout.Root}");
         ClusterBuilder.Create(dir, options);
         var exit = 1;
         try

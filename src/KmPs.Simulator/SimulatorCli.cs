@@ -15,10 +15,14 @@ public static class SimulatorCli
         KmPs.Simulator: simulated oasis-node key manager clusters for rehearsals and tests.
 
           cluster create --dir DIR [--nodes 4] [--generation 24|23.0|22.2] [--epoch-ms 1000] [--upgrade-in 10]
-                         [--old-version 0.5.0] [--new-version 0.6.0] [--network testnet|mainnet] [--software-version 25.6.0]
+                         [--old-version 0.5.0] [--new-version 0.6.0] [--network testnet|mainnet] [--policy-not-updated]
               Create a cluster: configs, data dirs, CPU identities, v1/v2 ORCs, policy, deployments, inventory.json.
-              --network picks the key manager runtime id; --software-version is what 24+ nodes report (25.0+
-              deployments carry the bundle's manifest hash as bundle_checksum).
+              --generation 25.1|25.6|26.1: 24+ shapes, reporting that oasis-core version (KeyManager.Secrets; 25.6+ next_policy).
+              --policy-not-updated: the key manager policy does not yet let the new version's enclave replicate.
+              --network picks the key manager runtime id (default Testnet's).
+          cluster policy --dir DIR (--allow|--forbid) [--in N] [--show-from EPOCH]
+              Update the key manager policy so the new version's enclave may (or may not) replicate from the old:
+              at once, or in N epochs (25.6+ nodes show it as next_policy from the epoch before, or from EPOCH).
           cluster orc --dir DIR --version V [--build NAME] [--network testnet|mainnet] [--out FILE]
               Write a key manager ORC of real shape that the cluster did not deploy: another build of a
               version (--build: another MRENCLAVE), or the other network's (--network). Prints its identity.
@@ -30,7 +34,7 @@ public static class SimulatorCli
           stop-node --cluster DIR --node NAME [--kill]  Stop one node (SIGTERM; --kill: SIGKILL, like a crash).
           node --cluster DIR --node NAME                Run one node in the foreground (what start-node launches).
           serve-status --socket PATH --state FILE.json  Serve a fixed status snapshot (re-read on change).
-        """;
+        """ + "\n" + Releases.ReleaseServerCli.Usage;
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -45,6 +49,7 @@ public static class SimulatorCli
             return args[0] switch
             {
                 "serve-status" => await ServeStatusAsync(Options.Parse(rest)),
+                "serve-releases" => await ServeReleasesAsync(Options.Parse(rest)),
                 "node" => await RunNodeAsync(Options.Parse(rest)),
                 "start-node" => StartNode(Options.Parse(rest)),
                 "stop-node" => StopNode(Options.Parse(rest)),
@@ -85,6 +90,12 @@ public static class SimulatorCli
             await Task.WhenAny(backend.ShutdownRequested, Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }));
         }
         return 0;
+    }
+
+    private static async Task<int> ServeReleasesAsync(Options o)
+    {
+        using var stop = StopOnSignals(out var reg);
+        using (reg) return await Releases.ReleaseServerCli.RunAsync(o, stop.Token);
     }
 
     private static async Task<int> RunNodeAsync(Options o)
@@ -140,20 +151,37 @@ public static class SimulatorCli
         switch (verb)
         {
             case "create":
+                var (generation, software) = ParseGenerationAndVersion(o.Optional("generation") ?? "24");
                 var options = new ClusterOptions
                 {
                     Nodes = o.Int("nodes", 4),
-                    Generation = ParseGeneration(o.Optional("generation") ?? "24"),
+                    Generation = generation,
+                    SoftwareVersion = software,
+                    PolicyAllowsUpgrade = o.Optional("policy-not-updated") is null,
                     EpochIntervalMs = o.Int("epoch-ms", 1000),
                     UpgradeInEpochs = o.Int("upgrade-in", 10),
                     OldVersion = o.Optional("old-version") ?? "0.5.0",
                     NewVersion = o.Optional("new-version") ?? "0.6.0",
-                    SoftwareVersion = o.Optional("software-version"),
                 };
                 if (o.Optional("network") is { } network) options.KmRuntimeId = NetworkRuntimeId(network);
                 ClusterBuilder.Create(dir, options);
                 Console.WriteLine($"created {options.Nodes}-node cluster ({options.Generation}) in {layout.Root}; inventory: {layout.InventoryFile}");
                 return 0;
+            case "policy":
+            {
+                var allow = o.Optional("allow") is not null;
+                if (allow == (o.Optional("forbid") is not null)) return Fail("cluster policy needs one of --allow or --forbid");
+                var spec = ClusterSpec.Load(layout);
+                var versions = new Chain(layout).Deployments().OrderBy(d => d.ValidFrom).Select(d => d.Version).ToList();
+                if (versions.Count < 2) return Fail("the cluster has no second version to upgrade to");
+                var policy = ClusterControl.UpgradePolicy(layout, versions[0], versions[^1], allow);
+                var inEpochs = o.Int("in", 0);
+                var now = EpochClock.Of(spec).Now;
+                var from = ClusterControl.SetPolicy(layout, policy, inEpochs > 0 ? now + (ulong)inEpochs : null,
+                    o.Optional("show-from") is { } show ? ulong.Parse(show, System.Globalization.CultureInfo.InvariantCulture) : null);
+                Console.WriteLine($"policy serial {policy.Serial} {(allow ? "lets" : "does not let")} {versions[^1]} replicate from {versions[0]}, in effect from epoch {from}");
+                return 0;
+            }
             case "start":
                 await ClusterControl.StartAllAsync(layout, TimeSpan.FromSeconds(o.Int("timeout-sec", 60)), CancellationToken.None);
                 Console.WriteLine("all nodes ready");
@@ -172,7 +200,7 @@ public static class SimulatorCli
                 var build = o.Optional("build") ?? "";
                 var kind = spec.Generation >= SchemaGeneration.V24 ? Bundles.OrcLayout.Components : Bundles.OrcLayout.Legacy;
                 var path = o.Optional("out") ?? Path.Combine(layout.Root, $"keymanager-{version}{(build.Length > 0 ? "-" + build : "")}" +
-                    $"{(Bundles.KmNetwork.OfRuntime(runtimeId) == Bundles.KmNetwork.Testnet && Bundles.KmNetwork.OfRuntime(spec.KmRuntimeId) != Bundles.KmNetwork.Testnet ? "-testnet" : "")}.orc");
+                    $"{(Bundles.KmNetworks.OfRuntime(runtimeId) == Bundles.KmNetwork.Testnet && Bundles.KmNetworks.OfRuntime(spec.KmRuntimeId) != Bundles.KmNetwork.Testnet ? "-testnet" : "")}.orc");
                 var bundle = ClusterBuilder.WriteOrc(layout, runtimeId, version, kind, build, Path.GetFullPath(path));
                 Console.WriteLine($"{bundle.Path}: runtime {bundle.RuntimeId} version {bundle.Version} enclave {bundle.EnclaveIdentity} manifest hash {bundle.ManifestHash}");
                 return 0;
@@ -183,7 +211,22 @@ public static class SimulatorCli
     }
 
     private static string NetworkRuntimeId(string network) =>
-        Bundles.KmNetwork.KeyManagerOf(network) ?? throw new ArgumentException($"--network must be mainnet or testnet (got '{network}')");
+        Enum.TryParse<Bundles.KmNetwork>(network, ignoreCase: true, out var n) && Enum.IsDefined(n)
+            ? Bundles.KmNetworks.KeyManagerOf(n)
+            : throw new ArgumentException($"--network must be mainnet or testnet (got '{network}')");
+
+    /// <summary>
+    /// A generation, or a 24+ oasis-core version that changes what a node serves: 25.1 (the
+    /// KeyManager.Secrets service name), 25.6 and 26.1 (next_policy).
+    /// </summary>
+    public static (SchemaGeneration Generation, string? SoftwareVersion) ParseGenerationAndVersion(string text) =>
+        text.Trim().ToLowerInvariant() switch
+        {
+            "25.1" or "25.1.0" => (SchemaGeneration.V24, "25.1.0"),
+            "25.6" or "25.6.0" => (SchemaGeneration.V24, "25.6.0"),
+            "26.1" or "26.1.0" => (SchemaGeneration.V24, "26.1.0"),
+            var t => (ParseGeneration(t), null),
+        };
 
     public static SchemaGeneration ParseGeneration(string text) => text.Trim().ToLowerInvariant() switch
     {

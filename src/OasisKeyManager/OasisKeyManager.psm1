@@ -19,15 +19,21 @@ function Invoke-KmSafeUpgrade {
     Before touching anything it runs a pre-flight and reports every problem at once: fewer than two
     nodes (one node would lose the keys), nodes not ready or disagreeing on the checksum, an ORC that
     is invalid, of another runtime, or of a version that is not deployed, configs that do not name
-    exactly one key manager bundle, nodes without a lifecycle. The ORC is also checked against the
-    network's own record of the runtime (Registry/GetRuntime): its enclave identity (MRENCLAVE of its
-    .sgxs, MRSIGNER of its SIGSTRUCT) must be one the new version's deployment allows (ErrorId
-    EnclaveNotDeployed: the right version, but another build); on 25.0+ nodes the deployment's
-    bundle_checksum must be the ORC's manifest hash (BundleChecksumMismatch); an ORC of the other
-    network's key manager, Testnet on Mainnet nodes or the reverse, is named as such
+    exactly one key manager bundle, nodes without a lifecycle, and a key manager policy that does not
+    let the new bundle's enclave replicate from the current nodes' enclave (no entry for the new
+    enclave, or the current enclave's may_replicate does not list it: PolicyNoEntryForNewEnclave,
+    PolicyReplicationNotAllowed, naming both enclaves and the policy serial). From oasis-core 25.6 a
+    policy update takes effect at the next epoch (next_policy): when only that is missing the run is
+    refused with PolicyNotYetInEffect and the epoch; -WaitForPolicy waits for that epoch (then checks
+    again) before touching any node, and an interactive run offers to wait. The ORC is also checked
+    against the network's own record of the runtime (Registry/GetRuntime): its enclave identity
+    (MRENCLAVE of its .sgxs, MRSIGNER of its SIGSTRUCT) must be one the new version's deployment
+    allows (EnclaveNotDeployed: the right version, but another build); on 25.0+ nodes the
+    deployment's bundle_checksum must be the ORC's manifest hash (BundleChecksumMismatch); an ORC of
+    the other network's key manager, Testnet on Mainnet nodes or the reverse, is named as such
     (BundleOtherNetwork). Each problem's ErrorId is on the PreflightFailed error's TargetObject. The
-    printed plan names the enclaves it checked, the nodes' and the new ORC's, in short form
-    (the first 8 hex digits of MRENCLAVE/MRSIGNER).
+    printed plan names the enclaves it checked in short form (the first 8 hex digits of MRENCLAVE
+    and of MRSIGNER): the deployment check and the policy check.
 
     Every destructive step (stop, wipe, config change) asks first (ConfirmImpact High; Yes to All
     is honoured; -Confirm:$false for automation). -WhatIf prints every step and changes nothing.
@@ -85,6 +91,11 @@ function Invoke-KmSafeUpgrade {
     .PARAMETER NodeTimeoutSec
     Timeout of each node stop and start (default 300).
 
+    .PARAMETER WaitForPolicy
+    When the key manager policy that lets the new enclave replicate is scheduled for the next epoch
+    (25.6+ next_policy), wait for that epoch (up to -TimeoutSec) and check again before touching any
+    node, instead of refusing. Under -WhatIf the plan says it would wait.
+
     .EXAMPLE
     Invoke-KmSafeUpgrade -InventoryPath ./km.json -BundlePath ./keymanager-0.6.0.orc -WhatIf
 
@@ -99,6 +110,12 @@ function Invoke-KmSafeUpgrade {
     Invoke-KmSafeUpgrade -InventoryPath ./km.json -BundlePath ./keymanager-0.6.0.orc -Confirm:$false -JournalPath /var/lib/km/upgrade.json -Verbose
 
     Unattended (CI) run with a journal; run the same command again after a failure to resume.
+
+    .EXAMPLE
+    Invoke-KmSafeUpgrade -InventoryPath ./km.json -BundlePath ./keymanager-0.6.0.orc -WaitForPolicy -Confirm:$false
+
+    The policy signers' update for the new enclave is pending (it applies at the next epoch): waits for
+    that epoch, checks the policy again, then upgrades.
 
     .EXAMPLE
     Invoke-KmSafeUpgrade -InventoryPath ./km-hosts.psd1 -BundlePath ./keymanager-0.6.0.orc
@@ -137,7 +154,9 @@ function Invoke-KmSafeUpgrade {
         [int] $TimeoutSec = 7200,
 
         [ValidateRange(1, 86400)]
-        [int] $NodeTimeoutSec = 300
+        [int] $NodeTimeoutSec = 300,
+
+        [switch] $WaitForPolicy
     )
 
     begin {
@@ -194,9 +213,13 @@ function Invoke-KmSafeUpgrade {
                 $midUpgrade.UnionWith([string[]]@($journal.TouchedNodes))
             }
             # Remote nodes are read on their machines through their sessions, all nodes at once.
-            $cancel = [System.Threading.CancellationTokenSource]::new()
-            $preflight = Invoke-KmAwait -Cancel $cancel ([KmPs.Orchestration.UpgradePreflight]::RunAsync($nodes, $bundle, $midUpgrade,
-                [KmPs.Remoting.NodeReader]::new(), [TimeSpan]::FromSeconds(15), $cancel.Token))
+            $runPreflight = {
+                $cancel = [System.Threading.CancellationTokenSource]::new()
+                Invoke-KmAwait -Cancel $cancel ([KmPs.Orchestration.UpgradePreflight]::RunAsync($nodes, $bundle, $midUpgrade,
+                    [KmPs.Remoting.NodeHosts]::Resolver($PSCmdlet.GetUnresolvedProviderPathFromPSPath('.')), [TimeSpan]::FromSeconds(15), $cancel.Token))
+            }
+            $preflight = & $runPreflight
+            if ($preflight.OnlyWaitingForPolicy) { $preflight = Wait-KmPolicyInEffect $preflight $runPreflight $nodes $WaitForPolicy $whatIf $TimeoutSec }
             if (-not $preflight.Ok) {
                 # Each problem keeps its own ErrorId on the error's TargetObject, for scripts.
                 Stop-KmUpgradeRun ("Pre-flight found problems; nothing was changed:`n  - " + ($preflight.Problems.Message -join "`n  - ")) -ErrorId PreflightFailed -Target $preflight.Problems.ToArray()
@@ -230,8 +253,11 @@ function Invoke-KmSafeUpgrade {
             $result = $run.Result
 
             $result.Estimate = Get-KmUpgradeDuration $plan $nodes $preflight.CurrentEpoch
+            $result.Policy = $preflight.PolicyCheck
             Write-Host "Plan: $plan"
-            Write-Host "Enclave: $($preflight.EnclaveSummary)"
+            Write-Host "Deployment check: $($preflight.DeploymentSummary)."
+            if ($preflight.PolicyCheck) { Write-Host "Policy check: $($preflight.PolicyCheck.Summary)." }
+            if ($null -ne $preflight.PolicyWaitEpoch) { Write-Host "First it waits for epoch $($preflight.PolicyWaitEpoch), when the next policy takes effect, and checks again." }
             Write-Host "Estimated duration: $($result.Estimate)"
             if ($preflight.CurrentEpoch -ge $plan.UpgradeEpoch) {
                 Write-Host "The upgrade epoch $($plan.UpgradeEpoch) has already passed (now $($preflight.CurrentEpoch)): upgraded nodes replicate at once."
@@ -269,15 +295,17 @@ function Invoke-KmSafeUpgrade {
                     $reverify = $false
                     try { $null = Test-KmUpgradeReplication $run }
                     catch {
+                        $report = Get-KmUpgradeState $run $step
                         Stop-KmUpgradeRun ("Before resuming with the second half, the first half no longer verifies: $($_.Exception.Message)`n" +
-                            (Get-KmUpgradeState $run $step)) -Category OperationStopped
+                            $report.Render()) -Category OperationStopped -Target $report
                     }
                     Write-Verbose 'Resumed run: the first half verified again before the second half.'
                 }
                 Write-Progress -Id 10 -Activity $activity -Status "step $($step.Index)/${total}: $($step.Description)" -PercentComplete (100 * ($step.Index - 1) / $total)
 
                 if ($step.IsDestructive -and -not $PSCmdlet.ShouldProcess($step.Node, $step.Description)) {
-                    Stop-KmUpgradeRun "You declined: $($step.Description). $(Get-KmUpgradeState $run $step)" -ErrorId UpgradeDeclined -Category OperationStopped
+                    $report = Get-KmUpgradeState $run $step
+                    Stop-KmUpgradeRun "You declined: $($step.Description). $($report.Render())" -ErrorId UpgradeDeclined -Category OperationStopped -Target $report
                 }
                 $started = [DateTime]::UtcNow
                 $journal.Starting($step.Key)
@@ -287,7 +315,8 @@ function Invoke-KmSafeUpgrade {
                     # The step's own error (say WipeRefused) stays reachable as the InnerException, for scripts.
                     $cause = if ($_.Exception -is [System.Management.Automation.ActionPreferenceStopException] -and $_.Exception.ErrorRecord) { $_.Exception.ErrorRecord.Exception } else { $_.Exception }
                     if ($cause -is [System.Management.Automation.MethodInvocationException] -and $cause.InnerException) { $cause = $cause.InnerException }
-                    Stop-KmUpgradeRun "Step $($step.Index) failed ($($step.Description)): $($cause.Message)`n$(Get-KmUpgradeState $run $step)" -Category OperationStopped -Inner $cause
+                    $report = Get-KmUpgradeState $run $step
+                    Stop-KmUpgradeRun "Step $($step.Index) failed ($($step.Description)): $($cause.Message)`n$($report.Render())" -Category OperationStopped -Inner $cause -Target $report
                 }
                 $journal.Record($step.Key, $detail)
                 $result.AddStepTime($step.Phase, [DateTime]::UtcNow - $started)
@@ -355,8 +384,8 @@ function New-KmUpgradeResult($Plan, [object[]] $Nodes, $Preflight, [string] $Jou
     $result.JournalPath = $JournalPath
     $result.Resumed = $Resumed
     $result.WhatIf = $WhatIf
-    $result.NewIdentity = $Preflight.NewIdentity
-    $result.OldIdentities.AddRange([KmPs.Sgx.EnclaveIdentity[]]@($Preflight.OldIdentities))
+    $result.NewEnclave = $Preflight.NewEnclave
+    $result.OldEnclaves.AddRange([KmPs.Sgx.EnclaveIdentity[]]@($Preflight.CurrentEnclaves))
     foreach ($n in $Nodes) {
         $r = [KmPs.Orchestration.UpgradeNodeResult]::new()
         $r.Name = $n.Name
@@ -381,7 +410,8 @@ function Sync-KmResumedJournal($Run) {
     foreach ($note in $decision.Notes) { Write-Host "Resume: $note"; Write-Verbose "Resume: $note" }
     if ($decision.Refusal) {
         $resumeStep = [KmPs.Orchestration.UpgradeStep]::new(0, 'resume', 'resume', 'Resume', 'resume')
-        Stop-KmUpgradeRun "Cannot resume: $($decision.Refusal)`n$(Get-KmUpgradeState $Run $resumeStep)" -ErrorId ResumeStateMismatch
+        $report = Get-KmUpgradeState $Run $resumeStep
+        Stop-KmUpgradeRun "Cannot resume: $($decision.Refusal)`n$($report.Render())" -ErrorId ResumeStateMismatch -Target $report
     }
     $journal.Forget([string[]]$decision.Redo)
     foreach ($k in $decision.FoundDone) { $journal.Record($k, 'found done when resuming') }
@@ -404,6 +434,44 @@ function Get-KmUpgradeDuration($Plan, [object[]] $Nodes, [uint64] $CurrentEpoch)
         catch { $length = [KmPs.Timing.EpochLengthEstimate]::Unknown("cannot read it from $($local.Name): $($_.Exception.Message)") }
     }
     [KmPs.Orchestration.UpgradeDuration]::Of($Plan, $CurrentEpoch, $length)
+}
+
+# The pre-flight's only problem is the policy update that lets the new enclave replicate, scheduled for the
+# next epoch (25.6+ next_policy, applied at the epoch transition): with -WaitForPolicy, or when the user
+# accepts the offer, wait for that epoch with the usual epoch wait and run the pre-flight again, until the
+# policy is in effect (or something else is wrong, or -TimeoutSec passes). Nothing is touched meanwhile.
+# Under -WhatIf nothing is waited for: the plan is shown after the wait it would do.
+function Wait-KmPolicyInEffect($Preflight, [scriptblock] $RunPreflight, [object[]] $Nodes, [bool] $Switch, [bool] $WhatIf, [int] $TimeoutSec) {
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
+    $asked = $false
+    while ($Preflight.OnlyWaitingForPolicy) {
+        $check = $Preflight.PolicyCheck
+        $at = $check.NextEpoch
+        if (-not $Switch -and -not $asked) {
+            $asked = $true
+            # Only a person can accept: not under -WhatIf, not with -Confirm:$false, not in a host that cannot ask.
+            if ($WhatIf -or $ConfirmPreference -eq 'None') { return $Preflight }
+            $question = "$($check.Message).`nWait for epoch $at, check the policy again and then upgrade? Nothing is touched while waiting."
+            $yes = $false
+            try { $yes = $PSCmdlet.ShouldContinue($question, 'The key manager policy for the new enclave is not yet in effect') }
+            catch [System.Management.Automation.PipelineStoppedException] { throw }
+            catch { $yes = $false }
+            if (-not $yes) { return $Preflight }
+        }
+        if ($WhatIf) {
+            Write-Host "What if: waiting for epoch $at, when the key manager policy serial $($check.NextSerial) takes effect, then checking it again."
+            $Preflight.AcceptPolicyWait()
+            return $Preflight
+        }
+        $left = [int][Math]::Ceiling(($deadline - [DateTime]::UtcNow).TotalSeconds)
+        if ($left -lt 1) { return $Preflight }
+        Write-Host "Waiting for epoch $at, when the key manager policy serial $($check.NextSerial) takes effect; nothing is touched meanwhile."
+        $watch = $Nodes | Where-Object { $Preflight.Statuses.ContainsKey($_.Name) } | Select-Object -First 1
+        $null = $watch | Wait-KmNode -Until Epoch -Epoch $at -TimeoutSec $left -PollIntervalMs $KmWaitPollMs -ErrorAction Stop
+        $Preflight = & $RunPreflight
+        Write-Verbose "After epoch ${at}: $(if ($Preflight.PolicyCheck) { $Preflight.PolicyCheck.Message } else { 'no policy check' })."
+    }
+    $Preflight
 }
 
 # One step of the plan, as the compiled cmdlet that does it; returns the detail the journal keeps.
@@ -483,7 +551,8 @@ function Get-KmNodeObservation($Run, $Node) {
     $onNew = $null
     try {
         $cancel = [System.Threading.CancellationTokenSource]::new()
-        $bundles = Invoke-KmAwait -Cancel $cancel ([KmPs.Remoting.NodeReader]::new().GetKmBundlesAsync($Node, $cancel.Token))
+        $nodeHost = [KmPs.Remoting.NodeHosts]::For($Node, $PSCmdlet.GetUnresolvedProviderPathFromPSPath('.'))
+        $bundles = Invoke-KmAwait -Cancel $cancel ($nodeHost.GetKmBundlesAsync($Node.ConfigPath, $cancel.Token))
         $name = Split-Path -Leaf $Run.Plan.BundlePath
         $onNew = [bool]($bundles | Where-Object { (Split-Path -Leaf $_) -eq $name })
     }
@@ -492,61 +561,26 @@ function Get-KmNodeObservation($Run, $Node) {
     [KmPs.Orchestration.NodeObservation]::new($Node.Name, $running, $state, $backupPresent, $onNew)
 }
 
-# What each node is doing now, from the journal and a status probe, and what to do next.
+# What each node is doing now, from the journal and a status probe, and what to do next (a
+# KmPs.Orchestration.UpgradeStopReport: the stopped run's TargetObject, its Render() the message's end).
 function Get-KmUpgradeState($Run, $FailedStep) {
     $journal = $Run.Journal
-    $byName = $Run.ByName
-    $lostSessions = [System.Collections.Generic.HashSet[string]]::new()
-    $doneOf = { param($name) @($journal.Completed | Where-Object { $_.Key.StartsWith("${name}:") } | ForEach-Object { $_.Key.Split(':')[1] }) }
-    $lines = [System.Collections.Generic.List[string]]::new()
-    $lines.Add('Node states:')
-    foreach ($name in $byName.Keys | Sort-Object -CaseSensitive) {
-        $n = $byName[$name]
-        $done = & $doneOf $name
+    $states = foreach ($name in $Run.ByName.Keys) {
+        $n = $Run.ByName[$name]
+        $done = @($journal.Completed | Where-Object { $_.Key.StartsWith("${name}:") } | ForEach-Object { $_.Key.Split(':')[1] })
         $probe = $null
         $live = @($n | Get-KmStatus -TimeoutSec 5 -ErrorAction SilentlyContinue -ErrorVariable probe)
         $lost = $probe | Where-Object { $_.FullyQualifiedErrorId -like 'SessionLost,*' -or $_.FullyQualifiedErrorId -like 'NoSession,*' }
-        if ($lost) { $null = $lostSessions.Add($name) }
-        $seen = if ($live) { "running, $($live[0].Status), version $($live[0].RegisteredVersion)" }
-                elseif ($lost) { 'unknown: its remoting session is lost, nothing more can be done there until it is reconnected' }
-                else { 'not answering (stopped?)' }
-        $what = if ($done) { 'done: ' + ($done -join ', ') } else { 'untouched' }
-        $where = if ($n.IsRemote) { " on $($n.HostName)" } else { '' }
-        $lines.Add("  $name$where [$what]: $seen")
-    }
-    $node = $FailedStep.Node
-    $lines.Add($(
-        if (-not $byName.ContainsKey($node)) {
-            'What to do: the upgraded nodes have not verified yet. Check them (Test-KmReplication, Find-KmUpgradeProblem) and run the same command again to resume; the other half was not touched. ' +
-            'Before the upgrade epoch an upgraded node can be rolled back: Stop-KmNode, Clear-KmLocalState -Delete (its new state holds no key yet), Restore-KmLocalState, Set-KmRuntimeBundle with the old ORC, Start-KmNode.'
+        [KmPs.Orchestration.NodeStopState]@{
+            Name     = $name
+            HostName = if ($n.IsRemote) { $n.HostName } else { $null }
+            Done     = [string[]]$done
+            Liveness = if ($live) { 'Running' } elseif ($lost) { 'SessionLost' } else { 'NotAnswering' }
+            Status   = if ($live) { $live[0].Status } else { $null }
+            Version  = if ($live) { [string]$live[0].RegisteredVersion } else { $null }
         }
-        else {
-            $done = & $doneOf $node
-            if ($lostSessions.Contains($node)) {
-                "What to do: the session to ${node}'s machine was lost during this step, so whether the step took effect there is unknown. " +
-                "Open a new session (New-PSSession) and give it to $node, check $node there (Get-KmStatus; Start-KmNode if the step stopped it), " +
-                "then run the same command again to resume. Nodes not listed as done were not touched."
-            }
-            elseif ($FailedStep.Action -eq 'Start') {
-                "What to do: $node did not come up on the new version: its config points at the new bundle and its old state was moved aside " +
-                "(it may be stopped, or running and failing). Pipe its node to Find-KmUpgradeProblem, or read its log, to see why. Fix the cause and run the same " +
-                "command again to resume; to roll back before the upgrade epoch instead: Stop-KmNode, Clear-KmLocalState -Delete (the state the new enclave started holds no key before the upgrade epoch; -Delete keeps the old backup the newest), Restore-KmLocalState, Set-KmRuntimeBundle with the old ORC, Start-KmNode. " +
-                "Nodes of the other half were not touched."
-            }
-            elseif ($done -contains 'Wipe' -and $done -notcontains 'Start') {
-                "What to do: $node is stopped and its old state was moved aside. Fix the cause and run the same command again to resume; " +
-                "to roll back before the upgrade epoch instead: Restore-KmLocalState, Set-KmRuntimeBundle with the old ORC, Start-KmNode."
-            }
-            elseif ($done -contains 'Stop' -and $done -notcontains 'Wipe') {
-                "What to do: $node is stopped with its state and bundle unchanged. Start it again (Start-KmNode) to return it to service on the old version, or fix the cause and run the same command again to resume."
-            }
-            elseif ($done -contains 'Start') {
-                "What to do: $node runs the new version but is not verified. Check Find-KmUpgradeProblem and its status; run the same command again to resume. " +
-                "Nodes of the other half were not touched."
-            }
-            else { "What to do: fix the cause and run the same command again to resume; nothing on $node was changed by this step." }
-        }))
-    $lines -join "`n"
+    }
+    [KmPs.Orchestration.UpgradeStopReport]::Of($FailedStep, [KmPs.Orchestration.NodeStopState[]]@($states))
 }
 
 # Ends the run with one terminating error of the calling cmdlet. $Cause: an ErrorRecord (its

@@ -22,9 +22,11 @@ function Invoke-Simulator {
 
 # A started simulated cluster in a short temp folder (unix socket paths stay under 108 bytes).
 function New-TestCluster {
-    param([int] $Nodes = 3, [int] $EpochMs = 400, [int] $UpgradeIn = 4, [string] $Generation = '24', [switch] $NoStart)
+    param([int] $Nodes = 3, [int] $EpochMs = 400, [int] $UpgradeIn = 4, [string] $Generation = '24', [switch] $NoStart, [switch] $PolicyNotUpdated)
     $dir = Join-Path '/tmp' ('kmp-' + [Guid]::NewGuid().ToString('N').Substring(0, 10))
-    $null = Invoke-Simulator cluster create --dir $dir --nodes $Nodes --generation $Generation --epoch-ms $EpochMs --upgrade-in $UpgradeIn
+    $create = @('cluster', 'create', '--dir', $dir, '--nodes', $Nodes, '--generation', $Generation, '--epoch-ms', $EpochMs, '--upgrade-in', $UpgradeIn)
+    if ($PolicyNotUpdated) { $create += '--policy-not-updated' }
+    $null = Invoke-Simulator @create
     if (-not $NoStart) { $null = Invoke-Simulator cluster start --dir $dir --timeout-sec 60 }
     [pscustomobject]@{
         Dir       = $dir

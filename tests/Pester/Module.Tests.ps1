@@ -4,10 +4,11 @@ BeforeDiscovery {
     # One test per command, named here so that the xunit bridge sees each one without running anything;
     # a test below checks this list is exactly what the module exports.
     $script:Commands = @(
-        @{ Name = 'Get-KmStatus' }, @{ Name = 'ConvertFrom-KmExtraInfo' }, @{ Name = 'New-KmNode' }, @{ Name = 'Import-KmNode' },
+        @{ Name = 'Get-KmStatus' }, @{ Name = 'Get-KmPolicy' }, @{ Name = 'ConvertFrom-KmExtraInfo' }, @{ Name = 'New-KmNode' }, @{ Name = 'Import-KmNode' },
         @{ Name = 'Clear-KmLocalState' }, @{ Name = 'Restore-KmLocalState' }, @{ Name = 'Get-KmLocalState' }, @{ Name = 'Stop-KmNode' },
         @{ Name = 'Start-KmNode' }, @{ Name = 'Wait-KmNode' }, @{ Name = 'Get-KmUpgradeEpoch' }, @{ Name = 'Test-KmReplication' },
-        @{ Name = 'Find-KmUpgradeProblem' }, @{ Name = 'Get-KmRuntimeBundle' }, @{ Name = 'Set-KmRuntimeBundle' }, @{ Name = 'Invoke-KmSafeUpgrade' }
+        @{ Name = 'Find-KmUpgradeProblem' }, @{ Name = 'Get-KmRuntimeBundle' }, @{ Name = 'Set-KmRuntimeBundle' }, @{ Name = 'Save-KmRuntimeBundle' },
+        @{ Name = 'Invoke-KmSafeUpgrade' }
     )
 }
 

@@ -157,6 +157,15 @@ Describe 'ErrorIds with $ErrorActionPreference = ''Stop'' and try/catch' {
             $caught.Exception.InnerException | Should -Not -BeNullOrEmpty
             $caught.Exception.InnerException.ErrorId | Should -Be 'LifecycleScriptFailed'
             $caught.Exception.Message | Should -Match 'What to do'
+            # The node states as data: every node, none touched (the failed Stop is not done), both answering.
+            $report = $caught.TargetObject
+            $report | Should -BeOfType ([KmPs.Orchestration.UpgradeStopReport])
+            $report.Nodes.Name | Should -Be @('km1', 'km2')
+            $report.Nodes.Untouched | Should -Be @($true, $true)
+            $report.Nodes.Liveness | Should -Be @('Running', 'Running')
+            $report.Step.Action | Should -Be 'Stop'
+            $caught.Exception.Message | Should -BeLike "*$($report.Advice)*"
+            ($report.Nodes | Format-Table | Out-String) | Should -Match 'km1\s+untouched\s+ready 0\.5\.0'
             Test-LockReleased "$path.upgrade-journal.json.lock" | Should -BeTrue
             @(Import-KmNode $path | Get-KmStatus | Where-Object Status -eq ready) | Should -HaveCount 2
         }

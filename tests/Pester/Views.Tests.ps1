@@ -25,6 +25,7 @@ Show ReplicationReport `$report
 Show ReplicationNodeResult `$report.Nodes
 Show OrcBundle (Get-KmRuntimeBundle ./bundles/keymanager-0.6.0.orc)
 Show KmDeployment (Get-KmUpgradeEpoch `$nodes[0].Socket -Version 0.6.0)
+Show KmPolicyEntry (`$nodes | Get-KmPolicy)
 Show LocalStateInfo (`$nodes | Get-KmLocalState)
 Show UpgradeNodeResult `$upgrade.Nodes
 '=== end ==='
@@ -40,7 +41,7 @@ AfterAll { Remove-TestCluster $Cluster }
 Describe 'Default views in a <Width>-column console' -ForEach @(@{ Width = 80 }, @{ Width = 120 }) {
     Context '<Type>' -ForEach @(
         @{ Type = 'KmStatus' }, @{ Type = 'KmNode' }, @{ Type = 'ReplicationReport' }, @{ Type = 'ReplicationNodeResult' },
-        @{ Type = 'OrcBundle' }, @{ Type = 'KmDeployment' }, @{ Type = 'LocalStateInfo' }, @{ Type = 'UpgradeNodeResult' }
+        @{ Type = 'OrcBundle' }, @{ Type = 'KmDeployment' }, @{ Type = 'KmPolicyEntry' }, @{ Type = 'LocalStateInfo' }, @{ Type = 'UpgradeNodeResult' }
     ) {
         BeforeAll {
             $script:Text = $Rendered[$Width][$Type]

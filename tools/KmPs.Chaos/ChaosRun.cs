@@ -67,6 +67,7 @@ public sealed class ChaosRun
     private readonly object _gate = new();
     private ClusterLayout _layout = null!;
     private ClusterOptions _cluster = null!;
+    private IReadOnlyList<string> _nodeNames = Array.Empty<string>();
     private UpgradeEngine? _engine;
     private volatile int _phase; // 1 while the first main call runs: the only call a StopOrchestrator fault may stop
 
@@ -117,6 +118,7 @@ public sealed class ChaosRun
             var (now, upgradeEpoch) = ClusterTools.DeployIn(_layout, _cluster.NewVersion, _plan.UpgradeInEpochs);
             Log($"cluster ready at epoch {now}; {_cluster.NewVersion} deployed from epoch {upgradeEpoch}");
             var names = ClusterSpec.Load(_layout).Nodes.Select(n => n.Name).ToList();
+            _nodeNames = names;
             monitor = new InvariantMonitor(_layout, _cluster.KmRuntimeId, names);
             monitor.Start();
             var call = new UpgradeCall(_layout.InventoryFile, ClusterBuilder.OrcPath(_layout, _cluster.NewVersion),
@@ -197,12 +199,17 @@ public sealed class ChaosRun
         return _report;
     }
 
-    /// <summary>A stopped or declined run names each node's state and what to do next; a refused pre-flight says nothing changed.</summary>
+    /// <summary>
+    /// A stopped or declined run names each node's state and what to do next (its error's
+    /// TargetObject is the report, with one state per node, read as data); a refused pre-flight says nothing changed.
+    /// </summary>
     private bool SaysWhatToDo(UpgradeOutcome o)
     {
         var clear = o.ErrorId switch
         {
-            "UpgradeStopped" or "UpgradeDeclined" => o.Message is { } m && m.Contains("Node states:") && m.Contains("What to do:"),
+            "UpgradeStopped" or "UpgradeDeclined" => o.Target is KmPs.Orchestration.UpgradeStopReport r
+                                                     && r.Nodes.Select(n => n.Name).Order(StringComparer.Ordinal).SequenceEqual(_nodeNames.Order(StringComparer.Ordinal))
+                                                     && r.Advice.Length > 0 && o.Message?.Contains(r.Render()) == true,
             "PreflightFailed" => o.Message?.Contains("nothing was changed") == true,
             _ => true,
         };
@@ -254,7 +261,7 @@ public sealed class ChaosRun
                 path = ClusterBuilder.WriteOrc(wrongLayout, _cluster.KmRuntimeId, _cluster.NewVersion, OrcLayout.Components, build: "rebuilt").Path;
                 break;
             case 4:
-                var otherNetwork = KmNetwork.OfRuntime(_cluster.KmRuntimeId) == KmNetwork.Mainnet ? KmNetwork.TestnetKeyManager : KmNetwork.MainnetKeyManager;
+                var otherNetwork = KmNetworks.OfRuntime(_cluster.KmRuntimeId) == KmNetwork.Mainnet ? KmNetworks.TestnetKeyManager : KmNetworks.MainnetKeyManager;
                 path = ClusterBuilder.WriteOrc(wrongLayout, otherNetwork, _cluster.NewVersion, OrcLayout.Components).Path;
                 break;
             default:

@@ -9,7 +9,8 @@ namespace KmPs.Tools;
 public sealed record UpgradeCall(string InventoryPath, string BundlePath, string JournalPath, bool Confirm, int TimeoutSec, int NodeTimeoutSec, bool WhatIf = false);
 
 /// <summary>How one Invoke-KmSafeUpgrade call ended.</summary>
-public sealed record UpgradeOutcome(bool Success, bool Stopped, string? ErrorId, string? Message, TimeSpan Elapsed)
+/// <param name="Target">The error's TargetObject: a stopped run's UpgradeStopReport (each node's state and the advice), a refused pre-flight's problems.</param>
+public sealed record UpgradeOutcome(bool Success, bool Stopped, string? ErrorId, string? Message, TimeSpan Elapsed, object? Target = null)
 {
     public string Describe() => Success ? "completed" : Stopped ? "stopped (pipeline)" : $"{ErrorId}: {FirstLine(Message)}";
     private static string FirstLine(string? s) => s is null ? "" : s.Split('\n')[0];
@@ -59,17 +60,19 @@ public sealed class UpgradeEngine : IDisposable
             var result = output.Select(o => o?.BaseObject).LastOrDefault(o => o?.GetType().Name == "UpgradeResult");
             var ok = result is not null && (bool)(PSObject.AsPSObject(result).Properties["Success"]?.Value ?? false);
             var error = ps.Streams.Error.FirstOrDefault();
-            return new UpgradeOutcome(ok && !ps.HadErrors, false, error is null ? (ok ? null : "NoResult") : ErrorId(error), error?.ToString(), sw.Elapsed);
+            return new UpgradeOutcome(ok && !ps.HadErrors, false, error is null ? (ok ? null : "NoResult") : ErrorId(error), error?.ToString(), sw.Elapsed, Base(error?.TargetObject));
         }
         catch (PipelineStoppedException) { return new UpgradeOutcome(false, true, null, null, sw.Elapsed); }
         catch (RuntimeException e)
         {
             return e.ErrorRecord is { } r
-                ? new UpgradeOutcome(false, false, ErrorId(r), r.Exception?.Message ?? r.ToString(), sw.Elapsed)
+                ? new UpgradeOutcome(false, false, ErrorId(r), r.Exception?.Message ?? r.ToString(), sw.Elapsed, Base(r.TargetObject))
                 : new UpgradeOutcome(false, false, e.GetType().Name, e.Message, sw.Elapsed);
         }
         finally { lock (_gate) _running = null; }
     }
+
+    private static object? Base(object? o) => o is PSObject p ? p.BaseObject : o;
 
     /// <summary>Stops the running call (as Ctrl+C would); false if none was running.</summary>
     public bool Stop()

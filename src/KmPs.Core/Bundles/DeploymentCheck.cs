@@ -79,8 +79,9 @@ public static class DeploymentCheck
             return new DeploymentCheckResult { Problems = problems, BundleIdentity = identity };
         }
 
-        var checkEnclave = runtime.TeeHardware == RegistryRuntime.TeeHardwareIntelSgx || deployment.Tee is { Length: > 0 };
-        if (checkEnclave)
+        // An SGX runtime's deployment always has TEE constraints with at least one enclave (the registry
+        // refuses others: go/registry/api runtime.go, ErrNoEnclaveForRuntime); without them there is nothing to compare.
+        if (deployment.Tee is { Length: > 0 })
         {
             if (deployment.TeeProblem is { } tee)
                 problems.Add(new(DeploymentErrorIds.DeploymentTeeUnreadable,
@@ -112,8 +113,8 @@ public static class DeploymentCheck
     /// </summary>
     public static DeploymentProblem? NetworkProblem(OrcBundle bundle, string? runtimeId)
     {
-        var nodes = KmNetwork.OfRuntime(runtimeId);
-        var ours = KmNetwork.OfBundle(bundle);
+        var nodes = KmNetworks.OfRuntime(runtimeId);
+        var ours = KmNetworks.OfBundle(bundle);
         if (nodes is not null && ours is not null && nodes != ours)
             return new(DeploymentErrorIds.BundleOtherNetwork,
                 $"{FileName(bundle)} is a {ours} key manager bundle (runtime {bundle.RuntimeId}), but the nodes run the {nodes} key manager ({runtimeId}): " +

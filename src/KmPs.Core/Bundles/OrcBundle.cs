@@ -48,8 +48,8 @@ public sealed class OrcBundle
     public string RuntimeId => Manifest.Id;
     public string? Name => Manifest.Name;
     public Status.OasisVersion Version => Manifest.RuntimeVersion;
-    /// <summary>"Mainnet" or "Testnet" for those networks' key manager runtimes, else null (<see cref="KmNetwork"/>).</summary>
-    public string? Network => KmNetwork.OfRuntime(RuntimeId);
+    /// <summary>Mainnet or Testnet for those networks' key manager runtimes, else null (<see cref="KmNetworks"/>).</summary>
+    public KmNetwork? Network => KmNetworks.OfRuntime(RuntimeId);
     public bool IsKeyManager => Bundles.RuntimeId.IsKeyManager(Manifest.Id);
     public bool IsValid => Problems.Count == 0;
     /// <summary>Missing files, digest and SGX signature problems found by <see cref="Inspect"/>, in oasis-node's order.</summary>

@@ -34,11 +34,12 @@ public sealed record OrcSpec
     /// inputs give the same bytes and identity; another <paramref name="build"/> of the same version
     /// gives another MRENCLAVE, another signer another MRSIGNER.
     /// </summary>
+    /// <param name="codeBytes">How much enclave code: the .sgxs is about 1.27 times as large (its measurement records).</param>
     public static OrcSpec Simulated(string runtimeId, OasisVersion version, OrcLayout layout = OrcLayout.Components, string build = "",
-        string signer = EnclaveSigner.DefaultName, ushort isvProdId = 0, ushort isvSvn = 0)
+        string signer = EnclaveSigner.DefaultName, ushort isvProdId = 0, ushort isvSvn = 0, int codeBytes = 2 * Sgxs.PageSize)
     {
         var seed = $"{Bundles.RuntimeId.Normalize(runtimeId)}/{version}/{build}";
-        var enclave = EnclaveSigner.Named(signer).Package(Derive(seed + "/enclave", 2 * Sgxs.PageSize), isvProdId, isvSvn);
+        var enclave = EnclaveSigner.Named(signer).Package(Derive(seed + "/enclave", codeBytes), isvProdId, isvSvn);
         return new OrcSpec
         {
             RuntimeId = runtimeId,

@@ -9,6 +9,10 @@ public static class ControlMethods
     public const string Beacon = "oasis-core.Beacon";
     /// <summary>go/consensus/api/grpc.go serviceName (docs/spec-epoch-timing.md).</summary>
     public const string Consensus = "oasis-core.Consensus";
+    /// <summary>The key manager backend up to 25.0, and its deprecated name from 25.1 (go/keymanager/secrets/grpc_deprecated.go).</summary>
+    public const string KeyManager = "oasis-core.KeyManager";
+    /// <summary>The key manager secrets backend from 25.1 (go/keymanager/secrets/grpc.go serviceName).</summary>
+    public const string KeyManagerSecrets = "oasis-core.KeyManager.Secrets";
 
     public const string GetStatus = "GetStatus";
     public const string IsReady = "IsReady";
@@ -17,6 +21,7 @@ public static class ControlMethods
     public const string WaitSync = "WaitSync";
     public const string RequestShutdown = "RequestShutdown";
     public const string GetRuntime = "GetRuntime";
+    // KeyManager / KeyManager.Secrets: request NamespaceQuery{height, id}, answer the consensus key manager status.
 
     // Beacon: request int64 height (GetEpoch, GetFutureEpoch, ConsensusParameters) or uint64 epoch (GetEpochBlock).
     public const string GetEpoch = "GetEpoch";

@@ -39,6 +39,14 @@ public static class UpgradeProblemFinder
         new("VersionNotDeployed",
             "The registry refuses this runtime version: the ORC's version is not in the key manager runtime's deployments; use the ORC published for this network (Get-KmUpgradeEpoch lists the deployments).",
             (module, msg) => msg.Contains("node running unknown enclave version", StringComparison.Ordinal)),
+        // The host's "failed to initialize enclave" (go/worker/keymanager secrets.go initEnclave; worker.go in
+        // 22.2) with the enclave's replication refusal: the requester's RPC session rejects a source its policy
+        // does not list (runtime/src/enclave_rpc/session.rs "mismatched enclave identity"), or the source's
+        // enclave refuses the requester (keymanager/src/api/errors.rs NotAuthorized "client is not authorized").
+        new("PolicyForbidsReplication",
+            "The key manager policy does not let this node's enclave replicate from the running ones: the policy must have an entry for the new enclave and list it in the old enclave's may_replicate. Get-KmPolicy shows the policy; once the signers' update is in effect (25.6+: at the next epoch) the node replicates by itself. Until then keep the other nodes on the old version.",
+            (module, msg) => msg.Contains("failed to initialize enclave", StringComparison.Ordinal)
+                             && (msg.Contains("mismatched enclave identity", StringComparison.Ordinal) || msg.Contains("client is not authorized", StringComparison.Ordinal))),
         new("ForcedDeregister",
             "The node was restarted before a requested shutdown finished deregistering and will not register: run 'oasis-node control clear-deregister' and restart it.",
             (module, msg) => msg.Contains("registration disabled, dropping to direct shutdown", StringComparison.Ordinal)

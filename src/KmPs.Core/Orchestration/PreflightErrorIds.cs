@@ -41,4 +41,16 @@ public static class PreflightErrorIds
     public const string BundleIdentityUnknown = DeploymentErrorIds.BundleIdentityUnknown;
     /// <summary>The new version's deployment has TEE constraints that do not decode.</summary>
     public const string DeploymentTeeUnreadable = DeploymentErrorIds.DeploymentTeeUnreadable;
+    /// <summary>The consensus key manager status (with the policy) cannot be read.</summary>
+    public const string PolicyUnreadable = nameof(PolicyUnreadable);
+    /// <summary>The key manager has no policy, and its enclaves are secure (they do not start without one).</summary>
+    public const string PolicyMissing = nameof(PolicyMissing);
+    /// <summary>The policy has no entry for the new bundle's enclave.</summary>
+    public const string PolicyNoEntryForNewEnclave = nameof(PolicyNoEntryForNewEnclave);
+    /// <summary>The current nodes' enclave does not list the new enclave in its may_replicate (or has no entry).</summary>
+    public const string PolicyReplicationNotAllowed = nameof(PolicyReplicationNotAllowed);
+    /// <summary>The policy in effect does not allow it, but the scheduled next policy does from the next epoch (25.6+): wait for it (-WaitForPolicy).</summary>
+    public const string PolicyNotYetInEffect = nameof(PolicyNotYetInEffect);
+    /// <summary>The policy in effect allows it, but the scheduled next policy no longer does.</summary>
+    public const string PolicyRevokedNextEpoch = nameof(PolicyRevokedNextEpoch);
 }

@@ -1,6 +1,6 @@
 using KmPs.Bundles;
 using KmPs.Config;
-using KmPs.Control;
+using KmPs.Hosting;
 using KmPs.Inventory;
 using KmPs.Sgx;
 using KmPs.Status;
@@ -34,68 +34,53 @@ public sealed class PreflightReport
     public HashSet<string> Upgraded { get; } = new();
     /// <summary>The runtime as the network records it (Registry/GetRuntime), read from the first node that answered.</summary>
     public RegistryRuntime? Runtime { get; set; }
-    /// <summary>The new version's deployment, when the bundle matched it (<see cref="DeploymentCheck"/>).</summary>
-    public RuntimeDeployment? NewDeployment { get; set; }
-    /// <summary>The enclave identity the new bundle runs as (checked against <see cref="NewDeployment"/>).</summary>
-    public EnclaveIdentity? NewIdentity => Bundle?.EnclaveIdentity;
-    /// <summary>
-    /// The identities the staying nodes run as: the enclaves of the deployments of the versions they
-    /// are registered with (else of the deployment active now).
-    /// </summary>
-    public List<EnclaveIdentity> OldIdentities { get; } = new();
+    /// <summary>The new bundle against its version's deployment (<see cref="Bundles.DeploymentCheck"/>); null when not checked.</summary>
+    public DeploymentCheckResult? Deployment { get; set; }
+    /// <summary>The new bundle's enclave identity (null: no SGX enclave in it), checked against its deployment.</summary>
+    public Sgx.EnclaveIdentity? NewEnclave { get; set; }
+    /// <summary>The enclave identities of the nodes that stay on the old version (from their deployments' TEE constraints).</summary>
+    public IReadOnlyList<Sgx.EnclaveIdentity> CurrentEnclaves { get; set; } = System.Array.Empty<Sgx.EnclaveIdentity>();
+    /// <summary>The key manager status the policy was read from.</summary>
+    public Policy.KmPolicyStatus? PolicyStatus { get; set; }
+    /// <summary>Whether the policy lets the new enclave replicate from the current one; null when it was not read.</summary>
+    public Policy.UpgradePolicyCheck? PolicyCheck { get; set; }
+    /// <summary>The only problem is a policy update that applies at the next epoch: waiting for it would let the run go on.</summary>
+    public bool OnlyWaitingForPolicy => Problems.Count > 0 && Problems.All(p => p.ErrorId == PreflightErrorIds.PolicyNotYetInEffect);
 
-    /// <summary>"a1b2c3d4/e5f6a7b8 (0.5.0) -> 0f1e2d3c/e5f6a7b8 (0.6.0)": what the plan checked, for its printout.</summary>
-    public string EnclaveSummary
+    /// <summary>
+    /// "0.6.0 deploys the new enclave 0f1e2d3c/e5f6a7b8 (the nodes run a1b2c3d4/e5f6a7b8, 0.5.0)":
+    /// the deployment check the plan passed, for its printout.
+    /// </summary>
+    public string DeploymentSummary
     {
         get
         {
-            var old = OldIdentities.Count == 0 ? "(unknown)" : string.Join(", ", OldIdentities.Select(i => i.Short));
-            var oldVersions = string.Join(", ", Statuses.Values.Where(s => s.RegisteredVersion is not null && s.RegisteredVersion != Bundle?.Version)
+            var current = CurrentEnclaves.Count == 0 ? "an unknown enclave" : string.Join(", ", CurrentEnclaves.Select(i => i.Short));
+            var versions = string.Join(", ", Statuses.Values.Where(s => s.RegisteredVersion is not null && s.RegisteredVersion != Bundle?.Version)
                 .Select(s => s.RegisteredVersion!.Value.ToString()).Distinct());
-            return $"{old}{(oldVersions.Length > 0 ? $" ({oldVersions})" : "")} -> {NewIdentity?.Short ?? "(unknown)"} ({NewVersion}, " +
-                   $"{(NewDeployment is null ? "not checked" : "in its deployment")})";
+            var nodes = $"the nodes run {current}{(versions.Length > 0 ? ", " + versions : "")}";
+            return Deployment is not { Ok: true } d
+                ? $"not done ({nodes})"
+                : $"{NewVersion} deploys the new enclave {NewEnclave?.Short ?? d.BundleIdentity?.Short}" +
+                  $"{(d.BundleChecksumVerified ? " and names this bundle by its manifest hash" : "")} ({nodes})";
         }
     }
 
-    public override string ToString() => Ok ? "pre-flight passed" : "pre-flight failed:\n  - " + string.Join("\n  - ", Problems);
-}
+    /// <summary>The epoch the run waits for before it touches anything (a dry run's plan: the policy wait accepted); null: none.</summary>
+    public ulong? PolicyWaitEpoch { get; private set; }
 
-/// <summary>
-/// How the pre-flight reads a node: on this machine directly, or (the module's remoting reader)
-/// on the node's own machine through its PowerShell remoting session. Failures are KmExceptions.
-/// </summary>
-public interface INodeReader
-{
-    Task<KmStatus> GetStatusAsync(KmNode node, TimeSpan timeout, CancellationToken ct);
-    /// <summary>The key manager bundle paths the node's config lists.</summary>
-    Task<IReadOnlyList<string>> GetKmBundlesAsync(KmNode node, CancellationToken ct);
-    Task<RegistryRuntime> GetRuntimeAsync(KmNode node, string runtimeId, TimeSpan timeout, CancellationToken ct);
-    /// <summary>Whether the node's data dir can be looked into where its steps run (the wipe must); throws DataDirUnreadable or LocalStateUnreadable if not.</summary>
-    Task CheckDataDirAsync(KmNode node, CancellationToken ct) => Task.CompletedTask;
-}
-
-/// <summary>Reads nodes on this machine: control socket and config file.</summary>
-public sealed class LocalNodeReader : INodeReader
-{
-    public static readonly LocalNodeReader Instance = new();
-
-    public Task<KmStatus> GetStatusAsync(KmNode node, TimeSpan timeout, CancellationToken ct) =>
-        ControlClient.For(SocketAddress.Parse(node.Socket)).GetStatusAsync(timeout, ct);
-
-    public Task<IReadOnlyList<string>> GetKmBundlesAsync(KmNode node, CancellationToken ct) =>
-        Task.FromResult(KmBundlesOf(node.ConfigPath!));
-
-    public static IReadOnlyList<string> KmBundlesOf(string configPath) =>
-        NodeConfig.Load(configPath).FindKmBundles().Select(b => b.FullPath).ToList();
-
-    public Task<RegistryRuntime> GetRuntimeAsync(KmNode node, string runtimeId, TimeSpan timeout, CancellationToken ct) =>
-        ControlClient.For(SocketAddress.Parse(node.Socket)).GetRuntimeAsync(Convert.FromHexString(runtimeId), 0, timeout, ct);
-
-    public Task CheckDataDirAsync(KmNode node, CancellationToken ct)
+    /// <summary>
+    /// Takes the wait for the next policy instead of its refusal (a -WhatIf run with -WaitForPolicy, which
+    /// shows the plan after the wait it would do).
+    /// </summary>
+    public void AcceptPolicyWait()
     {
-        _ = LocalState.LocalStatePath.Resolve(node.DataDir, node.RuntimeId).Exists;
-        return Task.CompletedTask;
+        if (!OnlyWaitingForPolicy) throw new InvalidOperationException("the pre-flight has other problems than a policy not yet in effect");
+        PolicyWaitEpoch = PolicyCheck?.NextEpoch;
+        Problems.Clear();
     }
+
+    public override string ToString() => Ok ? "pre-flight passed" : "pre-flight failed:\n  - " + string.Join("\n  - ", Problems);
 }
 
 /// <summary>
@@ -107,11 +92,15 @@ public static class UpgradePreflight
 {
     /// <param name="midUpgrade">Nodes a resumed run already touched: they may be down or on the new version.</param>
     public static Task<PreflightReport> RunAsync(IReadOnlyList<KmNode> nodes, string bundlePath, ISet<string> midUpgrade,
-        TimeSpan timeout, CancellationToken ct) => RunAsync(nodes, bundlePath, midUpgrade, LocalNodeReader.Instance, timeout, ct);
+        TimeSpan timeout, CancellationToken ct)
+    {
+        var local = new LocalNodeHost(Environment.CurrentDirectory);
+        return RunAsync(nodes, bundlePath, midUpgrade, _ => local, timeout, ct);
+    }
 
-    /// <param name="reader">How nodes are read (the module passes one that reaches remote nodes through their sessions).</param>
+    /// <param name="hosts">Each node's host (the module's reaches remote nodes through their sessions, on their machines).</param>
     public static async Task<PreflightReport> RunAsync(IReadOnlyList<KmNode> nodes, string bundlePath, ISet<string> midUpgrade,
-        INodeReader reader, TimeSpan timeout, CancellationToken ct)
+        Func<KmNode, INodeHost> hosts, TimeSpan timeout, CancellationToken ct)
     {
         var r = new PreflightReport();
         if (nodes.Count == 0) { r.Add(PreflightErrorIds.NoNodes, "no nodes were given"); return r; }
@@ -152,20 +141,20 @@ public static class UpgradePreflight
         var configs = await Task.WhenAll(nodes.Select(async n =>
         {
             if (n.ConfigPath is null) return (n, (IReadOnlyList<string>?)null, (string?)null);
-            try { return (n, await reader.GetKmBundlesAsync(n, ct).ConfigureAwait(false), (string?)null); }
+            try { return (n, await hosts(n).GetKmBundlesAsync(n.ConfigPath, ct).ConfigureAwait(false), (string?)null); }
             catch (KmException e) { return (n, (IReadOnlyList<string>?)null, e.Message); }
         })).ConfigureAwait(false);
         var statuses = await Task.WhenAll(nodes.Select(async n =>
         {
-            try { return (n, await reader.GetStatusAsync(n, timeout, ct).ConfigureAwait(false), (string?)null); }
+            try { return (n, await hosts(n).GetStatusAsync(n.Socket, timeout, ct).ConfigureAwait(false), (string?)null); }
             catch (KmException e) { return (n, (KmStatus?)null, e.Message); }
         })).ConfigureAwait(false);
         // Every step on a node works in its data dir: a user who may not look into it (an SSH user who
         // is not the node's) is refused now, not at the wipe.
         var dataDirs = await Task.WhenAll(nodes.Where(n => n.RuntimeId is not null).Select(async n =>
         {
-            try { await reader.CheckDataDirAsync(n, ct).ConfigureAwait(false); return (n, (KmException?)null); }
-            catch (KmException e) when (e.Category == KmErrorCategory.PermissionDenied) { return (n, e); }
+            try { await hosts(n).ResolveStateAsync(new NodeStateRef(n.DataDir, n.RuntimeId!), ct).ConfigureAwait(false); return (n, (KmException?)null); }
+            catch (KmException e) { return (n, e.Category == KmErrorCategory.PermissionDenied ? e : null); } // others: the status read says it
         })).ConfigureAwait(false);
         foreach (var (n, e) in dataDirs)
             if (e is not null) r.Add(PreflightErrorIds.DataDirNotUsable, $"{n.Name}: {e.Message.TrimEnd('.')} ({e.ErrorId})", n.Name);
@@ -209,30 +198,65 @@ public static class UpgradePreflight
             try
             {
                 // The node's version says what a deployment's bundle_checksum is (the manifest hash from 25.0).
-                var runtime = (await reader.GetRuntimeAsync(source.n, r.RuntimeId, timeout, ct).ConfigureAwait(false))
+                var runtime = (await hosts(source.n).GetRuntimeAsync(source.n.Socket, r.RuntimeId, timeout, ct).ConfigureAwait(false))
                     .WithNodeVersion(source.Item2.SoftwareVersion);
                 r.Runtime = runtime;
-                FindOldIdentities(r, runtime, midUpgrade);
                 if (!otherRuntime)
                 {
-                    var check = DeploymentCheck.Verify(r.Bundle, runtime);
+                    var check = r.Deployment = DeploymentCheck.Verify(r.Bundle, runtime);
                     foreach (var p in check.Problems) r.Add(p.ErrorId, p.Message);
                     if (check.Deployment is { } deployment) r.UpgradeEpoch = deployment.ValidFrom;
-                    if (check.Ok) r.NewDeployment = check.Deployment;
                 }
+                await CheckPolicyAsync(r, runtime, statuses.Where(x => x.Item2 is not null && !midUpgrade.Contains(x.n.Name) && !r.Upgraded.Contains(x.n.Name))
+                    .Select(x => x.Item2!).ToList(), hosts(source.n), source.n, timeout, ct).ConfigureAwait(false);
             }
             catch (KmException e) { r.Add(PreflightErrorIds.DeploymentsUnreadable, $"cannot read the runtime's deployments: {e.Message}"); }
         }
         return r;
     }
 
-    /// <summary>The staying nodes' enclaves: those the deployments of their registered versions allow.</summary>
-    private static void FindOldIdentities(PreflightReport r, RegistryRuntime runtime, ISet<string> midUpgrade)
+    /// <summary>
+    /// The key manager policy must let the new enclave replicate from the enclave of the nodes that
+    /// stay (ReplicationPolicy, after keymanager/src/policy/cached.rs): else the upgraded half waits
+    /// for a replication that cannot happen. The current enclave is what the staying nodes' registered
+    /// versions' deployments allow; the new one the bundle's (OrcBundle.EnclaveIdentity).
+    /// </summary>
+    private static async Task CheckPolicyAsync(PreflightReport r, RegistryRuntime runtime, IReadOnlyList<KmStatus> staying,
+        INodeHost host, KmNode source, TimeSpan timeout, CancellationToken ct)
     {
-        var versions = r.Statuses.Where(kv => !midUpgrade.Contains(kv.Key) && !r.Upgraded.Contains(kv.Key) && kv.Value.RegisteredVersion is not null)
-            .Select(kv => kv.Value.RegisteredVersion!.Value).Distinct().ToList();
-        var deployments = versions.Select(runtime.Find).Where(d => d is not null).ToList();
-        if (deployments.Count == 0 && runtime.ActiveAt(r.CurrentEpoch) is { } active) deployments.Add(active);
-        r.OldIdentities.AddRange(deployments.SelectMany(d => d!.Enclaves).Distinct());
+        r.NewEnclave = r.Bundle!.EnclaveIdentity;
+        if (r.NewEnclave is null) return;
+        var current = staying.Select(s => s.RegisteredVersion).Where(v => v is not null).Distinct()
+            .SelectMany(v => runtime.Find(v!.Value)?.Enclaves ?? Array.Empty<EnclaveIdentity>()).ToList();
+        // Nodes already ready on the new version (a resumed run) are sources too: the same enclave always replicates.
+        if (r.Upgraded.Count > 0) current.Add(r.NewEnclave);
+        r.CurrentEnclaves = current.Distinct().ToList();
+        try { r.PolicyStatus = await host.GetPolicyStatusAsync(source.Socket, r.RuntimeId!, timeout, ct).ConfigureAwait(false); }
+        catch (KmException e)
+        {
+            r.Add(PreflightErrorIds.PolicyUnreadable, $"cannot read the key manager policy, so whether the new enclave may replicate is unknown: {e.Message}");
+            return;
+        }
+        var check = r.PolicyCheck = Policy.ReplicationPolicy.ForUpgrade(r.PolicyStatus, r.CurrentEnclaves, r.NewEnclave);
+        var refusal = (check.Next is { Allowed: false } next && check.Outcome == Policy.UpgradePolicyOutcome.RevokedFromNextEpoch ? next : check.Now)?.Decision;
+        switch (check.Outcome)
+        {
+            case Policy.UpgradePolicyOutcome.Forbidden:
+                r.Add(refusal switch
+                {
+                    Policy.ReplicationDecision.NoPolicy => PreflightErrorIds.PolicyMissing,
+                    Policy.ReplicationDecision.NoEntryForNew => PreflightErrorIds.PolicyNoEntryForNewEnclave,
+                    _ => PreflightErrorIds.PolicyReplicationNotAllowed,
+                }, $"{check.Message}: the upgraded nodes could never replicate the key material; the policy signers must add an entry for the new enclave and list it in the current enclave's may_replicate (Get-KmPolicy shows the policy)");
+                break;
+            case Policy.UpgradePolicyOutcome.AllowedFromNextEpoch:
+                r.Add(PreflightErrorIds.PolicyNotYetInEffect,
+                    $"{check.Message}; run with -WaitForPolicy to wait for epoch {check.NextEpoch} before touching any node, or run again from epoch {check.NextEpoch}");
+                break;
+            case Policy.UpgradePolicyOutcome.RevokedFromNextEpoch:
+                r.Add(PreflightErrorIds.PolicyRevokedNextEpoch,
+                    $"{check.Message}: the upgraded nodes would replicate under the next policy; ask the policy signers to keep the new enclave in it");
+                break;
+        }
     }
 }

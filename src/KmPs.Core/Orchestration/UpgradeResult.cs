@@ -27,10 +27,12 @@ public sealed class UpgradeResult
     public string? JournalPath { get; set; }
     public UpgradePlan? Plan { get; set; }
     /// <summary>The enclave the upgraded nodes run (the new bundle's, found in the new version's deployment).</summary>
-    public Sgx.EnclaveIdentity? NewIdentity { get; set; }
+    public Sgx.EnclaveIdentity? NewEnclave { get; set; }
     /// <summary>The enclaves the nodes ran before (their versions' deployments).</summary>
-    public List<Sgx.EnclaveIdentity> OldIdentities { get; set; } = new();
+    public List<Sgx.EnclaveIdentity> OldEnclaves { get; set; } = new();
     public List<UpgradeNodeResult> Nodes { get; set; } = new();
+    /// <summary>What the pre-flight found of the key manager policy: the serial, both enclaves, and whether it lets the new one replicate.</summary>
+    public Policy.UpgradePolicyCheck? Policy { get; set; }
     /// <summary>What the plan was expected to wait, as printed with it.</summary>
     public UpgradeDuration? Estimate { get; set; }
     /// <summary>The time each phase ("first", "second", "final") took in this run, in step order.</summary>

@@ -36,6 +36,15 @@ public static class CliJson
         return new Renderer(generation, zone ?? TimeZoneInfo.Local).Value(status, new List<string>());
     }
 
+    /// <summary>
+    /// A consensus key manager status (KeyManager/GetStatus: secrets.Status) as Go's encoding/json prints
+    /// it: id and policy ids hex (Namespace), checksum, nodes, rsk and signatures base64, enclave
+    /// identities (also as map keys) base64 of MRENCLAVE‖MRSIGNER, may_query keys hex.
+    /// </summary>
+    public static JsonNode? RenderKeyManagerStatus(CborNode status) =>
+        // Read as the 23.0 "global" object, whose id is the key manager's namespace.
+        new Renderer(SchemaGeneration.V24, TimeZoneInfo.Utc).Value(status, new List<string> { "global" });
+
     /// <summary>Roles bitmask as the CLI prints it: comma-joined names in bit order.</summary>
     public static string RolesText(ulong mask, SchemaGeneration generation)
     {

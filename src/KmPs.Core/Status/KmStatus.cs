@@ -60,7 +60,7 @@ public sealed class KmStatus
     public string? LastAttemptError { get; init; }
 
     /// <summary>When this status was read (UTC).</summary>
-    public DateTimeOffset RetrievedAt { get; init; } = DateTimeOffset.UtcNow;
+    public DateTimeOffset RetrievedAt { get; set; } = DateTimeOffset.UtcNow;
 
     public override string ToString() => $"{Name}: {Status}";
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using KmPs.Simulator.Shapes;
 
 namespace KmPs.Simulator.Cluster;
 
@@ -7,24 +8,44 @@ public sealed class ChainDeployment
 {
     public string Version { get; set; } = "";
     public ulong ValidFrom { get; set; }
-    /// <summary>Enclave identity the registry accepts for this version: MRENCLAVE‖MRSIGNER hex (EnclaveIdentity.ToString()).</summary>
-    public string Enclave { get; set; } = "";
+    /// <summary>
+    /// The enclave identity the registry accepts for this version (its TEE constraints' enclaves):
+    /// MRENCLAVE‖MRSIGNER hex, the deployed bundle's (OrcBundle.EnclaveIdentity).
+    /// </summary>
+    public string? Identity { get; set; }
     /// <summary>The deployed bundle's manifest hash (oasis-core Manifest.Hash), hex: 25.0+ nodes show it as bundle_checksum.</summary>
     public string? ManifestHash { get; set; }
 }
 
-/// <summary>The KM policy: which enclaves exist, which may replicate to which, which may generate.</summary>
-public sealed class ChainPolicy
+/// <summary>
+/// The chain's key manager policy (chain/policy.json): the one in effect, and an update scheduled for
+/// an epoch. In oasis-core a policy update (UpdatePolicy tx) takes effect at once before 25.6; from 25.6
+/// it is stored as the status's next_policy and becomes the policy at the next epoch transition
+/// (apps/keymanager/secrets/txs.go updatePolicy; status.go generateStatus). Here a scenario schedules it
+/// for an epoch: in effect from <see cref="ScheduledPolicy.AppliesAt"/>, and shown as next_policy (25.6+)
+/// from <see cref="ScheduledPolicy.VisibleFrom"/>, by default the epoch before, as on a real network; a
+/// scenario may show it earlier, so that a test can look at a pending policy for longer than one epoch.
+/// </summary>
+public sealed class ChainPolicyState
 {
-    public uint Serial { get; set; } = 1;
-    /// <summary>enclave → enclaves it may replicate its secrets to (its own identity is implied).</summary>
-    public Dictionary<string, List<string>> MayReplicate { get; set; } = new();
-    /// <summary>Enclaves allowed to generate the first master secret of a new cluster.</summary>
-    public List<string> MayGenerate { get; set; } = new();
+    public SimPolicy Current { get; set; } = new();
+    public ScheduledPolicy? Next { get; set; }
 
-    public bool Allows(string sourceEnclave, string targetEnclave) =>
-        sourceEnclave == targetEnclave ||
-        (MayReplicate.TryGetValue(sourceEnclave, out var to) && to.Contains(targetEnclave) && MayReplicate.ContainsKey(targetEnclave));
+    /// <summary>The policy in effect at an epoch.</summary>
+    public SimPolicy At(ulong epoch) => Next is not null && epoch >= Next.AppliesAt ? Next.Policy : Current;
+
+    /// <summary>The scheduled policy a 25.6+ node shows as next_policy at an epoch, or null.</summary>
+    public SimPolicy? PendingAt(ulong epoch) =>
+        Next is not null && epoch < Next.AppliesAt && epoch >= (Next.VisibleFrom ?? Next.AppliesAt - 1) ? Next.Policy : null;
+}
+
+/// <summary>A policy update and the epoch from which it is in effect.</summary>
+public sealed class ScheduledPolicy
+{
+    public SimPolicy Policy { get; set; } = new();
+    public ulong AppliesAt { get; set; }
+    /// <summary>From when 25.6+ nodes show it as next_policy; null: the epoch before <see cref="AppliesAt"/>.</summary>
+    public ulong? VisibleFrom { get; set; }
 }
 
 /// <summary>The consensus key manager status: set once, by the node that generated the master secret.</summary>
@@ -44,7 +65,8 @@ public sealed class ChainRegistration
     /// <summary>The node's replication endpoint (empty in registrations of older simulators: the control socket serves then).</summary>
     public string P2p { get; set; } = "";
     public string Version { get; set; } = "";
-    public string Enclave { get; set; } = "";
+    /// <summary>The enclave identity (MRENCLAVE‖MRSIGNER hex) its attestation proves; what a peer's enclave checks against its policy.</summary>
+    public string? Identity { get; set; }
     /// <summary>Checksum from the registered init response; null = pre-registration (extra_info null).</summary>
     public string? Checksum { get; set; }
     public ulong Epoch { get; set; }
@@ -61,8 +83,10 @@ public sealed class Chain(ClusterLayout layout)
     public List<ChainDeployment> Deployments() => AtomicFile.ReadJson<List<ChainDeployment>>(Layout.DeploymentsFile) ?? new();
     public void SaveDeployments(List<ChainDeployment> d) => Write(Layout.DeploymentsFile, d);
 
-    public ChainPolicy Policy() => AtomicFile.ReadJson<ChainPolicy>(Layout.PolicyFile) ?? new();
-    public void SavePolicy(ChainPolicy p) => Write(Layout.PolicyFile, p);
+    public ChainPolicyState PolicyState() => AtomicFile.ReadJson<ChainPolicyState>(Layout.PolicyFile) ?? new();
+    /// <summary>The policy in effect at an epoch.</summary>
+    public SimPolicy Policy(ulong epoch) => PolicyState().At(epoch);
+    public void SavePolicy(ChainPolicyState p) => Write(Layout.PolicyFile, p);
 
     public ChainKeyManagerStatus? KeyManagerStatus() => AtomicFile.ReadJson<ChainKeyManagerStatus>(Layout.KeyManagerStatusFile);
 

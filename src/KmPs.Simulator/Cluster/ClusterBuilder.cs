@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Json;
 using KmPs.Bundles;
 using KmPs.Inventory;
+using KmPs.Policy;
+using KmPs.Simulator.Shapes;
 using KmPs.Status;
 
 namespace KmPs.Simulator.Cluster;
@@ -20,7 +22,9 @@ public sealed class ClusterOptions
     public string KmRuntimeId { get; set; } = "4000000000000000000000000000000000000000000000004a1a53dff2ae482d";
     /// <summary>Whether the v2 deployment is registered at creation (else add it with `cluster deploy`).</summary>
     public bool DeployNewVersion { get; set; } = true;
-    /// <summary>The oasis-core version 24+ nodes report (null: 24.3.2); 25.0 and later carry bundle_checksum in deployments.</summary>
+    /// <summary>Whether the key manager policy lets v2's enclave replicate from v1's (false: a policy not yet updated for v2).</summary>
+    public bool PolicyAllowsUpgrade { get; set; } = true;
+    /// <summary>oasis-core version the 24+ nodes report (e.g. 25.6.0: KeyManager.Secrets and next_policy; 25.0+ deployments carry bundle_checksum); null: 24.3.2.</summary>
     public string? SoftwareVersion { get; set; }
 }
 
@@ -44,8 +48,8 @@ public static class ClusterBuilder
         var layoutKind = o.Generation >= SchemaGeneration.V24 ? OrcLayout.Components : OrcLayout.Legacy;
         var v1 = WriteOrc(layout, o.KmRuntimeId, o.OldVersion, layoutKind);
         var v2 = WriteOrc(layout, o.KmRuntimeId, o.NewVersion, layoutKind);
-        var e1 = v1.EnclaveIdentity!.ToString();
-        var e2 = v2.EnclaveIdentity!.ToString();
+        var id1 = v1.EnclaveIdentity!.ToString();
+        var id2 = v2.EnclaveIdentity!.ToString();
 
         var spec = new ClusterSpec
         {
@@ -60,11 +64,9 @@ public static class ClusterBuilder
         var deployments = new List<ChainDeployment> { Deployment(v1, spec.FirstEpoch) };
         if (o.DeployNewVersion) deployments.Add(Deployment(v2, spec.FirstEpoch + (ulong)o.UpgradeInEpochs));
         chain.SaveDeployments(deployments);
-        chain.SavePolicy(new ChainPolicy
-        {
-            MayReplicate = new() { [e1] = new() { e2 }, [e2] = new() },
-            MayGenerate = new() { e1 },
-        });
+        var policy = new SimPolicy { Serial = 1, MayGenerate = new() { id1 }, Enclaves = { PolicyEntry(id1, o.PolicyAllowsUpgrade ? new[] { id2 } : Array.Empty<string>()) } };
+        if (o.PolicyAllowsUpgrade) policy.Enclaves.Add(PolicyEntry(id2, Array.Empty<string>()));
+        chain.SavePolicy(new ChainPolicyState { Current = policy });
 
         var inventory = new List<KmNode>();
         for (var i = 1; i <= o.Nodes; i++)
@@ -81,12 +83,26 @@ public static class ClusterBuilder
         return spec;
     }
 
+    /// <summary>The compute runtime's enclave that may query the key manager (the clients' may_query entry).</summary>
+    public static readonly string ClientEnclave = new KmPs.Sgx.EnclaveIdentity(SimKeys.Derive("client-runtime", "mr_enclave"), SimKeys.Derive("client-runtime", "mr_signer")).ToString();
+
+    /// <summary>A policy entry: the enclave, whom it may replicate to, and the client runtime's enclave that may query it.</summary>
+    public static SimEnclavePolicy PolicyEntry(string enclave, IEnumerable<string> mayReplicate) => new()
+    {
+        Enclave = enclave,
+        MayReplicate = mayReplicate.ToList(),
+        MayQuery = new() { [ClientRuntime] = new() { ClientEnclave } },
+    };
+
+    /// <summary>The compute runtime the simulated nodes serve (SimNodeStatus.ClientRuntimes' default).</summary>
+    public const string ClientRuntime = "000000000000000000000000000000000000000000000000a6d1e3ebf60dff6c";
+
     /// <summary>The registry's deployment of a bundle: its version from an epoch, its real enclave identity and manifest hash.</summary>
     public static ChainDeployment Deployment(OrcBundle bundle, ulong validFrom) => new()
     {
         Version = bundle.Version.ToString(),
         ValidFrom = validFrom,
-        Enclave = bundle.EnclaveIdentity?.ToString() ?? throw new ArgumentException($"{bundle.Path} has no enclave identity"),
+        Identity = bundle.EnclaveIdentity?.ToString() ?? throw new ArgumentException($"{bundle.Path} has no enclave identity"),
         ManifestHash = bundle.ManifestHash,
     };
 

@@ -1,4 +1,5 @@
 using KmPs.Control;
+using KmPs.Simulator.Shapes;
 using KmPs.Status;
 
 namespace KmPs.Simulator.Cluster;
@@ -60,6 +61,59 @@ public static class ClusterControl
         d.ValidFrom = now + (ulong)Math.Max(1, inEpochs);
         chain.SaveDeployments(deployments);
         return d.ValidFrom;
+    }
+
+    /// <summary>
+    /// Replaces the key manager policy as the policy signers' UpdatePolicy transaction would: at once
+    /// (no <paramref name="appliesAt"/>, or an epoch already reached), or from an epoch on, shown by
+    /// 25.6+ nodes as next_policy from <paramref name="visibleFrom"/> (default: the epoch before).
+    /// The serial must increase (SanityCheckSignedPolicySGX). Running nodes read it at their next tick.
+    /// </summary>
+    /// <returns>The epoch from which the policy is in effect.</returns>
+    public static ulong SetPolicy(ClusterLayout layout, SimPolicy policy, ulong? appliesAt = null, ulong? visibleFrom = null)
+    {
+        var chain = new Chain(layout);
+        var state = chain.PolicyState();
+        var now = EpochClock.Of(ClusterSpec.Load(layout)).Now;
+        if (state.Next is not null && now >= state.Next.AppliesAt) (state.Current, state.Next) = (state.Next.Policy, null);
+        var latest = state.Next?.Policy.Serial ?? state.Current.Serial;
+        if (policy.Serial <= latest)
+            throw new ArgumentException($"keymanager: sanity check failed: SGX policy serial number did not increase ({policy.Serial} after {latest})");
+        if (appliesAt is not { } at || at <= now)
+        {
+            state.Current = policy;
+            state.Next = null;
+        }
+        else state.Next = new ScheduledPolicy { Policy = policy, AppliesAt = at, VisibleFrom = visibleFrom };
+        chain.SavePolicy(state);
+        return appliesAt is { } a && a > now ? a : now;
+    }
+
+    /// <summary>
+    /// The latest policy (scheduled or in effect) with the next serial, changed so that the new version's
+    /// enclave may (or, with <paramref name="allow"/> false, may not) replicate from the old version's:
+    /// an entry for the new enclave, and the new identity in the old entry's may_replicate.
+    /// </summary>
+    public static SimPolicy UpgradePolicy(ClusterLayout layout, string oldVersion, string newVersion, bool allow = true)
+    {
+        var chain = new Chain(layout);
+        var deployments = chain.Deployments();
+        string IdentityOf(string v) => deployments.FirstOrDefault(d => d.Version == v)?.Identity
+                                       ?? throw new ArgumentException($"version {v} has no deployment with an enclave identity in this cluster");
+        var (oldId, newId) = (IdentityOf(oldVersion), IdentityOf(newVersion));
+        var state = chain.PolicyState();
+        var p = (state.Next?.Policy ?? state.Current).Clone();
+        p.Serial++;
+        var old = p.Enclaves.FirstOrDefault(e => string.Equals(e.Enclave, oldId, StringComparison.OrdinalIgnoreCase));
+        if (old is null) p.Enclaves.Add(old = ClusterBuilder.PolicyEntry(oldId, Array.Empty<string>()));
+        old.MayReplicate.RemoveAll(x => string.Equals(x, newId, StringComparison.OrdinalIgnoreCase));
+        p.Enclaves.RemoveAll(e => string.Equals(e.Enclave, newId, StringComparison.OrdinalIgnoreCase));
+        if (allow)
+        {
+            old.MayReplicate.Add(newId);
+            p.Enclaves.Add(ClusterBuilder.PolicyEntry(newId, Array.Empty<string>()));
+        }
+        return p;
     }
 
     public static void StopAll(ClusterLayout layout)

@@ -55,12 +55,15 @@ public sealed class ControlServer : IAsyncDisposable
         builder.Services.AddSingleton<IServiceMethodProvider<ChainTimeService>, BeaconMethods>();
         builder.Services.AddSingleton<ConsensusService>();
         builder.Services.AddSingleton<IServiceMethodProvider<ConsensusService>, ConsensusMethods>();
+        builder.Services.AddSingleton<KeyManagerService>();
+        builder.Services.AddSingleton<IServiceMethodProvider<KeyManagerService>, KeyManagerMethods>();
         builder.Services.AddSingleton<ReplicationService>();
         builder.Services.AddSingleton<IServiceMethodProvider<ReplicationService>, ReplicationMethods>();
         var app = builder.Build();
         app.MapGrpcService<NodeControllerService>();
         app.MapGrpcService<RegistryService>();
         app.MapGrpcService<ReplicationService>();
+        app.MapGrpcService<KeyManagerService>();
         app.MapGrpcService<ChainTimeService>();
         app.MapGrpcService<ConsensusService>();
         await app.StartAsync(ct).ConfigureAwait(false);
@@ -102,6 +105,16 @@ public sealed class ControlServer : IAsyncDisposable
         public IControlBackend Backend { get; } = backend;
     }
 
+    /// <summary>
+    /// The key manager backend, registered on internal.sock by oasis-node (node.go keymanagerAPI.RegisterService):
+    /// oasis-core.KeyManager, and from 25.1 also oasis-core.KeyManager.Secrets (secrets/grpc.go). Both names
+    /// are mapped here; the backend answers Unimplemented for a name its version does not register.
+    /// </summary>
+    public sealed class KeyManagerService(IControlBackend backend)
+    {
+        public IControlBackend Backend { get; } = backend;
+    }
+
     /// <summary>oasis-core.Beacon (go/beacon/api/grpc.go), registered by oasis-node on internal.sock (node.go startRuntimeServices).</summary>
     public sealed class ChainTimeService(IControlBackend backend)
     {
@@ -134,6 +147,16 @@ public sealed class ControlServer : IAsyncDisposable
         public void OnServiceMethodDiscovery(ServiceMethodProviderContext<ConsensusService> context) =>
             context.AddUnaryMethod(Unary(ControlMethods.Consensus, ControlMethods.GetBlock), new List<object>(),
                 (s, req, _) => Task.FromResult(s.ChainTime.GetBlock(req)));
+    }
+
+    private sealed class KeyManagerMethods : IServiceMethodProvider<KeyManagerService>
+    {
+        public void OnServiceMethodDiscovery(ServiceMethodProviderContext<KeyManagerService> context)
+        {
+            foreach (var svc in new[] { ControlMethods.KeyManager, ControlMethods.KeyManagerSecrets })
+                context.AddUnaryMethod(Unary(svc, ControlMethods.GetStatus), new List<object>(),
+                    (s, req, _) => Task.FromResult(s.Backend.GetKeyManagerStatus(svc, req)));
+        }
     }
 
     private sealed class ReplicationMethods : IServiceMethodProvider<ReplicationService>

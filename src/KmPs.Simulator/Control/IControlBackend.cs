@@ -21,6 +21,13 @@ public interface IControlBackend
     /// </summary>
     IChainTimeBackend? ChainTime => null;
 
+    /// <summary>
+    /// KeyManager/GetStatus or (25.1+) KeyManager.Secrets/GetStatus: request CBOR NamespaceQuery, answer
+    /// the consensus key manager status. The default answers Unimplemented, like a node without it.
+    /// </summary>
+    byte[] GetKeyManagerStatus(string service, byte[] request) =>
+        throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Unimplemented, $"unknown service {service}"));
+
     /// <summary>Simulator-only: a peer's replication request (stands in for the KM P2P protocol).</summary>
     byte[] Replicate(byte[] request) =>
         throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Unimplemented, "replication is not served here"));

@@ -81,6 +81,8 @@ public sealed class SnapshotBackend : IControlBackend
         return Task.CompletedTask;
     }
 
+    public byte[] GetKeyManagerStatus(string service, byte[] request) => KeyManagerShapes.Answer(State, service, request);
+
     public byte[] GetRuntime(byte[] request)
     {
         var s = State;

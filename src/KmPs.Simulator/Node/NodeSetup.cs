@@ -6,11 +6,12 @@ using KmPs.Status;
 namespace KmPs.Simulator.Node;
 
 /// <summary>What a node takes from its config file and ORC bundle.</summary>
-/// <param name="Identity">The bundle's enclave identity (MRENCLAVE of its .sgxs, MRSIGNER of its SIGSTRUCT), as the node attests.</param>
+/// <param name="Identity">
+/// The enclave's identity as its attestation proves it, its deployment lists it and the key manager
+/// policy names it: the bundle's (OrcBundle.EnclaveIdentity: MRENCLAVE of its .sgxs, MRSIGNER of its SIGSTRUCT).
+/// </param>
 public sealed record NodeSetup(string DataDir, string KmRuntimeId, string BundlePath, OasisVersion Version, EnclaveIdentity Identity, string LogFile)
 {
-    /// <summary>The enclave identity as the chain state and registrations name it: MRENCLAVE‖MRSIGNER hex.</summary>
-    public string Enclave => Identity.ToString();
 
     /// <summary>Where the control API listens: &lt;data dir&gt;/internal.sock unless the config moves it (oasis-node InternalSocketPath()).</summary>
     public string Socket { get; init; } = Path.Combine(DataDir, "internal.sock");

@@ -41,6 +41,7 @@ public sealed class SimNode : IControlBackend
     private TimeSpan _unsealBackoff = TimeSpan.FromMilliseconds(250);
     private bool _deregisterRequested;
     private ulong _deregisterAtEpoch;
+    private ulong _policyLoggedEpoch = ulong.MaxValue;
 
     public string Name { get; }
     public NodeLog Log { get; }
@@ -67,7 +68,7 @@ public sealed class SimNode : IControlBackend
     {
         Faults = LoadFaults();
         Log.Info("node", "starting simulated oasis-node", ("node", Name), ("software_version", SoftwareVersion),
-            ("runtime_id", _setup.KmRuntimeId), ("runtime_version", _setup.Version.ToString()), ("enclave", _setup.Enclave));
+            ("runtime_id", _setup.KmRuntimeId), ("runtime_version", _setup.Version.ToString()), ("enclave", _setup.Identity.ToString()));
         if (Faults.SlowStartMs > 0) await Task.Delay(Faults.SlowStartMs, stop).ConfigureAwait(false);
         // Like oasis-node opening its badger store (badger dir_unix.go acquireDirectoryLock): the
         // folder exists from start-up, the folder itself is flock'ed exclusively for as long as the
@@ -188,10 +189,26 @@ public sealed class SimNode : IControlBackend
         var deployment = _chain.Deployments().FirstOrDefault(d => d.Version == _setup.Version.ToString());
         if (deployment is null || deployment.ValidFrom > epoch) return; // replication only once our version is active
         if (!_registered) return; // peers only serve registered nodes (access list)
+        // The enclave asks only the enclaves its policy lets it replicate from (the policy of the
+        // consensus status it was initialised with).
+        var mayReplicateFrom = MayReplicateFrom(_chain.Policy(epoch), _setup.Identity);
+        string? refusal = null;
         foreach (var peer in _chain.Committee(epoch).Where(p => p.Node != Name))
         {
+            if (peer.Identity is null || !mayReplicateFrom.Contains(peer.Identity))
+            {
+                // The RPC session to the peer's enclave checks its attested identity against the allowed
+                // set and fails (runtime/src/enclave_rpc/session.rs SessionError::MismatchedEnclaveIdentity).
+                refusal = "mismatched enclave identity";
+                continue;
+            }
             byte[] secret;
             try { secret = RequestReplication(peer); }
+            catch (RpcException e) when (e.StatusCode == StatusCode.PermissionDenied && e.Status.Detail.Contains(NotAuthorized, StringComparison.Ordinal))
+            {
+                refusal = NotAuthorized;
+                continue;
+            }
             catch (Exception e) when (e is RpcException or KmException or IOException or HttpRequestException or CborDecodeException)
             {
                 Log.Warn("worker/keymanager", "replication from peer failed", ("peer", peer.Node), ("err", e.Message));
@@ -210,12 +227,46 @@ public sealed class SimNode : IControlBackend
             if (SealOrLog(secret)) SetSecret(secret, $"replicated master secret from {peer.Node}");
             return;
         }
+        if (refusal is not null && epoch != _policyLoggedEpoch)
+        {
+            // What the host logs when the enclave's init fails (go/worker/keymanager secrets.go initEnclave
+            // in 24+, worker.go in 22.2: "failed to initialize enclave" with the enclave's error); once an epoch.
+            _policyLoggedEpoch = epoch;
+            Log.Error("worker/keymanager", "failed to initialize enclave",
+                ("err", $"worker/keymanager: failed to initialize enclave: failed to replicate master secret: {refusal}"),
+                ("enclave", _setup.Identity.ToString()));
+        }
     }
+
+    /// <summary>KeyManagerError::NotAuthorized (keymanager/src/api/errors.rs): a source enclave refusing a requester.</summary>
+    public const string NotAuthorized = "client is not authorized";
+
+    /// <summary>
+    /// The enclaves a requester may replicate from (keymanager/src/policy/cached.rs may_replicate_from):
+    /// itself, and when the policy has an entry for it (CachedPolicy::parse fills the sets only from the
+    /// entry of the enclave's own identity), every enclave whose entry lists it in may_replicate.
+    /// </summary>
+    internal static HashSet<string> MayReplicateFrom(SimPolicy policy, KmPs.Sgx.EnclaveIdentity self)
+    {
+        var from = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { self.ToString() };
+        if (policy.EntryFor(self) is null) return from;
+        foreach (var e in policy.Enclaves)
+            if (e.MayReplicate.Any(x => SimPolicy.Same(x, self))) from.Add(e.Enclave);
+        return from;
+    }
+
+    /// <summary>
+    /// Whether a source enclave serves a requester (cached.rs may_replicate_secret): always itself
+    /// (another instance of the same enclave), else only enclaves its own entry lists in may_replicate.
+    /// </summary>
+    internal static bool MayReplicateSecret(SimPolicy policy, KmPs.Sgx.EnclaveIdentity self, string requester) =>
+        SimPolicy.Same(requester, self) ||
+        (policy.EntryFor(self)?.MayReplicate.Any(x => string.Equals(x, requester, StringComparison.OrdinalIgnoreCase)) ?? false);
 
     private bool MayGenerate()
     {
         if (Generation < SchemaGeneration.V24) return _spec.Node(Name).MayGenerate;
-        return _chain.Policy().MayGenerate.Contains(_setup.Enclave);
+        return _chain.Policy(_clock.Now).MayGenerate.Contains(_setup.Identity.ToString());
     }
 
     private bool SealOrLog(byte[] secret)
@@ -243,7 +294,7 @@ public sealed class SimNode : IControlBackend
     {
         var client = KmPs.Control.ControlClient.For(KmPs.Control.SocketAddress.Parse(peer.P2p is { Length: > 0 } p2p ? p2p : peer.Socket));
         var request = CborCodec.Encode(new CborMapBuilder()
-            .Add("node", CborNode.Text(Name)).Add("enclave", CborNode.Text(_setup.Enclave)).Build());
+            .Add("node", CborNode.Text(Name)).Add("identity", CborNode.Text(_setup.Identity.ToString())).Build());
         var body = client.CallAsync(ReplicationService, ReplicateMethod, request, TimeSpan.FromSeconds(2), CancellationToken.None)
             .GetAwaiter().GetResult();
         return CborCodec.Decode(body).RequireMap("replication answer")["secret"].Bytes("secret")
@@ -259,7 +310,8 @@ public sealed class SimNode : IControlBackend
             Fail("registration: failed to register node: simulated registration failure");
             return;
         }
-        if (!_chain.Deployments().Any(d => d.Version == _setup.Version.ToString() && d.Enclave == _setup.Enclave))
+        // The registry checks the node's attested identity against its version's TEE constraints (tee.enclaves).
+        if (!_chain.Deployments().Any(d => d.Version == _setup.Version.ToString() && SimPolicy.Same(d.Identity ?? "", _setup.Identity)))
         {
             Fail("registration: failed to register node: node running unknown enclave version");
             return;
@@ -272,7 +324,7 @@ public sealed class SimNode : IControlBackend
             Socket = _setup.Socket,
             P2p = "unix:" + _layout.P2pSocket(Name),
             Version = _setup.Version.ToString(),
-            Enclave = _setup.Enclave,
+            Identity = _setup.Identity.ToString(),
             Checksum = secret is null ? null : Hex.Encode(Sealing.Checksum(secret)),
             Epoch = epoch,
             Expiration = epoch + 2,
@@ -318,15 +370,23 @@ public sealed class SimNode : IControlBackend
         var epoch = _clock.Now;
         var height = _clock.Height;
         var status = _chain.KeyManagerStatus();
-        var policy = _chain.Policy();
-        var policyChecksum = SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(policy, ClusterSpec.Json)));
+        var policies = _chain.PolicyState();
+        var policy = policies.At(epoch);
+        var generation = Generation;
+        var pending = generation >= SchemaGeneration.V24 ? policies.PendingAt(epoch) : null;
+        var probe = new SimNodeStatus { Generation = generation, SoftwareVersion = SoftwareVersion };
+        if (!KeyManagerShapes.HasNextPolicy(probe)) pending = null;
+        // The enclave registers the checksum of the policy it was given, or from 25.6 of the scheduled
+        // next policy when there is one (keymanager/src/policy/cached.rs Policy::init).
+        var policyChecksum = (pending ?? policy).Checksum(_setup.KmRuntimeId);
+        var committee = _chain.Committee(epoch);
         string? extraInfo = null;
         if (secret is not null && _registeredWithSecret)
             extraInfo = Convert.ToBase64String(KmInitResponse.Encode(true, Sealing.Checksum(secret), policyChecksum,
                 SimKeys.Derive(Name, "rak-signature-" + epoch, 64)));
         return new SimNodeStatus
         {
-            Generation = Generation,
+            Generation = generation,
             SoftwareVersion = SoftwareVersion,
             NodeSeed = Name,
             KmRuntimeId = _setup.KmRuntimeId,
@@ -348,10 +408,12 @@ public sealed class SimNode : IControlBackend
             ExtraInfoBase64 = extraInfo,
             ConsensusChecksumHex = status?.Checksum,
             ConsensusInitialized = status?.IsInitialized ?? false,
-            ConsensusNodes = _chain.Committee(epoch).Count,
+            ConsensusNodes = committee.Count,
+            CommitteeSeeds = committee.Select(r => r.Node).ToArray(),
             PolicyChecksumHex = Convert.ToHexString(policyChecksum).ToLowerInvariant(),
-            PolicyEnclaves = policy.MayReplicate.Keys.ToArray(),
-            Deployments = _chain.Deployments().Select(d => new SimDeployment { Version = d.Version, ValidFrom = d.ValidFrom, Enclave = d.Enclave, ManifestHash = d.ManifestHash }).ToArray(),
+            Policy = policy,
+            NextPolicy = pending,
+            Deployments = _chain.Deployments().Select(d => new SimDeployment { Version = d.Version, ValidFrom = d.ValidFrom, Identity = d.Identity, ManifestHash = d.ManifestHash }).ToArray(),
         };
     }
 
@@ -378,6 +440,9 @@ public sealed class SimNode : IControlBackend
         if (wait) await _exit.Task.WaitAsync(ct).ConfigureAwait(false);
     }
 
+    /// <summary>The consensus key manager status, in this node's version's shape and service names.</summary>
+    public byte[] GetKeyManagerStatus(string service, byte[] request) => KeyManagerShapes.Answer(Snapshot(), service, request);
+
     public byte[] GetRuntime(byte[] request)
     {
         var id = RegistryShapes.QueriedRuntimeId(request);
@@ -393,15 +458,20 @@ public sealed class SimNode : IControlBackend
         if (faults.RefuseReplication) throw new RpcException(new Grpc.Core.Status(StatusCode.PermissionDenied, "keymanager: replication refused"));
         var m = CborCodec.Decode(request).RequireMap("replicate");
         var node = m["node"].Text("node") ?? "";
-        var enclave = m["enclave"].Text("enclave") ?? "";
+        var identity = m["identity"].Text("identity") ?? "";
         byte[]? secret;
         lock (_gate) secret = _secret;
         if (secret is null || !IsReady()) throw new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, "keymanager: not initialized"));
         var reg = _chain.Registration(node);
-        if (reg is null || reg.Deregistered || reg.Enclave != enclave || reg.Expiration < _clock.Now)
+        if (reg is null || reg.Deregistered || !string.Equals(reg.Identity, identity, StringComparison.OrdinalIgnoreCase) || reg.Expiration < _clock.Now)
             throw new RpcException(new Grpc.Core.Status(StatusCode.PermissionDenied, "keymanager: peer not in access list"));
-        if (!_chain.Policy().Allows(_setup.Enclave, enclave))
-            throw new RpcException(new Grpc.Core.Status(StatusCode.PermissionDenied, "keymanager: policy does not allow replication to this enclave"));
+        // The source enclave authorises the requester's attested identity (runtime/secrets.rs
+        // authorize_secret_replication → cached.rs may_replicate_secret) under the policy in effect.
+        if (!MayReplicateSecret(_chain.Policy(_clock.Now), _setup.Identity, identity))
+        {
+            Log.Warn("worker/keymanager", "refused to replicate master secret to peer", ("peer", node), ("err", NotAuthorized));
+            throw new RpcException(new Grpc.Core.Status(StatusCode.PermissionDenied, NotAuthorized));
+        }
         Log.Info("worker/keymanager", "replicating master secret to peer", ("peer", node));
         return CborCodec.Encode(new CborMapBuilder().Add("secret", CborNode.Bytes(secret)).Build());
     }

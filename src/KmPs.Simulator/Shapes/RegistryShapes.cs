@@ -22,9 +22,9 @@ public static class RegistryShapes
             var b = new CborMapBuilder()
                 .Add("version", OasisVersion.Parse(d.Version).ToCbor())
                 .Add("valid_from", CborNode.UInt(d.ValidFrom));
-            if (d.Enclave is not null)
+            if (d.Identity is not null)
             {
-                var constraints = new SgxConstraints { Version = 1, Enclaves = new[] { Identity(d.Enclave) } };
+                var constraints = new SgxConstraints { Version = 1, Enclaves = new[] { Identity(d.Identity) } };
                 b.Add("tee", CborNode.Bytes(CborCodec.Encode(constraints.ToCbor())));
             }
             if (d.ManifestHash is not null && version >= new OasisVersion(25, 0, 0))

@@ -49,8 +49,12 @@ public sealed class SimNodeStatus
     public bool ConsensusInitialized { get; set; } = true;
     public int ConsensusNodes { get; set; } = 2;
     public string? PolicyChecksumHex { get; set; }
-    /// <summary>Enclave identities (hex of mr_enclave) in the KM policy; the first may replicate to the others.</summary>
-    public string[] PolicyEnclaves { get; set; } = Array.Empty<string>();
+    /// <summary>The consensus key manager policy in effect (null: none, as before a policy was ever set).</summary>
+    public SimPolicy? Policy { get; set; }
+    /// <summary>The policy scheduled for the next epoch transition; shown as <c>next_policy</c> by 25.6+ nodes only.</summary>
+    public SimPolicy? NextPolicy { get; set; }
+    /// <summary>Seeds of the nodes in the consensus committee (<c>nodes</c>); null: <see cref="ConsensusNodes"/> made-up ones.</summary>
+    public string[]? CommitteeSeeds { get; set; }
 
     public SimDeployment[] Deployments { get; set; } = { new() { Version = "0.5.0", ValidFrom = 1 } };
 
@@ -70,8 +74,8 @@ public sealed class SimDeployment
 {
     public string Version { get; set; } = "0.5.0";
     public ulong ValidFrom { get; set; }
-    /// <summary>Enclave identity allowed for this version, for the TEE constraints: MRENCLAVE‖MRSIGNER hex (or, in older test statuses, a 64-hex MRENCLAVE).</summary>
-    public string? Enclave { get; set; }
+    /// <summary>Enclave identity allowed for this version, for the TEE constraints: MRENCLAVE‖MRSIGNER hex (or a bare 64-hex MRENCLAVE, with a stand-in MRSIGNER).</summary>
+    public string? Identity { get; set; }
     /// <summary>The bundle's manifest hash (hex): bundle_checksum on 25.0+ nodes.</summary>
     public string? ManifestHash { get; set; }
 }

@@ -216,38 +216,9 @@ public static class StatusShapes
         .Add("num_loaded", U(1)).Add($"last_loaded_{unit}", U(0))
         .Add("num_generated", U(0)).Add($"last_generated_{unit}", U(0)).Build();
 
-    /// <summary>Consensus KM status (23.0 <c>global</c>, 24+ <c>secrets.status</c>).</summary>
-    private static CborMap Global(SimNodeStatus s)
-    {
-        var nodes = Enumerable.Range(0, s.ConsensusNodes)
-            .Select(i => (CborNode)CborNode.Bytes(SimKeys.Derive("node-" + i, "node"))).ToArray();
-        return new CborMapBuilder()
-            .Add("id", Ns(s.KmRuntimeId))
-            .Add("is_initialized", CborNode.Bool(s.ConsensusInitialized))
-            .Add("is_secure", CborNode.True)
-            .Add("checksum", s.ConsensusChecksumHex is null ? CborNode.Null : CborNode.Bytes(Convert.FromHexString(s.ConsensusChecksumHex)))
-            .Add("nodes", new CborArray(nodes))
-            .Add("policy", Policy(s))
-            .Build();
-    }
+    /// <summary>Consensus KM status (23.0 <c>global</c>, 24+ <c>secrets.status</c>): the same struct KeyManager/GetStatus answers.</summary>
+    private static CborMap Global(SimNodeStatus s) => KeyManagerShapes.Status(s);
 
-    /// <summary>SignedPolicySGX with enclave identities as map keys (maps as map keys on the wire).</summary>
-    public static CborNode Policy(SimNodeStatus s)
-    {
-        if (s.PolicyEnclaves.Length == 0) return CborNode.Null;
-        CborMap Identity(string hex) => RegistryShapes.Identity(hex).ToCbor();
-        var enclaves = new CborMapBuilder();
-        for (var i = 0; i < s.PolicyEnclaves.Length; i++)
-        {
-            var replicateTo = s.PolicyEnclaves.Skip(i + 1).Select(e => (CborNode)Identity(e)).ToArray();
-            enclaves.Add(Identity(s.PolicyEnclaves[i]), new CborMapBuilder()
-                .Add("may_query", new CborMapBuilder().Add(Ns(s.ClientRuntimes.FirstOrDefault() ?? s.KmRuntimeId),
-                    new CborArray(s.PolicyEnclaves.Select(e => (CborNode)Identity(e)).ToArray())).Build())
-                .Add("may_replicate", new CborArray(replicateTo)).Build());
-        }
-        return new CborMapBuilder()
-            .Add("policy", new CborMapBuilder().Add("serial", U(1)).Add("id", Ns(s.KmRuntimeId)).Add("enclaves", enclaves.Build()).Build())
-            .Add("signatures", new CborArray(Array.Empty<CborNode>()))
-            .Build();
-    }
+    /// <summary>The worker's policy (23.0 worker.policy, 24+ secrets.worker.policy: *SignedPolicySGX), the one in effect.</summary>
+    private static CborNode Policy(SimNodeStatus s) => s.Policy is null ? CborNode.Null : s.Policy.ToCbor(s.KmRuntimeId);
 }

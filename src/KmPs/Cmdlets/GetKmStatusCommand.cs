@@ -1,8 +1,8 @@
-using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
+using KmPs.Support;
 using KmPs.Control;
-using KmPs.Remoting;
+using KmPs.Hosting;
 using KmPs.Status;
 
 namespace KmPs.Cmdlets;
@@ -10,8 +10,8 @@ namespace KmPs.Cmdlets;
 /// <summary>
 /// Get-KmStatus: the control status of key manager nodes, as typed KmStatus objects or (-Raw) in
 /// the JSON shape of `oasis-node control status`. Calls for all input run concurrently; output
-/// keeps input order. Input with a -Session (a remote inventory node) is read on its machine
-/// through that session; different sessions are read concurrently.
+/// keeps input order. Each node is read by its host: input with a -Session (a remote inventory
+/// node) on its machine through that session; different sessions are read concurrently.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "KmStatus", DefaultParameterSetName = "Typed")]
 [OutputType(typeof(KmStatus), ParameterSetName = new[] { "Typed" })]
@@ -47,16 +47,11 @@ public sealed class GetKmStatusCommand : KmCmdlet
 
     protected override void ProcessRecord()
     {
-        if (Session is not null)
-        {
-            _pending.Enqueue(new Pending(string.Join(", ", Socket), FetchRemoteAsync(Session, Socket, Name)));
-            Flush(waitForAll: false);
-            return;
-        }
+        var host = HostOf(Session, Name);
         foreach (var input in Socket)
         {
             SocketAddress address;
-            try { address = SocketAddress.Parse(input, CurrentDirectory); }
+            try { address = host.Address(input); }
             catch (KmException e)
             {
                 // Keep output order: an invalid address is reported in its place.
@@ -64,20 +59,20 @@ public sealed class GetKmStatusCommand : KmCmdlet
                 continue;
             }
             var name = Socket.Length == 1 && !string.IsNullOrEmpty(Name) ? Name! : address.ToString();
-            _pending.Enqueue(new Pending(input, One(FetchAsync(address, name))));
+            _pending.Enqueue(new Pending(input, One(FetchAsync(host, input, address, name))));
         }
         Flush(waitForAll: false);
     }
 
     protected override void EndProcessing() => Flush(waitForAll: true);
 
-    private async Task<object> FetchAsync(SocketAddress address, string name)
+    /// <summary>Read where the node runs (the session's calls queue, other sessions and local nodes run meanwhile), parsed here.</summary>
+    private async Task<object> FetchAsync(INodeHost host, string socket, SocketAddress address, string name)
     {
-        var client = ControlClient.For(address);
-        var timeout = TimeSpan.FromSeconds(TimeoutSec);
-        var cbor = await client.GetStatusCborAsync(timeout, Stopping).ConfigureAwait(false);
-        if (Raw) return JsonToPs.Convert(CliJson.Render(cbor))!;
-        var status = ControlClient.ParseStatus(cbor, address);
+        var read = await host.GetStatusCborAsync(socket, TimeSpan.FromSeconds(TimeoutSec), Stopping).ConfigureAwait(false);
+        if (Raw) return JsonToPs.Convert(CliJson.Render(read.Status))!;
+        var status = ControlClient.ParseStatus(read.Status, address);
+        status.RetrievedAt = read.ReadAt;
         status.Name = name;
         return status;
     }
@@ -85,21 +80,6 @@ public sealed class GetKmStatusCommand : KmCmdlet
     private static async Task<IReadOnlyList<object>> One(Task<object> fetch)
     {
         try { return new[] { await fetch.ConfigureAwait(false) }; }
-        catch (KmException e) { return new object[] { e }; }
-    }
-
-    /// <summary>The same command on the node's machine; the session's calls queue, other sessions run meanwhile.</summary>
-    private async Task<IReadOnlyList<object>> FetchRemoteAsync(PSSession session, string[] sockets, string? name)
-    {
-        var parameters = new Hashtable { ["Socket"] = sockets, ["TimeoutSec"] = TimeoutSec };
-        if (!string.IsNullOrEmpty(name)) parameters["Name"] = name;
-        if (Raw) parameters["Raw"] = true;
-        var who = string.IsNullOrEmpty(name) ? string.Join(", ", sockets) : name!;
-        try
-        {
-            var run = await KmRemoting.RunCommandAsync(session, who, "Get-KmStatus", parameters, null, null, Stopping).ConfigureAwait(false);
-            return run.Output.Where(o => o is not null).Cast<object>().Concat(run.Errors).ToList();
-        }
         catch (KmException e) { return new object[] { e }; }
     }
 

@@ -5,35 +5,18 @@ using System.Management.Automation.Remoting;
 using System.Management.Automation.Runspaces;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using KmPs.Hosting;
 using KmPs.Inventory;
 
 namespace KmPs.Remoting;
 
-/// <summary>Progress, verbose and warning records of a remote command, handed to the pipeline thread as they arrive.</summary>
-internal sealed class RemoteStreams
-{
-    private readonly ConcurrentQueue<object> _records = new();
-    public AutoResetEvent Signal { get; } = new(false);
-
-    public void Add(object record)
-    {
-        _records.Enqueue(record);
-        Signal.Set();
-    }
-
-    public bool TryTake(out object? record) => _records.TryDequeue(out record);
-}
-
-/// <summary>What a module command run on a node's machine gave: its results (rebuilt typed objects) and its errors.</summary>
-internal sealed record RemoteRun(IReadOnlyList<object?> Output, IReadOnlyList<KmException> Errors);
-
 /// <summary>
 /// The admin host's side of the module's remoting. A remote node's operations run on its machine
-/// through its PSSession (SSH or WinRM; any PSRP transport), with the module imported there:
-/// either the same module command with the same parameters, or one of the small operations of
-/// <see cref="KmRemoteEndpoint"/>. Calls into one session are serialised (a session runs one
-/// command at a time); calls into different sessions run concurrently. A session that broke or
-/// closed is a <c>SessionLost</c> error naming the node: never a silent skip.
+/// through its PSSession (SSH or WinRM; any PSRP transport), with the module imported there: each
+/// is one operation of <see cref="KmRemoteEndpoint"/>, which runs it with the same LocalNodeHost
+/// code a local node uses (see <see cref="RemoteNodeHost"/>). Calls into one session are serialised
+/// (a session runs one command at a time); calls into different sessions run concurrently. A
+/// session that broke or closed is a <c>SessionLost</c> error naming the node: never a silent skip.
 /// </summary>
 internal static class KmRemoting
 {
@@ -53,15 +36,31 @@ internal static class KmRemoting
         $env:PSModulePath
         """;
 
-    private const string CommandScript = """
-        param([string] $Command, [hashtable] $Parameters, [string] $Node)
-        if ($Node) { $Parameters['Node'] = [KmPs.Remoting.KmRemoteEndpoint]::ReadNode($Node) }
-        & "OasisKeyManager\$Command" @Parameters | ForEach-Object { [KmPs.Remoting.KmRemoteEndpoint]::Wire($_) }
-        """;
-
+    /// <summary>
+    /// Runs one endpoint operation on the node's machine, writing its reports to this session's
+    /// streams as they come (the admin host hands them to the caller's pipeline thread), running the
+    /// node's scripts there, and ending with its result. A stopped call cancels the operation there.
+    /// </summary>
     private const string OpScript = """
         param([string] $Name, [string] $Arguments)
-        [KmPs.Remoting.KmRemoteEndpoint]::Op($Name, $Arguments)
+        $op = [KmPs.Remoting.KmRemoteEndpoint]::Begin($Name, $Arguments)
+        try {
+            while ($true) {
+                foreach ($e in $op.Next(250)) {
+                    switch ($e.Kind) {
+                        'Progress' {
+                            $p = $e.Progress
+                            if ($p.Completed) { Write-Progress -Id $p.Id -Activity $p.Activity -Completed }
+                            else { Write-Progress -Id $p.Id -Activity $p.Activity -Status $p.Status -PercentComplete $p.Percent -SecondsRemaining $p.SecondsRemaining }
+                        }
+                        'Verbose' { Write-Verbose $e.Text -Verbose }
+                        'Warning' { Write-Warning $e.Text }
+                        'Done' { return $e.Text }
+                    }
+                }
+            }
+        }
+        finally { $op.Cancel() }
         """;
 
     /// <summary>The node's session; a node with a host name but no session (it could not be opened) is an error.</summary>
@@ -88,26 +87,11 @@ internal static class KmRemoting
 
     public static string Describe(PSSession s) => s.ComputerName is { Length: > 0 } c ? c : s.Name;
 
-    /// <summary>Runs a module command with these parameters on the session's machine; the node object, if any, is passed as -Node.</summary>
-    public static async Task<RemoteRun> RunCommandAsync(PSSession session, string nodeName, string command, IDictionary parameters,
-        KmNode? node, RemoteStreams? streams, CancellationToken ct)
-    {
-        var args = new Hashtable
-        {
-            ["Command"] = command,
-            ["Parameters"] = new Hashtable(parameters),
-            ["Node"] = node is null ? null : KmWire.ToJson(node.AsLocal()),
-        };
-        var (output, errors) = await InvokeAsync(session, nodeName, CommandScript, args, streams, ct).ConfigureAwait(false);
-        var results = output.Select(o => KmWire.Decode(o?.BaseObject as string ?? throw Unexpected(session, nodeName))).ToList();
-        return new RemoteRun(results, errors.Select(e => FromRemoteError(e, session)).ToList());
-    }
-
     /// <summary>Runs one <see cref="KmRemoteEndpoint"/> operation; its error comes back as the same KmException.</summary>
-    public static async Task<T> OpAsync<T>(PSSession session, string nodeName, string op, object arguments, CancellationToken ct)
+    public static async Task<T> OpAsync<T>(PSSession session, string nodeName, string op, object arguments, CancellationToken ct, IHostEvents? events = null)
     {
-        var args = new Hashtable { ["Name"] = op, ["Arguments"] = JsonSerializer.Serialize(arguments) };
-        var (output, errors) = await InvokeAsync(session, nodeName, OpScript, args, null, ct).ConfigureAwait(false);
+        var args = new Hashtable { ["Name"] = op, ["Arguments"] = JsonSerializer.Serialize(arguments, KmWire.Json) };
+        var (output, errors) = await InvokeAsync(session, nodeName, OpScript, args, events, ct).ConfigureAwait(false);
         if (errors.Count > 0) throw FromRemoteError(errors[0], session);
         if (output.Count != 1 || output[0]?.BaseObject is not string text) throw Unexpected(session, nodeName);
         using var doc = JsonDocument.Parse(text);
@@ -123,14 +107,10 @@ internal static class KmRemoting
         return KmWire.Decode<T>(doc.RootElement.GetProperty("ok").GetString()!);
     }
 
-    /// <summary>A node's status read on its machine.</summary>
-    public static Task<Status.KmStatus> StatusAsync(PSSession session, string nodeName, string socket, TimeSpan timeout, CancellationToken ct) =>
-        OpAsync<Status.KmStatus>(session, nodeName, "Status", new { Socket = socket, TimeoutMs = (int)timeout.TotalMilliseconds }, ct);
-
     public static bool IsSessionLost(Exception e) => e is KmException { ErrorId: "SessionLost" or "NoSession" };
 
     private static async Task<(List<PSObject?> Output, List<ErrorRecord> Errors)> InvokeAsync(PSSession session, string nodeName, string script,
-        Hashtable args, RemoteStreams? streams, CancellationToken ct)
+        Hashtable args, IHostEvents? events, CancellationToken ct)
     {
         var state = States.GetValue(session.Runspace, _ => new SessionState());
         CheckOpen(session, nodeName);
@@ -142,7 +122,7 @@ internal static class KmRemoting
                 await EnsureModuleAsync(session, nodeName, ct).ConfigureAwait(false);
                 state.ModuleReady = true;
             }
-            return await RawInvokeAsync(session, nodeName, script, args, streams, ct).ConfigureAwait(false);
+            return await RawInvokeAsync(session, nodeName, script, args, events, ct).ConfigureAwait(false);
         }
         finally { state.Gate.Release(); }
     }
@@ -169,18 +149,18 @@ internal static class KmRemoting
     }
 
     private static async Task<(List<PSObject?> Output, List<ErrorRecord> Errors)> RawInvokeAsync(PSSession session, string nodeName, string script,
-        Hashtable args, RemoteStreams? streams, CancellationToken ct)
+        Hashtable args, IHostEvents? events, CancellationToken ct)
     {
         CheckOpen(session, nodeName);
         using var ps = PowerShell.Create();
         ps.Runspace = session.Runspace;
         ps.AddScript(script);
         foreach (DictionaryEntry a in args) ps.AddParameter((string)a.Key, a.Value);
-        if (streams is not null)
+        if (events is not null)
         {
-            ps.Streams.Progress.DataAdded += (s, e) => streams.Add(((PSDataCollection<ProgressRecord>)s!)[e.Index]);
-            ps.Streams.Verbose.DataAdded += (s, e) => streams.Add(((PSDataCollection<VerboseRecord>)s!)[e.Index]);
-            ps.Streams.Warning.DataAdded += (s, e) => streams.Add(((PSDataCollection<WarningRecord>)s!)[e.Index]);
+            ps.Streams.Progress.DataAdded += (s, e) => events.Progress(FromRecord(((PSDataCollection<ProgressRecord>)s!)[e.Index]));
+            ps.Streams.Verbose.DataAdded += (s, e) => events.Verbose(((PSDataCollection<VerboseRecord>)s!)[e.Index].Message);
+            ps.Streams.Warning.DataAdded += (s, e) => events.Warning(((PSDataCollection<WarningRecord>)s!)[e.Index].Message);
         }
         var output = new PSDataCollection<PSObject?>();
         using var stop = ct.Register(() =>
@@ -208,6 +188,9 @@ internal static class KmRemoting
         }
         return (output.ToList(), ps.Streams.Error.ToList());
     }
+
+    private static HostProgress FromRecord(ProgressRecord r) =>
+        new(r.ActivityId, r.Activity, r.StatusDescription, r.PercentComplete, r.SecondsRemaining, r.RecordType == ProgressRecordType.Completed);
 
     private static bool Broken(PSSession s)
     {

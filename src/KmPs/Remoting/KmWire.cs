@@ -3,9 +3,10 @@ using System.Management.Automation;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
-using KmPs.Cmdlets;
+using KmPs.Support;
 using KmPs.Config;
 using KmPs.Diagnosis;
+using KmPs.Hosting;
 using KmPs.Inventory;
 using KmPs.LocalState;
 using KmPs.Status;
@@ -31,8 +32,8 @@ internal static class KmWire
     private static readonly Dictionary<string, Type> Types = new[]
     {
         typeof(KmStatus), typeof(KmLifecycleResult), typeof(LocalStateRecord), typeof(KmBundleChange), typeof(UpgradeProblem),
-        typeof(KmDeployment), typeof(KmNode), typeof(RegistryRuntime), typeof(NodeStopCheck), typeof(RemoteStatePath),
-        typeof(RemoteUpload), typeof(string), typeof(string[]), typeof(bool),
+        typeof(KmDeployment), typeof(KmNode), typeof(RegistryRuntime), typeof(NodeStopCheck), typeof(NodeStatePath),
+        typeof(LocalStateInfo), typeof(BundleChangePreview), typeof(LogScan), typeof(RemoteUpload), typeof(Control.KmStatusAnswer), typeof(string), typeof(string[]), typeof(bool),
     }.ToDictionary(t => t.FullName!);
 
     private const string PsObjectTag = "psobject";
@@ -103,16 +104,6 @@ internal static class KmWire
         public override void Write(Utf8JsonWriter writer, OasisVersion value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.ToString());
     }
-}
-
-/// <summary>A node's local state folder as its machine sees it (for the wipe prompt).</summary>
-public sealed class RemoteStatePath
-{
-    public string DataDir { get; init; } = "";
-    public string StorageDir { get; init; } = "";
-    public bool Exists { get; init; }
-    /// <summary>The node's control socket on that machine (as given, from its config, or in its data dir).</summary>
-    public string Socket { get; init; } = "";
 }
 
 /// <summary>Where an ORC copied to a node's machine goes, and whether it is already there.</summary>

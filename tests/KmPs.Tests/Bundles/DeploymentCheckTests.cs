@@ -129,10 +129,10 @@ public sealed class DeploymentCheckTests : IDisposable
     {
         var custom = "4000000000000000000000000000000000000000000000000000000000000001";
         var b = Bundle(runtimeId: custom, file: "keymanager-0.6.0-testnet.orc");
-        Assert.Equal("Testnet", KmNetwork.OfBundle(b));
+        Assert.Equal(KmNetwork.Testnet, KmNetworks.OfBundle(b));
         Assert.Equal("BundleOtherNetwork", DeploymentCheck.NetworkProblem(b, MainnetKm)!.ErrorId);
         // A file name never outweighs the runtime id.
-        Assert.Equal("Mainnet", KmNetwork.OfBundle(Bundle(file: "keymanager-0.6.0-testnet.orc")));
+        Assert.Equal(KmNetwork.Mainnet, KmNetworks.OfBundle(Bundle(file: "keymanager-0.6.0-testnet.orc")));
     }
 
     [Fact]
@@ -154,15 +154,14 @@ public sealed class DeploymentCheckTests : IDisposable
     [Fact]
     public void KmNetwork_knows_the_two_key_managers_and_the_testnet_suffix()
     {
-        Assert.Equal("Mainnet", KmNetwork.OfRuntime("4000000000000000000000000000000000000000000000008C5EA5E49B4BC9AC"));
-        Assert.Equal("Testnet", KmNetwork.OfRuntime(TestnetKm));
-        Assert.Null(KmNetwork.OfRuntime(Sapphire));
-        Assert.Null(KmNetwork.OfRuntime(null));
-        Assert.Equal("Testnet", KmNetwork.OfVersionText("v0.6.0-testnet"));
-        Assert.Equal("Testnet", KmNetwork.OfVersionText("keymanager-0.6.0-Testnet.orc"));
-        Assert.Null(KmNetwork.OfVersionText("v0.6.0"));
-        Assert.Equal(MainnetKm, KmNetwork.KeyManagerOf("mainnet"));
-        Assert.Equal(TestnetKm, KmNetwork.KeyManagerOf("Testnet"));
-        Assert.Null(KmNetwork.KeyManagerOf("Localnet"));
+        Assert.Equal(KmNetwork.Mainnet, KmNetworks.OfRuntime("4000000000000000000000000000000000000000000000008C5EA5E49B4BC9AC"));
+        Assert.Equal(KmNetwork.Testnet, KmNetworks.OfRuntime(TestnetKm));
+        Assert.Null(KmNetworks.OfRuntime(Sapphire));
+        Assert.Null(KmNetworks.OfRuntime(null));
+        Assert.Equal(KmNetwork.Testnet, KmNetworks.OfVersionText("v0.6.0-testnet"));
+        Assert.Equal(KmNetwork.Testnet, KmNetworks.OfVersionText("keymanager-0.6.0-Testnet.orc"));
+        Assert.Null(KmNetworks.OfVersionText("v0.6.0"));
+        Assert.Equal(MainnetKm, KmNetworks.KeyManagerOf(KmNetwork.Mainnet));
+        Assert.Equal(TestnetKm, KmNetworks.KeyManagerOf(KmNetwork.Testnet));
     }
 }

@@ -20,14 +20,13 @@ public sealed class SimCluster : IAsyncDisposable
         Options = options;
     }
 
-    /// <param name="kmRuntimeId">The cluster's key manager runtime (default the simulator's, Testnet's id).</param>
-    /// <param name="softwareVersion">What 24+ nodes report (25.0+ deployments carry bundle_checksum).</param>
+    /// <param name="configure">Changes to the cluster's options before it is created (policy, software version, ...).</param>
     public static async Task<SimCluster> StartAsync(int nodes = 4, SchemaGeneration generation = SchemaGeneration.V24,
-        int epochMs = 300, int upgradeIn = 8, bool start = true, string? kmRuntimeId = null, string? softwareVersion = null)
+        int epochMs = 300, int upgradeIn = 8, bool start = true, Action<ClusterOptions>? configure = null)
     {
         var root = Path.Combine("/tmp", "kc" + Guid.NewGuid().ToString("N")[..10]);
-        var options = new ClusterOptions { Nodes = nodes, Generation = generation, EpochIntervalMs = epochMs, UpgradeInEpochs = upgradeIn, SoftwareVersion = softwareVersion };
-        if (kmRuntimeId is not null) options.KmRuntimeId = kmRuntimeId;
+        var options = new ClusterOptions { Nodes = nodes, Generation = generation, EpochIntervalMs = epochMs, UpgradeInEpochs = upgradeIn };
+        configure?.Invoke(options);
         ClusterBuilder.Create(root, options);
         var c = new SimCluster(new ClusterLayout(root), options);
         if (start) await ClusterControl.StartAllAsync(c.Layout, TimeSpan.FromSeconds(60), CancellationToken.None);

@@ -119,8 +119,8 @@ public class NodeOperationsModuleTests
         status.SoftwareVersion = "25.6.0";
         status.Deployments = new[]
         {
-            new SimDeployment { Version = "0.3.3", ValidFrom = 10, Enclave = a.ToString() },
-            new SimDeployment { Version = "0.4.0", ValidFrom = 120, Enclave = b.ToString(), ManifestHash = new string('c', 64) },
+            new SimDeployment { Version = "0.3.3", ValidFrom = 10, Identity = a.ToString() },
+            new SimDeployment { Version = "0.4.0", ValidFrom = 120, Identity = b.ToString(), ManifestHash = new string('c', 64) },
         };
         await using var n = await SnapshotNode.StartAsync(status);
         using var ps = new PsEngine();

@@ -31,7 +31,7 @@ public class ReadmePwshTests
         var tail = output[(output.LastIndexOf("---", StringComparison.Ordinal) + 3)..].Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.Equal("7.6.9", tail[0]);
         var manifest = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "OasisKeyManager.psd1"));
-        var exported = Regex.Matches(manifest, @"'((?:Get|Set|New|Import|Clear|Restore|Stop|Start|Wait|Test|Find|Invoke|ConvertFrom)-Km\w+)'").Select(m => m.Groups[1].Value).ToHashSet();
+        var exported = Regex.Matches(manifest, @"'((?:Get|Set|Save|New|Import|Clear|Restore|Stop|Start|Wait|Test|Find|Invoke|ConvertFrom)-Km\w+)'").Select(m => m.Groups[1].Value).ToHashSet();
         Assert.True(exported.Count >= 15, string.Join(",", exported));
         Assert.Equal(exported.OrderBy(x => x), tail[1].Split(',').OrderBy(x => x));
         Assert.Equal(Path.Combine(TestPaths.RepoRoot, "out", "OasisKeyManager"), tail[2]);

@@ -152,6 +152,26 @@ public class RemoteNodeTests(SshFixture fixture)
     }
 
     [Fact]
+    public async Task Policy_of_a_remote_node_is_read_on_its_machine_and_typed_here()
+    {
+        var status = Statuses.Ready(SchemaGeneration.V24);
+        status.SoftwareVersion = "25.6.0";
+        status.NextPolicy = Statuses.Policy(serial: 2);
+        await using var peer = await SnapshotNode.StartAsync(status);
+        SshMachines.Chown(peer.DataDir, M2);
+        using var ps = new PsEngine();
+        // No RuntimeId: the node's own, from its status read on its machine.
+        var r = ps.Run("New-KmNode -Name peer -DataDir $peerDir -Session $s2 | Get-KmPolicy", Vars(("peerDir", peer.DataDir))).AssertClean();
+        var rows = r.Output.Select(o => Assert.IsType<KmPs.Policy.KmPolicyEntry>(o.BaseObject)).ToList();
+        Assert.Equal(new uint[] { 1, 1, 2, 2 }, rows.Select(x => x.Serial));
+        Assert.Equal(new ulong?[] { null, null, 101, 101 }, rows.Select(x => x.AppliesAtEpoch));
+        Assert.Equal(Statuses.OldEnclave, rows[0].Enclave.ToString());
+        Assert.Contains($"on {M2.HostName}", rows[0].Source);
+        var raw = ps.Run("(New-KmNode -Name peer -DataDir $peerDir -Session $s2 | Get-KmPolicy -Raw).next_policy.policy.serial", Vars(("peerDir", peer.DataDir))).AssertClean();
+        Assert.Equal(2L, raw.Output.Single().BaseObject);
+    }
+
+    [Fact]
     public async Task Invoke_Command_results_render_with_the_default_views_too()
     {
         await using var node = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24));

@@ -44,14 +44,14 @@ public class RemoteSafetyTests
         using var d = new FakeDataDir();
         var before = d.Hash();
         using var ps = new PsEngine();
-        var reply = Op(ps, "Wipe", new { d.DataDir, d.RuntimeId, Name = "km1", ExpectAbsent = true, Delete = true });
+        var reply = Op(ps, "Wipe", new { Node = new { d.DataDir, d.RuntimeId, Name = "km1" }, ExpectAbsent = true, Delete = true, Timeout = "00:00:05" });
         Assert.Equal("LocalStateAppeared", ErrorId(reply));
         Assert.Equal(before, d.Hash());
 
         // Truly absent: the answer is the "nothing to wipe" record, and nothing changes.
         Directory.Delete(d.StorageDir, true);
         var empty = d.Hash();
-        var ok = Op(ps, "Wipe", new { d.DataDir, d.RuntimeId, Name = "km1", ExpectAbsent = true });
+        var ok = Op(ps, "Wipe", new { Node = new { d.DataDir, d.RuntimeId, Name = "km1" }, ExpectAbsent = true, Delete = false, Timeout = "00:00:05" });
         Assert.True(ok.TryGetProperty("ok", out _), ok.ToString());
         Assert.Equal(empty, d.Hash());
     }
@@ -63,21 +63,15 @@ public class RemoteSafetyTests
         var before = d.Hash();
         using var ps = new PsEngine();
         // A relative socket would be looked up in the remote process's folder: "no socket" would read as "stopped".
-        Assert.Equal("InvalidSocketAddress", ErrorId(Op(ps, "Wipe", new { d.DataDir, d.RuntimeId, Socket = "unix:internal.sock", Name = "km1" })));
+        Assert.Equal("InvalidSocketAddress", ErrorId(Op(ps, "Wipe", new { Node = new { d.DataDir, d.RuntimeId, Socket = "unix:internal.sock", Name = "km1" }, ExpectAbsent = false, Delete = false, Timeout = "00:00:05" })));
         Assert.Equal("InvalidSocketAddress", ErrorId(Op(ps, "NodeStopped", new { Socket = "internal.sock", TimeoutMs = 1000 })));
-        Assert.Equal("InvalidDataDir", ErrorId(Op(ps, "Wipe", new { DataDir = "data", d.RuntimeId, Name = "km1" })));
+        Assert.Equal("InvalidDataDir", ErrorId(Op(ps, "Wipe", new { Node = new { DataDir = "data", d.RuntimeId, Name = "km1" }, ExpectAbsent = false, Delete = false, Timeout = "00:00:05" })));
         Assert.Equal("InvalidDataDir", ErrorId(Op(ps, "StatePath", new { DataDir = "data", d.RuntimeId })));
         Assert.Equal(before, d.Hash());
     }
 
     /// <summary>Every read fails: the pre-flight's own checks on the node list are what is tested.</summary>
-    private sealed class Unreadable : INodeReader
-    {
-        private static KmException No() => new("SocketNotFound", KmErrorCategory.ConnectionError, "no socket");
-        public Task<KmStatus> GetStatusAsync(KmNode node, TimeSpan timeout, CancellationToken ct) => Task.FromException<KmStatus>(No());
-        public Task<IReadOnlyList<string>> GetKmBundlesAsync(KmNode node, CancellationToken ct) => Task.FromException<IReadOnlyList<string>>(No());
-        public Task<RegistryRuntime> GetRuntimeAsync(KmNode node, string runtimeId, TimeSpan timeout, CancellationToken ct) => Task.FromException<RegistryRuntime>(No());
-    }
+    private static readonly Func<KmNode, KmPs.Hosting.INodeHost> Unreadable = _ => new UnreachableHost();
 
     private static KmNode Remote(string name, string host) => new()
     {
@@ -88,11 +82,11 @@ public class RemoteSafetyTests
     public async Task The_same_socket_path_on_two_machines_is_two_nodes_on_one_machine_it_is_one()
     {
         var apart = await UpgradePreflight.RunAsync(new[] { Remote("km1", "a.example.org"), Remote("km2", "b.example.org") },
-            "/nonexistent.orc", new HashSet<string>(), new Unreadable(), TimeSpan.FromSeconds(1), CancellationToken.None);
+            "/nonexistent.orc", new HashSet<string>(), Unreadable, TimeSpan.FromSeconds(1), CancellationToken.None);
         Assert.DoesNotContain(apart.Problems, p => p.Message.Contains("share the", StringComparison.Ordinal));
 
         var together = await UpgradePreflight.RunAsync(new[] { Remote("km1", "a.example.org"), Remote("km2", "A.example.org") },
-            "/nonexistent.orc", new HashSet<string>(), new Unreadable(), TimeSpan.FromSeconds(1), CancellationToken.None);
+            "/nonexistent.orc", new HashSet<string>(), Unreadable, TimeSpan.FromSeconds(1), CancellationToken.None);
         Assert.Contains(together.Problems, p => p.Message.Contains("nodes km1, km2 share the control socket unix:/node/data/internal.sock", StringComparison.Ordinal));
     }
 }

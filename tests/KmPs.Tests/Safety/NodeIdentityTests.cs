@@ -13,20 +13,16 @@ namespace KmPs.Tests.Safety;
 public class NodeIdentityTests
 {
     /// <summary>Answers each node with the status of the node (seed) it really is.</summary>
-    private sealed class Machines(Dictionary<string, string> seedOf) : INodeReader
+    private sealed class Machine(string seed) : UnreachableHost
     {
-        public Task<KmStatus> GetStatusAsync(KmNode node, TimeSpan timeout, CancellationToken ct)
-        {
-            var s = Statuses.Ready(SchemaGeneration.V24, seedOf[node.Name]);
-            return Task.FromResult(StatusParser.Parse(KmPs.Simulator.Shapes.StatusShapes.Encode(s), node.Socket));
-        }
+        public override Task<KmPs.Hosting.StatusRead> GetStatusCborAsync(string socket, TimeSpan timeout, CancellationToken ct) =>
+            Task.FromResult(new KmPs.Hosting.StatusRead(KmPs.Wire.CborCodec.Decode(KmPs.Simulator.Shapes.StatusShapes.Encode(Statuses.Ready(SchemaGeneration.V24, seed))), DateTimeOffset.UtcNow));
 
-        public Task<IReadOnlyList<string>> GetKmBundlesAsync(KmNode node, CancellationToken ct) =>
+        public override Task<IReadOnlyList<string>> GetKmBundlesAsync(string configPath, CancellationToken ct) =>
             Task.FromResult<IReadOnlyList<string>>(["/node/km.orc"]);
-
-        public Task<RegistryRuntime> GetRuntimeAsync(KmNode node, string runtimeId, TimeSpan timeout, CancellationToken ct) =>
-            Task.FromException<RegistryRuntime>(new KmException("SocketNotFound", KmErrorCategory.ConnectionError, "no registry here"));
     }
+
+    private static Func<KmNode, KmPs.Hosting.INodeHost> Machines(Dictionary<string, string> seedOf) => n => new Machine(seedOf[n.Name]);
 
     private static KmNode Remote(string name, string host) => new()
     {
@@ -39,7 +35,7 @@ public class NodeIdentityTests
     {
         var nodes = new[] { Remote("km1", "km1.example.org"), Remote("km1-ip", "192.0.2.10"), Remote("km2", "km2.example.org") };
         var r = await UpgradePreflight.RunAsync(nodes, "/nonexistent.orc", new HashSet<string>(),
-            new Machines(new() { ["km1"] = "a", ["km1-ip"] = "a", ["km2"] = "b" }), TimeSpan.FromSeconds(1), CancellationToken.None);
+            Machines(new() { ["km1"] = "a", ["km1-ip"] = "a", ["km2"] = "b" }), TimeSpan.FromSeconds(1), CancellationToken.None);
         Assert.Contains(r.Problems, p => p.Message.Contains("km1, km1-ip") && p.Message.Contains("one node") && p.ErrorId == "SameNodeTwice");
         Assert.DoesNotContain(r.Problems, p => p.Message.Contains("km2") && p.Message.Contains("one node"));
     }
@@ -49,7 +45,7 @@ public class NodeIdentityTests
     {
         var nodes = new[] { Remote("km1", "km1.example.org"), Remote("km2", "km2.example.org") };
         var r = await UpgradePreflight.RunAsync(nodes, "/nonexistent.orc", new HashSet<string>(),
-            new Machines(new() { ["km1"] = "a", ["km2"] = "b" }), TimeSpan.FromSeconds(1), CancellationToken.None);
+            Machines(new() { ["km1"] = "a", ["km2"] = "b" }), TimeSpan.FromSeconds(1), CancellationToken.None);
         Assert.DoesNotContain(r.Problems, p => p.Message.Contains("one node"));
     }
 

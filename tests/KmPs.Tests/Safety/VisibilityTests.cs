@@ -55,7 +55,7 @@ public class VisibilityTests : IAsyncLifetime
         // ... and the node side of a remote wipe (what an admin host's session runs there).
         var (ops, _) = AsUser.Run(Nobody,
             "param($dd, $rid) [KmPs.Remoting.KmRemoteEndpoint]::Op('StatePath', \"{`\"DataDir`\": `\"$dd`\", `\"RuntimeId`\": `\"$rid`\"}\"); " +
-            "[KmPs.Remoting.KmRemoteEndpoint]::Op('Wipe', \"{`\"DataDir`\": `\"$dd`\", `\"RuntimeId`\": `\"$rid`\", `\"Name`\": `\"km1`\", `\"ExpectAbsent`\": true}\")",
+            "[KmPs.Remoting.KmRemoteEndpoint]::Op('Wipe', \"{`\"Node`\": {`\"DataDir`\": `\"$dd`\", `\"RuntimeId`\": `\"$rid`\", `\"Name`\": `\"km1`\"}, `\"Delete`\": false, `\"ExpectAbsent`\": true, `\"Timeout`\": `\"00:00:05`\"}\")",
             d.DataDir, d.RuntimeId);
         Assert.Equal(2, ops.Count);
         Assert.All(ops, o => Assert.Contains("\"LocalStateUnreadable\"", o));

@@ -131,6 +131,12 @@ public class SafeUpgradeFailureTests
         var e = UpgradeHarness.SingleError(UpgradeHarness.Run(c, "-Confirm", host: host));
         Assert.Equal("UpgradeDeclined,Invoke-KmSafeUpgrade", e.FullyQualifiedErrorId);
         Assert.Equal(yesBefore + 1, host.Prompts.Count);
+        // The states as data: what the journal says was done to each node, and the node the run stopped at.
+        var report = Assert.IsType<KmPs.Orchestration.UpgradeStopReport>(e.TargetObject is System.Management.Automation.PSObject p ? p.BaseObject : e.TargetObject);
+        Assert.Equal(new[] { "km1", "km2" }, report.Nodes.Select(n => n.Name));
+        // km2 (the first half) gets a prompt before Stop, Wipe and SetBundle; its Start follows the third unasked.
+        Assert.Equal(yesBefore < 3 ? new[] { "Stop", "Wipe", "SetBundle" }.Take(yesBefore) : new[] { "Stop", "Wipe", "SetBundle", "Start" }, report.Node("km2")!.Done);
+        Assert.Equal(yesBefore < 3 ? "km2" : "km1", report.Step!.Node);
         var journal = File.ReadAllText(UpgradeHarness.Journal(c));
         var destructive = new[] { "km2:Stop", "km2:Wipe", "km2:SetBundle", "km1:Stop", "km1:Wipe", "km1:SetBundle" };
         for (var i = 0; i < destructive.Length; i++)

@@ -77,9 +77,9 @@ public class SafeUpgradeRefusalTests
     [Fact]
     public async Task Testnet_orc_on_Mainnet_nodes_is_refused_by_network_name()
     {
-        await using var c = await UpgradeHarness.ClusterAsync(2, kmRuntimeId: KmNetwork.MainnetKeyManager);
+        await using var c = await UpgradeHarness.ClusterAsync(2, configure: o => o.KmRuntimeId = KmNetworks.MainnetKeyManager);
         var testnet = Path.Combine(c.Root, "keymanager-0.6.0-testnet.orc");
-        Simulator.Cluster.ClusterBuilder.WriteOrc(c.Layout, KmNetwork.TestnetKeyManager, c.Options.NewVersion, OrcLayout.Components, path: testnet);
+        Simulator.Cluster.ClusterBuilder.WriteOrc(c.Layout, KmNetworks.TestnetKeyManager, c.Options.NewVersion, OrcLayout.Components, path: testnet);
         var e = await AssertRefusedAsync(c, "is a Testnet key manager bundle", testnet);
         Assert.Contains("the nodes run the Mainnet key manager", e.Exception.Message);
         Assert.Equal(new[] { PreflightErrorIds.BundleOtherNetwork }, UpgradeHarness.PreflightIds(e));
@@ -90,7 +90,7 @@ public class SafeUpgradeRefusalTests
     {
         // The same enclave (same .sgxs and SIGSTRUCT), another manifest: a 25.0+ deployment's
         // bundle_checksum (the manifest hash) names the deployed bundle, not this one.
-        await using var c = await UpgradeHarness.ClusterAsync(2, softwareVersion: "25.6.0");
+        await using var c = await UpgradeHarness.ClusterAsync(2, configure: o => o.SoftwareVersion = "25.6.0");
         var renamed = Path.Combine(c.Root, "keymanager-0.6.0-renamed.orc");
         var deployed = OrcBundle.Open(c.NewOrc);
         var spec = OrcSpec.Simulated(c.Spec.KmRuntimeId, deployed.Version, OrcLayout.Components) with { Name = "keymanager-renamed" };

@@ -11,9 +11,8 @@ public static class UpgradeHarness
 {
     public const int EpochMs = 250;
 
-    public static Task<SimCluster> ClusterAsync(int nodes, SchemaGeneration g = SchemaGeneration.V24, int upgradeIn = 8,
-        string? kmRuntimeId = null, string? softwareVersion = null) =>
-        SimCluster.StartAsync(nodes, g, EpochMs, upgradeIn, kmRuntimeId: kmRuntimeId, softwareVersion: softwareVersion);
+    public static Task<SimCluster> ClusterAsync(int nodes, SchemaGeneration g = SchemaGeneration.V24, int upgradeIn = 8, Action<ClusterOptions>? configure = null) =>
+        SimCluster.StartAsync(nodes, g, EpochMs, upgradeIn, configure: configure);
 
     /// <summary>The ErrorIds of the problems a PreflightFailed error lists on its TargetObject.</summary>
     public static string[] PreflightIds(ErrorRecord e) =>

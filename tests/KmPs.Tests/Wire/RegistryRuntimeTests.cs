@@ -63,8 +63,8 @@ public class RegistryRuntimeTests
         var manifestHash = new string('c', 64);
         var deployments = new[]
         {
-            new SimDeployment { Version = "0.5.0", ValidFrom = 1, Enclave = A.ToString() },
-            new SimDeployment { Version = "0.6.0", ValidFrom = 30, Enclave = B.ToString(), ManifestHash = manifestHash },
+            new SimDeployment { Version = "0.5.0", ValidFrom = 1, Identity = A.ToString() },
+            new SimDeployment { Version = "0.6.0", ValidFrom = 30, Identity = B.ToString(), ManifestHash = manifestHash },
         };
         var id = "4000000000000000000000000000000000000000000000008c5ea5e49b4bc9ac";
         var r25 = RegistryRuntime.FromCbor(CborCodec.Decode(RegistryShapes.EncodeRuntime(id, deployments, "25.6.0")));

@@ -2,10 +2,10 @@ using KmPs.Config;
 using KmPs.Inventory;
 using KmPs.LocalState;
 
-namespace KmPs.Cmdlets;
+namespace KmPs.Inventory;
 
 /// <summary>Completes an inventory node from its config file (runtime id, log file) and checks they agree.</summary>
-internal static class NodeConfigFill
+public static class NodeConfigFill
 {
     public static KmNode Complete(KmNode node)
     {

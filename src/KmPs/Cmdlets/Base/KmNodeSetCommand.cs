@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using KmPs.Control;
-using KmPs.Remoting;
+using KmPs.Hosting;
 using KmPs.Status;
 
 namespace KmPs.Cmdlets;
@@ -10,9 +10,12 @@ namespace KmPs.Cmdlets;
 /// A node given to a command that works on the whole set at once (waits, checks). A remote node
 /// (with a session) keeps its socket as text: it is a path on its own machine.
 /// </summary>
-public sealed record CollectedNode(string Name, string Input, SocketAddress? Address, KmException? Error, PSSession? Session = null)
+public sealed record CollectedNode(string Name, string Input, SocketAddress? Address, KmException? Error, INodeHost? Host = null)
 {
-    public bool Usable => Error is null && (Address is not null || Session is not null);
+    public bool Usable => Error is null && Host is not null;
+
+    /// <summary>A node on this machine, whose chain the epoch estimate may read directly.</summary>
+    public bool IsLocal => Host is { Machine.Length: 0 };
 }
 
 /// <summary>
@@ -38,25 +41,18 @@ public abstract class KmNodeSetCommand : KmCmdlet
 
     protected override void ProcessRecord()
     {
+        var host = HostOf(Session, Name);
         foreach (var s in Socket)
         {
-            if (Session is not null)
-            {
-                Nodes.Add(new CollectedNode(Socket.Length == 1 && !string.IsNullOrEmpty(Name) ? Name! : s, s, null, null, Session));
-                continue;
-            }
             try
             {
-                var a = SocketAddress.Parse(s, CurrentDirectory);
-                Nodes.Add(new CollectedNode(Socket.Length == 1 && !string.IsNullOrEmpty(Name) ? Name! : a.ToString(), s, a, null));
+                var a = host.Address(s);
+                Nodes.Add(new CollectedNode(Socket.Length == 1 && !string.IsNullOrEmpty(Name) ? Name! : host.Machine.Length == 0 ? a.ToString() : s, s, a, null, host));
             }
             catch (KmException e) { Nodes.Add(new CollectedNode(s, s, null, e)); }
         }
     }
 
-    /// <summary>A node's status: over its socket here, or on its machine through its session.</summary>
-    internal Task<KmStatus> ReadStatusAsync(CollectedNode n, TimeSpan timeout) =>
-        n.Session is not null
-            ? KmRemoting.StatusAsync(n.Session, n.Name, n.Input, timeout, Stopping)
-            : ControlClient.For(n.Address!).GetStatusAsync(timeout, Stopping);
+    /// <summary>A node's status, read by its host (here, or on its machine through its session).</summary>
+    internal Task<KmStatus> ReadStatusAsync(CollectedNode n, TimeSpan timeout) => n.Host!.GetStatusAsync(n.Input, timeout, Stopping);
 }

@@ -1,7 +1,10 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
+using System.Collections.Concurrent;
+using KmPs.Hosting;
 using KmPs.Inventory;
+using KmPs.Lifecycle;
 using KmPs.Remoting;
 
 namespace KmPs.Cmdlets;
@@ -87,49 +90,81 @@ public abstract class KmCmdlet : PSCmdlet
     protected void Await(Task task) => Await(task.ContinueWith(t => { t.GetAwaiter().GetResult(); return true; },
         TaskContinuationOptions.ExecuteSynchronously));
 
+    /// <summary>The host of a node: its machine's, through its session, or this machine's (relative paths from the current directory).</summary>
+    protected INodeHost HostOf(KmNode node) => NodeHosts.For(node, CurrentDirectory);
+
+    /// <summary>The host of a node bound by property name: through -Session when given, else this machine.</summary>
+    protected INodeHost HostOf(PSSession? session, string? name) => NodeHosts.For(session, name, CurrentDirectory);
+
+    /// <summary>" on host" for messages about a node on another machine, "" for this one.</summary>
+    protected static string OnMachine(INodeHost host) => host.Machine.Length == 0 ? "" : " on " + host.Machine;
+
     /// <summary>
-    /// Runs a module command with these parameters on a remote node's machine through its session;
-    /// its progress, verbose and warning records are written here as they arrive.
+    /// Runs one host operation and waits for it on the pipeline thread, writing its progress, verbose
+    /// and warning records and running its scripts here as they come (Write* and scripts only on this
+    /// thread); a stop request cancels it at once.
     /// </summary>
-    private protected RemoteRun RunRemote(PSSession session, string nodeName, string command, IDictionary parameters, KmNode? node = null)
+    protected T CallHost<T>(Func<IHostEvents, Task<T>> call, int parentProgressId = -1)
     {
-        if (GetVariableValue("VerbosePreference") is ActionPreference.Continue) parameters["Verbose"] = true;
-        var streams = new RemoteStreams();
-        var task = KmRemoting.RunCommandAsync(session, nodeName, command, parameters, node, streams, Stopping);
-        var handles = new[] { ((IAsyncResult)task).AsyncWaitHandle, streams.Signal, Stopping.WaitHandle };
+        var events = new PipelineEvents(parentProgressId);
+        var task = call(events);
+        var handles = new[] { ((IAsyncResult)task).AsyncWaitHandle, events.Signal, Stopping.WaitHandle };
         while (!task.IsCompleted && !Stopping.IsCancellationRequested)
         {
             WaitHandle.WaitAny(handles);
-            Forward(streams);
+            events.Drain(this);
         }
-        Forward(streams);
+        events.Drain(this);
         return Await(task);
     }
 
-    /// <summary>One operation of the module's endpoint on a remote node's machine (for helpers outside the cmdlet).</summary>
-    internal T Op<T>(PSSession session, string nodeName, string op, object arguments) => RemoteOp<T>(session, nodeName, op, arguments);
-
-    /// <summary>One operation of the module's endpoint on a remote node's machine.</summary>
-    protected T RemoteOp<T>(PSSession session, string nodeName, string op, object arguments) =>
-        Await(KmRemoting.OpAsync<T>(session, nodeName, op, arguments, Stopping));
-
-    /// <summary>Writes a remote command's results and its errors (as this command's errors, same ErrorIds).</summary>
-    private protected void WriteRemote(RemoteRun run, object? target)
+    /// <summary>A host operation's reports, queued from any thread and acted on by <see cref="Drain"/> on the pipeline thread.</summary>
+    private sealed class PipelineEvents : IHostEvents
     {
-        foreach (var o in run.Output) WriteObject(o);
-        foreach (var e in run.Errors) WriteKmError(e, target);
-    }
+        private readonly ConcurrentQueue<Action<KmCmdlet>> _queue = new();
+        private readonly int _parent;
 
-    private void Forward(RemoteStreams streams)
-    {
-        while (streams.TryTake(out var record))
+        public PipelineEvents(int parent) => _parent = parent;
+
+        public AutoResetEvent Signal { get; } = new(false);
+
+        private void Post(Action<KmCmdlet> action)
         {
-            switch (record)
+            _queue.Enqueue(action);
+            Signal.Set();
+        }
+
+        public void Progress(HostProgress p) => Post(c => c.WriteProgress(new ProgressRecord(p.Id, p.Activity, p.Status)
+        {
+            PercentComplete = p.Percent, SecondsRemaining = p.SecondsRemaining, ParentActivityId = _parent,
+            RecordType = p.Completed ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+        }));
+
+        public void Verbose(string text) => Post(c => c.WriteVerbose(text));
+        public void Warning(string text) => Post(c => c.WriteWarning(text));
+
+        public Task RunScriptAsync(string script, KmNode node, CancellationToken ct)
+        {
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Post(c =>
             {
-                case ProgressRecord p: WriteProgress(p); break;
-                case VerboseRecord v: WriteVerbose(v.Message); break;
-                case WarningRecord w: WriteWarning(w.Message); break;
-            }
+                try
+                {
+                    c.InvokeCommand.InvokeScript(c.SessionState, ScriptBlock.Create(script), node);
+                    done.SetResult();
+                }
+                catch (RuntimeException e) when (e is not PipelineStoppedException)
+                {
+                    done.SetException(NodeLifecycle.ScriptFailed(node, script, e));
+                }
+                catch (Exception e) { done.SetException(e); }
+            });
+            return done.Task;
+        }
+
+        public void Drain(KmCmdlet cmdlet)
+        {
+            while (_queue.TryDequeue(out var action)) action(cmdlet);
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
+using KmPs.Support;
 using KmPs.Control;
 using KmPs.Remoting;
 using KmPs.Replication;
@@ -63,7 +64,7 @@ public sealed class WaitKmNodeCommand : KmNodeSetCommand
         foreach (var bad in Nodes.Where(n => n.Error is not null)) WriteKmError(bad.Error!, bad.Input);
         var nodes = Nodes.Where(n => n.Usable).ToList();
         if (nodes.Count == 0) return;
-        var sw = Stopwatch.StartNew();
+        var sw = PollClock.StartTimer();
         var timeout = TimeSpan.FromSeconds(TimeoutSec);
         var expected = Version is null ? (OasisVersion?)null : OasisVersion.Parse(Version);
         var last = new Dictionary<string, string>();
@@ -76,7 +77,7 @@ public sealed class WaitKmNodeCommand : KmNodeSetCommand
                 catch (KmException e) { return (n.Name, Status: (KmStatus?)null, Error: (KmException?)e); }
             })));
             // A lost session never comes back: that node's wait fails now, not at the timeout.
-            var lost = results.FirstOrDefault(r => r.Error is not null && KmRemoting.IsSessionLost(r.Error));
+            var lost = results.FirstOrDefault(r => r.Error is not null && Remoting.KmRemoting.IsSessionLost(r.Error));
             if (lost.Error is not null)
             {
                 WriteProgress(new ProgressRecord(2, Activity, "failed") { RecordType = ProgressRecordType.Completed, ParentActivityId = ParentProgressId });
@@ -126,7 +127,7 @@ public sealed class WaitKmNodeCommand : KmNodeSetCommand
             }
             bar.ParentActivityId = ParentProgressId;
             WriteProgress(bar);
-            Stopping.WaitHandle.WaitOne(PollIntervalMs);
+            PollClock.Pause(TimeSpan.FromMilliseconds(PollIntervalMs), Stopping);
             if (Stopping.IsCancellationRequested) throw new PipelineStoppedException();
         }
     }
@@ -155,123 +156,5 @@ public sealed class WaitKmNodeCommand : KmNodeSetCommand
         if (want is not null) return (s.Checksum == want, seen);
         // No reference: all nodes must agree.
         return (all.All(o => o?.Checksum == s.Checksum), seen);
-    }
-}
-
-/// <summary>
-/// The progress of one epoch wait (Wait-KmNode -Until Epoch, Test-KmReplication -Repeat): the ETA
-/// from the chain through the first local node's socket (EpochEtaClock), else from the epoch
-/// transitions the wait itself sees (a remote node is read through its session), shown as
-/// <see cref="EpochWaitProgress"/>. Estimated again at each new epoch and every half minute, not at every poll.
-/// </summary>
-internal sealed class EpochWaitEta
-{
-    private readonly EpochEtaClock? _clock;
-    /// <summary>The epochs this wait saw: the clock's own log when there is a clock, so each reading is kept once.</summary>
-    private readonly EpochTransitionLog _seen;
-    private readonly ulong _target;
-    private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;
-    private readonly DateTimeOffset _deadline;
-    private EpochEta? _last;
-    private ulong _lastEpoch;
-    private DateTimeOffset _lastAt;
-
-    public EpochWaitEta(IReadOnlyList<CollectedNode> nodes, ulong target, TimeSpan timeout)
-    {
-        _clock = nodes.FirstOrDefault(n => n.Address is not null)?.Address is { } a ? new EpochEtaClock(a) : null;
-        _seen = _clock?.Transitions ?? new EpochTransitionLog();
-        _target = target;
-        _deadline = _started + timeout;
-    }
-
-    /// <summary>The bar at the epoch just read, and the estimate when it was just made (new epoch or due), else null.</summary>
-    public async Task<(EpochWaitView View, EpochEta? Fresh)> ProgressAsync(ulong epoch, CancellationToken ct)
-    {
-        var now = DateTimeOffset.UtcNow;
-        _seen.Observe(epoch, now);
-        EpochEta? fresh = null;
-        if (_last is not null && epoch == _lastEpoch && now - _lastAt < WaitKmNodeCommand.ReEstimateInterval)
-            _last = _last with { CurrentEpoch = epoch };
-        else
-        {
-            _last = fresh = _clock is null
-                ? EpochEstimator.EtaFromTransitions(_seen.Transitions, epoch, _target, now)
-                : await _clock.EstimateAsync(_target, ct).ConfigureAwait(false);
-            (_lastEpoch, _lastAt) = (epoch, now);
-        }
-        return (EpochWaitProgress.At(_last, _started, DateTimeOffset.UtcNow, _deadline), fresh);
-    }
-}
-
-/// <summary>Get-KmUpgradeEpoch: the KM runtime's deployments (Registry/GetRuntime) and when a version becomes active.</summary>
-[Cmdlet(VerbsCommon.Get, "KmUpgradeEpoch")]
-[OutputType(typeof(KmDeployment))]
-public sealed class GetKmUpgradeEpochCommand : KmCmdlet
-{
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [Alias("Address")]
-    [ValidateNotNullOrEmpty]
-    public string Socket { get; set; } = "";
-
-    /// <summary>Default: the node's own KM runtime id from its status.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    public string? RuntimeId { get; set; }
-
-    /// <summary>Only this version's deployment; an error if the version is not deployed.</summary>
-    [Parameter(Position = 1)]
-    public string? Version { get; set; }
-
-    /// <summary>The remoting session to the node's machine (bound from remote inventory nodes).</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    public PSSession? Session { get; set; }
-
-    private bool _done;
-
-    protected override void ProcessRecord()
-    {
-        // One answer per call: the deployments are chain state, the same from every node.
-        if (_done) return;
-        if (Session is not null)
-        {
-            var parameters = new System.Collections.Hashtable { ["Socket"] = Socket };
-            if (RuntimeId is not null) parameters["RuntimeId"] = RuntimeId;
-            if (Version is not null) parameters["Version"] = Version;
-            try
-            {
-                var run = RunRemote(Session, Socket, "Get-KmUpgradeEpoch", parameters);
-                _done = run.Output.Count > 0;
-                WriteRemote(run, Socket);
-            }
-            catch (KmException e) { WriteKmError(e, Socket); }
-            return;
-        }
-        try
-        {
-            var address = SocketAddress.Parse(Socket, CurrentDirectory);
-            var client = ControlClient.For(address);
-            var status = Await(client.GetStatusAsync(TimeSpan.FromSeconds(10), Stopping));
-            var id = RuntimeId is null ? status.RuntimeId : LocalState.KeyManagerRuntimeId.Validate(RuntimeId);
-            if (id is null)
-                throw new KmException("NoKeyManagerRuntime", KmErrorCategory.InvalidOperation, $"{address} runs no key manager; give -RuntimeId.", Socket);
-            var runtime = Await(client.GetRuntimeAsync(Convert.FromHexString(id), 0, TimeSpan.FromSeconds(10), Stopping));
-            var active = runtime.ActiveAt(status.Epoch);
-            var list = runtime.Deployments.Select(d => new KmDeployment
-            {
-                RuntimeId = runtime.Id, Version = d.Version.ToString(), ValidFrom = d.ValidFrom, CurrentEpoch = status.Epoch,
-                IsActive = ReferenceEquals(d, active), BundleChecksum = d.BundleChecksum, Enclaves = d.Enclaves,
-            }).ToList();
-            _done = true;
-            if (Version is null) { WriteObject(list, true); return; }
-            if (!OasisVersion.TryParse(Version, out var v))
-                throw new KmException("InvalidVersion", KmErrorCategory.InvalidArgument, $"'{Version}' is not a version (e.g. 0.6.0).", Version);
-            var match = list.FirstOrDefault(d => d.Version == v.ToString())
-                        ?? throw new KmException("VersionNotDeployed", KmErrorCategory.ObjectNotFound,
-                            $"Version {v} is not in the deployments of {runtime.Id} (deployed: {string.Join(", ", list.Select(d => $"{d.Version}@{d.ValidFrom}"))}).", Version)
-                        {
-                            RecommendedAction = "The runtime owner must register a deployment of this version before any node can run it.",
-                        };
-            WriteObject(match);
-        }
-        catch (KmException e) { WriteKmError(e, Socket); }
     }
 }

@@ -2,86 +2,11 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using System.Management.Automation.Runspaces;
+using KmPs.Support;
 using KmPs.Inventory;
 using KmPs.Remoting;
 
 namespace KmPs.Cmdlets;
-
-/// <summary>New-KmNode: one inventory node, validated.</summary>
-[Cmdlet(VerbsCommon.New, "KmNode", DefaultParameterSetName = "NoLifecycle")]
-[OutputType(typeof(KmNode))]
-public sealed class NewKmNodeCommand : KmCmdlet
-{
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string Name { get; set; } = "";
-
-    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string DataDir { get; set; } = "";
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    public string? Socket { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    public string? ConfigPath { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    public string? RuntimeId { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    public string? LogPath { get; set; }
-
-    [Parameter(Mandatory = true, ParameterSetName = "Systemd", ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string? SystemdUnit { get; set; }
-
-    [Parameter(Mandatory = true, ParameterSetName = "Script")]
-    public ScriptBlock? StartScript { get; set; }
-
-    [Parameter(Mandatory = true, ParameterSetName = "Script")]
-    public ScriptBlock? StopScript { get; set; }
-
-    /// <summary>The remoting session to the node's machine: the node is remote, its paths are paths there.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    public PSSession? Session { get; set; }
-
-    protected override void ProcessRecord()
-    {
-        // A remote node's paths are the other machine's: nothing here resolves them.
-        string? Local(string? p) => p is null || Session is not null ? p : ResolvePath(p);
-        var node = new KmNode
-        {
-            Name = Name, DataDir = Local(DataDir)!, Socket = Socket ?? "", ConfigPath = Local(ConfigPath),
-            RuntimeId = RuntimeId, LogPath = Local(LogPath),
-            Lifecycle = ParameterSetName switch { "Systemd" => LifecycleKind.Systemd, "Script" => LifecycleKind.Script, _ => LifecycleKind.None },
-            Unit = SystemdUnit, StartScript = StartScript?.ToString(), StopScript = StopScript?.ToString(),
-            Session = Session, HostName = Session is null ? null : KmRemoting.Describe(Session),
-        };
-        try
-        {
-            node.Validate(CurrentDirectory);
-            WriteObject(node.IsRemote ? Await(CompleteRemoteAsync(node, Stopping)) : NodeConfigFill.Complete(node));
-        }
-        catch (KmException e) { WriteKmError(e, Name); }
-    }
-
-    /// <summary>
-    /// A remote node completed on its machine: socket, config path, runtime id and log file as its
-    /// config there says (the same checks as for a local node), keeping the session.
-    /// </summary>
-    internal static async Task<KmNode> CompleteRemoteAsync(KmNode node, CancellationToken ct)
-    {
-        var session = KmRemoting.SessionOf(node);
-        var done = await KmRemoting.OpAsync<KmNode>(session, node.Name, "CompleteNode", new { Node = KmWire.ToJson(node.AsLocal()) }, ct).ConfigureAwait(false);
-        node.Socket = done.Socket;
-        node.DataDir = done.DataDir;
-        node.ConfigPath = done.ConfigPath;
-        node.RuntimeId = done.RuntimeId;
-        node.LogPath = done.LogPath;
-        return node;
-    }
-}
 
 /// <summary>
 /// Import-KmNode: the inventory from a .json or .psd1 file. Nodes with a HostName get an SSH
@@ -114,7 +39,7 @@ public sealed class ImportKmNodeCommand : KmCmdlet
             var entries = Select(ReadEntries(path), path);
             var sessions = OpenSessions(entries.Where(e => e.Error is null && e.Node.IsRemote).Select(e => e.Node).ToList());
             var completions = entries.Select(e => e.Error is null && e.Node.IsRemote && sessions[SessionKey(e.Node)].Session is { } s
-                ? NewKmNodeCommand.CompleteRemoteAsync(WithSession(e.Node, s), Stopping) : null).ToList();
+                ? HostOf(WithSession(e.Node, s)).CompleteNodeAsync(e.Node, Stopping) : null).ToList();
             // One verdict per entry: a bad entry is its own error, the others are still read.
             for (var i = 0; i < entries.Count; i++)
             {
@@ -124,7 +49,7 @@ public sealed class ImportKmNodeCommand : KmCmdlet
                     if (entry.Error is not null) throw entry.Error;
                     if (!n.IsRemote)
                     {
-                        WriteObject(NodeConfigFill.Complete(n));
+                        WriteObject(Await(HostOf(n).CompleteNodeAsync(n, Stopping)));
                         continue;
                     }
                     if (completions[i] is not { } completion) throw SessionFailed(n, sessions[SessionKey(n)].Failure);
@@ -276,29 +201,5 @@ public sealed class ImportKmNodeCommand : KmCmdlet
         static int? PortOf(string? text) => text is null ? null
             : int.TryParse(text, out var port) ? port
             : throw new KmException("InvalidPort", KmErrorCategory.InvalidData, $"Port '{text}' is not a number.", text);
-    }
-}
-
-/// <summary>Tab completion of Import-KmNode -Name: the node names in the inventory file given as -Path.</summary>
-public sealed class InventoryNameCompleter : IArgumentCompleter
-{
-    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
-        CommandAst commandAst, IDictionary fakeBoundParameters)
-    {
-        if (fakeBoundParameters["Path"] is not string path || path.Length == 0) return [];
-        try
-        {
-            // Completion runs inside the session being typed in: a nested command there resolves a relative path from its location.
-            using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
-            ps.AddScript("$ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($args[0])").AddArgument(path);
-            var full = ps.Invoke<string>().FirstOrDefault() ?? System.IO.Path.GetFullPath(path);
-            var pattern = WildcardPattern.Get(wordToComplete.Trim('\'', '"') + "*", WildcardOptions.IgnoreCase);
-            return ImportKmNodeCommand.ReadEntries(full).Select(e => e.Name).Where(n => n.Length > 0 && pattern.IsMatch(n)).Distinct()
-                .Select(n => new CompletionResult(n, n, CompletionResultType.ParameterValue, $"node {n} of {System.IO.Path.GetFileName(full)}")).ToList();
-        }
-        catch (Exception e) when (e is KmException or IOException or UnauthorizedAccessException or PSInvalidOperationException or ItemNotFoundException or NotSupportedException)
-        {
-            return [];  // no file yet, or not an inventory: nothing to offer
-        }
     }
 }

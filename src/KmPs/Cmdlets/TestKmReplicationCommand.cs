@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
+using KmPs.Support;
 using KmPs.Control;
 using KmPs.Diagnosis;
 using KmPs.Replication;
@@ -47,7 +48,7 @@ public sealed class TestKmReplicationCommand : KmNodeSetCommand
         }
         var allOk = true;
         ulong lastEpoch = 0;
-        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var sw = PollClock.StartTimer();
         for (var round = 1; round <= Repeat; round++)
         {
             if (round > 1)
@@ -65,7 +66,7 @@ public sealed class TestKmReplicationCommand : KmNodeSetCommand
                     {
                         SecondsRemaining = view.SecondsRemaining, PercentComplete = view.PercentComplete,
                     });
-                    Stopping.WaitHandle.WaitOne(250);
+                    PollClock.Pause(TimeSpan.FromMilliseconds(250), Stopping);
                     if (Stopping.IsCancellationRequested) throw new PipelineStoppedException();
                 }
                 WriteProgress(new ProgressRecord(3, "Verifying replication again", "done") { RecordType = ProgressRecordType.Completed });
@@ -103,64 +104,5 @@ public sealed class TestKmReplicationCommand : KmNodeSetCommand
         if (suspects.Count > 0)
             inputs = Await(Task.WhenAll(Nodes.Zip(inputs).Select(x => suspects.Contains(x.Second.Name) ? Read(x.First) : Task.FromResult(x.Second))));
         return ReplicationCheck.Evaluate(inputs, round);
-    }
-}
-
-/// <summary>Find-KmUpgradeProblem: known key manager failures in a node's log, each with its fix.</summary>
-[Cmdlet(VerbsCommon.Find, "KmUpgradeProblem")]
-[OutputType(typeof(UpgradeProblem))]
-public sealed class FindKmUpgradeProblemCommand : KmCmdlet
-{
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [Alias("LogPath", "FullName")]
-    [ValidateNotNullOrEmpty]
-    public string Path { get; set; } = "";
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    public string? Name { get; set; }
-
-    /// <summary>Read only the last N lines (logs of long-running nodes are large).</summary>
-    [Parameter]
-    [ValidateRange(1, int.MaxValue)]
-    public int Tail { get; set; } = 100_000;
-
-    /// <summary>The remoting session to the node's machine, where the log is read (bound from remote inventory nodes).</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    public PSSession? Session { get; set; }
-
-    protected override void ProcessRecord()
-    {
-        if (Session is not null)
-        {
-            var parameters = new System.Collections.Hashtable { ["Path"] = Path, ["Tail"] = Tail };
-            if (Name is not null) parameters["Name"] = Name;
-            try { WriteRemote(RunRemote(Session, Name ?? Path, "Find-KmUpgradeProblem", parameters), Path); }
-            catch (KmException e) { WriteKmError(e, Path); }
-            return;
-        }
-        var path = ResolvePath(Path);
-        try
-        {
-            if (!File.Exists(path))
-                throw new KmException("LogNotFound", KmErrorCategory.ObjectNotFound, $"No log file at {path}.", path)
-                {
-                    RecommendedAction = "Point -Path at the node's log.file (oasis-node logs to stdout/journald unless log.file is set).",
-                };
-            var lines = new Queue<string>();
-            using (var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete)))
-            {
-                for (var line = reader.ReadLine(); line is not null; line = reader.ReadLine())
-                {
-                    lines.Enqueue(line);
-                    if (lines.Count > Tail) lines.Dequeue();
-                }
-            }
-            var found = UpgradeProblemFinder.Scan(lines, Name ?? path, path);
-            WriteVerbose($"{path}: {lines.Count} lines read, {found.Count} known problem(s).");
-            WriteObject(found, true);
-        }
-        catch (KmException e) { WriteKmError(e, path); }
-        catch (IOException e) { WriteKmError(new KmException("LogUnreadable", KmErrorCategory.ReadError, $"Cannot read {path}: {e.Message}", path, e)); }
-        catch (UnauthorizedAccessException e) { WriteKmError(new KmException("LogUnreadable", KmErrorCategory.PermissionDenied, $"Cannot read {path}: {e.Message}", path, e)); }
     }
 }

@@ -2,10 +2,10 @@ using System.Management.Automation;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace KmPs.Cmdlets;
+namespace KmPs.Support;
 
 /// <summary>JSON nodes to PSCustomObjects, arrays and scalars, the way ConvertFrom-Json builds them.</summary>
-internal static class JsonToPs
+public static class JsonToPs
 {
     public static object? Convert(JsonNode? node)
     {

@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using KmPs.Control;
+using KmPs.Remoting;
+using KmPs.Replication;
+using KmPs.Status;
+using KmPs.Timing;
+using KmPs.Cmdlets;
+
+namespace KmPs.Support;
+
+/// <summary>
+/// The progress of one epoch wait (Wait-KmNode -Until Epoch, Test-KmReplication -Repeat): the ETA
+/// from the chain through the first local node's socket (EpochEtaClock), else from the epoch
+/// transitions the wait itself sees (a remote node is read through its session), shown as
+/// <see cref="EpochWaitProgress"/>. Estimated again at each new epoch and every half minute, not at every poll.
+/// </summary>
+internal sealed class EpochWaitEta
+{
+    private readonly EpochEtaClock? _clock;
+    /// <summary>The epochs this wait saw: the clock's own log when there is a clock, so each reading is kept once.</summary>
+    private readonly EpochTransitionLog _seen;
+    private readonly ulong _target;
+    private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;
+    private readonly DateTimeOffset _deadline;
+    private EpochEta? _last;
+    private ulong _lastEpoch;
+    private DateTimeOffset _lastAt;
+
+    public EpochWaitEta(IReadOnlyList<CollectedNode> nodes, ulong target, TimeSpan timeout)
+    {
+        _clock = nodes.FirstOrDefault(n => n.IsLocal)?.Address is { } a ? new EpochEtaClock(a) : null;
+        _seen = _clock?.Transitions ?? new EpochTransitionLog();
+        _target = target;
+        _deadline = _started + timeout;
+    }
+
+    /// <summary>The bar at the epoch just read, and the estimate when it was just made (new epoch or due), else null.</summary>
+    public async Task<(EpochWaitView View, EpochEta? Fresh)> ProgressAsync(ulong epoch, CancellationToken ct)
+    {
+        var now = DateTimeOffset.UtcNow;
+        _seen.Observe(epoch, now);
+        EpochEta? fresh = null;
+        if (_last is not null && epoch == _lastEpoch && now - _lastAt < WaitKmNodeCommand.ReEstimateInterval)
+            _last = _last with { CurrentEpoch = epoch };
+        else
+        {
+            _last = fresh = _clock is null
+                ? EpochEstimator.EtaFromTransitions(_seen.Transitions, epoch, _target, now)
+                : await _clock.EstimateAsync(_target, ct).ConfigureAwait(false);
+            (_lastEpoch, _lastAt) = (epoch, now);
+        }
+        return (EpochWaitProgress.At(_last, _started, DateTimeOffset.UtcNow, _deadline), fresh);
+    }
+}
