@@ -13,6 +13,7 @@ public sealed record EnclaveIdentity
     public string MrEnclave { get; }
     public string MrSigner { get; }
 
+    [System.Text.Json.Serialization.JsonConstructor]
     public EnclaveIdentity(string mrEnclave, string mrSigner)
     {
         MrEnclave = Measurement(mrEnclave, "MRENCLAVE");

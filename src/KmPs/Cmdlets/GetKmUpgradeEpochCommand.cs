@@ -51,7 +51,7 @@ public sealed class GetKmUpgradeEpochCommand : KmCmdlet
             var list = runtime.Deployments.Select(d => new KmDeployment
             {
                 RuntimeId = runtime.Id, Version = d.Version.ToString(), ValidFrom = d.ValidFrom, CurrentEpoch = status.Epoch,
-                IsActive = ReferenceEquals(d, active), BundleChecksum = d.BundleChecksum,
+                IsActive = ReferenceEquals(d, active), BundleChecksum = d.BundleChecksum, Enclaves = d.Enclaves,
             }).ToList();
             _done = true;
             if (Version is null) { WriteObject(list, true); return; }

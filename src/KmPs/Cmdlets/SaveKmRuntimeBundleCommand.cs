@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using KmPs.Bundles;
 using KmPs.Bundles.Download;
 using System.Management.Automation.Runspaces;
 using KmPs.Hosting;
@@ -165,7 +166,15 @@ public sealed class SaveKmRuntimeBundleCommand : KmCmdlet
         foreach (var (name, socket, host) in Sources())
         {
             names.Add(name + OnMachine(host));
-            try { return new ChainDeployments(Await(host.GetRuntimeAsync(socket, id, TimeSpan.FromSeconds(10), Stopping)), name); }
+            try
+            {
+                var runtime = Await(host.GetRuntimeAsync(socket, id, TimeSpan.FromSeconds(10), Stopping));
+                // The node's version says what a deployment's bundle_checksum is (the manifest hash from 25.0).
+                string? version = null;
+                try { version = Await(host.GetStatusAsync(socket, TimeSpan.FromSeconds(10), Stopping)).SoftwareVersion; }
+                catch (KmException e) { WriteVerbose($"{name}: cannot read its status, so its bundle_checksum is not compared ({e.Message})."); }
+                return new ChainDeployments(runtime.WithNodeVersion(version), name);
+            }
             catch (KmException e)
             {
                 WriteVerbose($"{name}: cannot read the deployments ({e.Message}).");

@@ -113,6 +113,12 @@ public static class DownloadErrors
             $"(deployed: {string.Join(", ", deployed.Select(d => $"{d.Version}@{d.ValidFrom}"))}); {bundle} was not saved.", bundle)
         { RecommendedAction = "The runtime owner must register a deployment of this version first; check -Version and -Network." };
 
+    /// <summary>The version is deployed, but not this build: the deployment check's problems, under the first one's ErrorId.</summary>
+    public static KmException NotTheDeployedBuild(string bundle, string source, IReadOnlyList<DeploymentProblem> problems) =>
+        new(problems[0].ErrorId, KmErrorCategory.InvalidData,
+            $"{bundle} is not the build the network deployed, as {source} reports it: {string.Join("; ", problems.Select(p => p.Message))}. It was not saved.", bundle)
+        { RecommendedAction = "Download the release of the network's own repository again (or from another mirror); a bundle built elsewhere, even of the right version, cannot run." };
+
     public static KmException NodeOtherNetwork(string node, string nodeRuntime, KmNetwork wanted) =>
         new(DownloadErrorIds.NodeOtherNetwork, KmErrorCategory.InvalidArgument,
             $"The node {node} runs the key manager {nodeRuntime}" +
