@@ -3,6 +3,11 @@ namespace KmPs.Bundles;
 /// <summary>The stable ErrorIds of runtime ids and ORC bundles (scripts match on these).</summary>
 public static class BundleErrorIds
 {
+    public const string BundleChanged = nameof(BundleChanged);
+    public const string BundleConflict = nameof(BundleConflict);
+    public const string BundleCopyCorrupt = nameof(BundleCopyCorrupt);
+    public const string InvalidBundleName = nameof(InvalidBundleName);
+    public const string InvalidEnclaveIdentity = nameof(InvalidEnclaveIdentity);
     public const string InvalidRuntimeId = nameof(InvalidRuntimeId);
     public const string BundleNotFound = nameof(BundleNotFound);
     public const string BundleNotZip = nameof(BundleNotZip);

@@ -13,6 +13,7 @@ public static class DeploymentErrorIds
     public const string BundleOtherNetwork = nameof(BundleOtherNetwork);
     /// <summary>The bundle is of another runtime than the one asked about (not a matter of networks).</summary>
     public const string BundleOtherRuntime = nameof(BundleOtherRuntime);
+    public const string DeploymentsUnreadable = nameof(DeploymentsUnreadable);
     /// <summary>The bundle's version has no deployment.</summary>
     public const string VersionNotDeployed = nameof(VersionNotDeployed);
     /// <summary>The bundle's enclave identity is not in its version's deployment <c>tee.enclaves</c>.</summary>

@@ -18,7 +18,6 @@ public static class PreflightErrorIds
     public const string BundleUnusable = nameof(BundleUnusable);
     public const string RuntimeIdAmbiguous = nameof(RuntimeIdAmbiguous);
     public const string BundleNotKeyManager = nameof(BundleNotKeyManager);
-    public const string BundleOtherRuntime = nameof(BundleOtherRuntime);
     public const string DataDirNotUsable = nameof(DataDirNotUsable);
     public const string NoLifecycle = nameof(NoLifecycle);
     public const string NoConfigPath = nameof(NoConfigPath);
@@ -30,7 +29,6 @@ public static class PreflightErrorIds
     public const string SameNodeTwice = nameof(SameNodeTwice);
     public const string ChecksumDisagreement = nameof(ChecksumDisagreement);
     public const string VersionNotDeployed = DeploymentErrorIds.VersionNotDeployed;
-    public const string DeploymentsUnreadable = nameof(DeploymentsUnreadable);
     /// <summary>The new bundle is of the other network's key manager (a Testnet ORC for Mainnet nodes, or the reverse).</summary>
     public const string BundleOtherNetwork = DeploymentErrorIds.BundleOtherNetwork;
     /// <summary>The new bundle's enclave identity is not in its version's deployment (tee.enclaves): another build.</summary>

@@ -210,7 +210,7 @@ public static class UpgradePreflight
                 await CheckPolicyAsync(r, runtime, statuses.Where(x => x.Item2 is not null && !midUpgrade.Contains(x.n.Name) && !r.Upgraded.Contains(x.n.Name))
                     .Select(x => x.Item2!).ToList(), hosts(source.n), source.n, timeout, ct).ConfigureAwait(false);
             }
-            catch (KmException e) { r.Add(PreflightErrorIds.DeploymentsUnreadable, $"cannot read the runtime's deployments: {e.Message}"); }
+            catch (KmException e) { r.Add(DeploymentErrorIds.DeploymentsUnreadable, $"cannot read the runtime's deployments: {e.Message}"); }
         }
         return r;
     }

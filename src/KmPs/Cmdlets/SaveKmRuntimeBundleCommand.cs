@@ -85,12 +85,12 @@ public sealed class SaveKmRuntimeBundleCommand : KmCmdlet
     protected override void EndProcessing()
     {
         if (_nodes.Count > 0 && Socket is not null)
-            ThrowKmError(new KmException("NodeAndSocket", KmErrorCategory.InvalidArgument, "Give -Node or -Socket, not both.", Socket));
+            ThrowKmError(new KmException(DownloadErrorIds.NodeAndSocket, KmErrorCategory.InvalidArgument, "Give -Node or -Socket, not both.", Socket));
         if (ProxyCredential is not null && ProxyUseDefaultCredentials)
-            ThrowKmError(new KmException("ProxyCredentialConflict", KmErrorCategory.InvalidArgument,
+            ThrowKmError(new KmException(DownloadErrorIds.ProxyCredentialConflict, KmErrorCategory.InvalidArgument,
                 "Give -ProxyCredential or -ProxyUseDefaultCredentials, not both.", null));
         if (NoProxy && Proxy is not null)
-            ThrowKmError(new KmException("ProxyConflict", KmErrorCategory.InvalidArgument, "Give -Proxy or -NoProxy, not both.", Proxy.ToString()));
+            ThrowKmError(new KmException(DownloadErrorIds.ProxyConflict, KmErrorCategory.InvalidArgument, "Give -Proxy or -NoProxy, not both.", Proxy.ToString()));
 
         BundleSaveRequest request;
         try { request = Plan(); }
