@@ -207,8 +207,11 @@ public static class UpgradePreflight
                     foreach (var p in check.Problems) r.Add(p.ErrorId, p.Message);
                     if (check.Deployment is { } deployment) r.UpgradeEpoch = deployment.ValidFrom;
                 }
-                await CheckPolicyAsync(r, runtime, statuses.Where(x => x.Item2 is not null && !midUpgrade.Contains(x.n.Name) && !r.Upgraded.Contains(x.n.Name))
-                    .Select(x => x.Item2!).ToList(), hosts(source.n), source.n, timeout, ct).ConfigureAwait(false);
+                // A bundle of another runtime or network, or an enclave the network did not deploy, could
+                // not even register: whether the policy would let it replicate is moot, and saying so is noise.
+                if (!otherRuntime && r.Deployment?.Problems.All(p => p.ErrorId == DeploymentErrorIds.BundleChecksumMismatch) != false)
+                    await CheckPolicyAsync(r, runtime, statuses.Where(x => x.Item2 is not null && !midUpgrade.Contains(x.n.Name) && !r.Upgraded.Contains(x.n.Name))
+                        .Select(x => x.Item2!).ToList(), hosts(source.n), source.n, timeout, ct).ConfigureAwait(false);
             }
             catch (KmException e) { r.Add(DeploymentErrorIds.DeploymentsUnreadable, $"cannot read the runtime's deployments: {e.Message}"); }
         }
