@@ -26,10 +26,12 @@ public sealed class JournalView
     /// <summary>The step that started and was not recorded as done, if any.</summary>
     public string? InProgress { get; init; }
 
-    public static JournalView? Load(string path)
+    public static JournalView? Load(string path) => File.Exists(path) ? Parse(File.ReadAllText(path)) : null;
+
+    /// <summary>A journal from its text (the schedule explorer keeps journals in memory between runs).</summary>
+    public static JournalView Parse(string text)
     {
-        if (!File.Exists(path)) return null;
-        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        using var doc = JsonDocument.Parse(text);
         var root = doc.RootElement;
         static IReadOnlyList<string> Names(JsonElement halves, string name) =>
             halves.ValueKind == JsonValueKind.Object && halves.TryGetProperty(name, out var a) && a.ValueKind == JsonValueKind.Array

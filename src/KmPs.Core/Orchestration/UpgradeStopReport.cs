@@ -81,11 +81,19 @@ public sealed class UpgradeStopReport
                    "(it may be stopped, or running and failing). Pipe its node to Find-KmUpgradeProblem, or read its log, to see why. Fix the cause and run the same " +
                    "command again to resume; to roll back before the upgrade epoch instead: Stop-KmNode, Clear-KmLocalState -Delete (the state the new enclave started holds no key before the upgrade epoch; -Delete keeps the old backup the newest), Restore-KmLocalState, Set-KmRuntimeBundle with the old ORC, Start-KmNode. " +
                    "Nodes of the other half were not touched.";
+        // A node the run stopped may be running again (started by hand, or by its service manager): the advice says what it sees.
+        var running = target.Liveness == NodeLiveness.Running;
         if (done.Contains("Wipe") && !done.Contains("Start"))
-            return $"{node} is stopped and its old state was moved aside. Fix the cause and run the same command again to resume; " +
-                   "to roll back before the upgrade epoch instead: Restore-KmLocalState, Set-KmRuntimeBundle with the old ORC, Start-KmNode.";
+            return running
+                ? $"{node}'s old state was moved aside, but it is running again (started outside this run, on the bundle its config names). " +
+                  "Run the same command again to resume: the run stops it and does its steps again."
+                : $"{node} is stopped and its old state was moved aside. Fix the cause and run the same command again to resume; " +
+                  "to roll back before the upgrade epoch instead: Restore-KmLocalState, Set-KmRuntimeBundle with the old ORC, Start-KmNode.";
         if (done.Contains("Stop") && !done.Contains("Wipe"))
-            return $"{node} is stopped with its state and bundle unchanged. Start it again (Start-KmNode) to return it to service on the old version, or fix the cause and run the same command again to resume.";
+            return running
+                ? $"{node} is running again with its state and bundle unchanged (started outside this run after its stop): it is in service on the old version. " +
+                  "Run the same command again to resume: the run stops it again first."
+                : $"{node} is stopped with its state and bundle unchanged. Start it again (Start-KmNode) to return it to service on the old version, or fix the cause and run the same command again to resume.";
         if (done.Contains("Start"))
             return $"{node} runs the new version but is not verified. Check Find-KmUpgradeProblem and its status; run the same command again to resume. " +
                    "Nodes of the other half were not touched.";

@@ -36,7 +36,7 @@ public sealed class RecordingHost : PSHost
     {
         public StringBuilder Text { get; } = new();
         public List<string> Prompts { get; } = new();
-        public override PSHostRawUserInterface RawUI { get; } = new RawUI();
+        public override PSHostRawUserInterface RawUI { get; } = new FixedRawUI();
 
         public override int PromptForChoice(string caption, string message, Collection<ChoiceDescription> choices, int defaultChoice)
         {
@@ -59,26 +59,5 @@ public sealed class RecordingHost : PSHost
         public override void WriteProgress(long sourceId, ProgressRecord record) { }
         public override void WriteVerboseLine(string message) => Write("VERBOSE: " + message + "\n");
         public override void WriteWarningLine(string message) => Write("WARNING: " + message + "\n");
-    }
-
-    private sealed class RawUI : PSHostRawUserInterface
-    {
-        public override ConsoleColor BackgroundColor { get; set; }
-        public override Size BufferSize { get; set; } = new(160, 50);
-        public override Coordinates CursorPosition { get; set; }
-        public override int CursorSize { get; set; }
-        public override ConsoleColor ForegroundColor { get; set; }
-        public override bool KeyAvailable => false;
-        public override Size MaxPhysicalWindowSize => new(160, 50);
-        public override Size MaxWindowSize => new(160, 50);
-        public override Coordinates WindowPosition { get; set; }
-        public override Size WindowSize { get; set; } = new(160, 50);
-        public override string WindowTitle { get; set; } = "";
-        public override void FlushInputBuffer() { }
-        public override BufferCell[,] GetBufferContents(Rectangle rectangle) => new BufferCell[0, 0];
-        public override KeyInfo ReadKey(ReadKeyOptions options) => throw new NotSupportedException();
-        public override void ScrollBufferContents(Rectangle source, Coordinates destination, Rectangle clip, BufferCell fill) { }
-        public override void SetBufferContents(Coordinates origin, BufferCell[,] contents) { }
-        public override void SetBufferContents(Rectangle rectangle, BufferCell fill) { }
     }
 }

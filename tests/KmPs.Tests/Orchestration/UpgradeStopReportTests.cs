@@ -17,6 +17,10 @@ public class UpgradeStopReportTests
     [InlineData("WaitReplicated", new[] { "Stop", "Wipe", "SetBundle", "Start" }, NodeLiveness.Running, "km2 runs the new version but is not verified")]
     [InlineData("Stop", new string[0], NodeLiveness.Running, "fix the cause and run the same command again to resume; nothing on km2 was changed by this step")]
     [InlineData("Wipe", new[] { "Stop" }, NodeLiveness.SessionLost, "the session to km2's machine was lost")]
+    // Started again outside the run after its stop (found by the schedule explorer: n3/g24/fault:RestartedByHand@10:km1):
+    // the wipe is refused, and the advice must not call a running node stopped.
+    [InlineData("Wipe", new[] { "Stop" }, NodeLiveness.Running, "km2 is running again with its state and bundle unchanged")]
+    [InlineData("SetBundle", new[] { "Stop", "Wipe" }, NodeLiveness.Running, "km2's old state was moved aside, but it is running again")]
     public void The_advice_follows_what_was_done_to_the_node_the_run_stopped_at(string action, string[] done, NodeLiveness live, string expected)
     {
         var r = UpgradeStopReport.Of(Step("km2", action), new[] { Node("km2", live, done), Node("km1", NodeLiveness.Running) });

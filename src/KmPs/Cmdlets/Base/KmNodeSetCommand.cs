@@ -14,8 +14,12 @@ public sealed record CollectedNode(string Name, string Input, SocketAddress? Add
 {
     public bool Usable => Error is null && Host is not null;
 
-    /// <summary>A node on this machine, whose chain the epoch estimate may read directly.</summary>
-    public bool IsLocal => Host is { Machine.Length: 0 };
+    /// <summary>
+    /// A node whose chain the epoch estimate may read directly through its socket: one this machine's
+    /// own host serves. Another host put in place of this machine's (the schedule explorer's in-memory
+    /// cluster) has no socket to read; its epochs come from the wait's own readings, as a remote node's do.
+    /// </summary>
+    public bool IsLocal => Host is LocalNodeHost;
 }
 
 /// <summary>

@@ -1,0 +1,135 @@
+using KmPs.Explorer.Model;
+using KmPs.Inventory;
+using KmPs.Orchestration;
+using KmPs.Status;
+
+namespace KmPs.Explorer;
+
+/// <summary>
+/// Enumerates every schedule of one cluster (node count, status generation) and runs the ones of
+/// this shard. Stop schedules share their prefix: the run stopped at X is done once, and each resume
+/// stopped again at Y starts from a copy of its end (model and journal), exactly as a replay from
+/// scratch would reach it.
+/// </summary>
+public sealed class Explorer(ScheduleRunner runner, Action<ScheduleResult> report)
+{
+    public static readonly ScheduleKind[] AllKinds = { ScheduleKind.Base, ScheduleKind.Stop, ScheduleKind.HandStart, ScheduleKind.Prompt, ScheduleKind.Fault };
+
+    /// <summary>The work items of a cluster, in a fixed order: each is one or more schedules.</summary>
+    private sealed record Item(string Label, Action Run);
+
+    public int Explore(ClusterSetup setup, ISet<ScheduleKind> kinds, int shard, int shards, int? limit)
+    {
+        var n = setup.Nodes;
+        var g = setup.Generation;
+        // The unstopped run tells where every stop point is (A1..A<mutating calls>, B<each step>).
+        var baseSchedule = new Schedule(n, g, ScheduleKind.Base);
+        var baseResult = runner.Begin(baseSchedule, setup);
+        var w0 = runner.Fresh(setup);
+        var baseRun = runner.Invoke(w0, new InvocationSpec());
+        runner.Finish(w0, baseRun);
+        var plan = Plan(setup);
+        var items = new List<Item>();
+        if (kinds.Contains(ScheduleKind.Base)) items.Add(new Item("base", () => report(baseResult)));
+        if (kinds.Contains(ScheduleKind.Stop) || kinds.Contains(ScheduleKind.HandStart))
+            foreach (var x in baseRun.Boundaries)
+                items.Add(new Item("stop " + x, () => StopTree(setup, x, kinds)));
+        if (kinds.Contains(ScheduleKind.Prompt))
+        {
+            items.Add(new Item("prompt Yes", () => report(runner.Run(new Schedule(n, g, ScheduleKind.Prompt) { Answer = PromptAnswer.Yes }, setup))));
+            // Three prompts a node of the plan: Stop, Wipe, SetBundle.
+            var prompts = plan.Steps.Count(s => s.IsDestructive);
+            for (var j = 1; j <= prompts; j++)
+                foreach (var a in new[] { PromptAnswer.No, PromptAnswer.NoToAll, PromptAnswer.YesToAll })
+                {
+                    var s = new Schedule(n, g, ScheduleKind.Prompt) { Answer = a, PromptIndex = j };
+                    items.Add(new Item(s.ToString(), () => report(runner.Run(s, setup))));
+                }
+        }
+        if (kinds.Contains(ScheduleKind.Fault))
+            foreach (var s in FaultSchedules(setup, plan))
+                items.Add(new Item(s.ToString(), () => report(runner.Run(s, setup))));
+
+        var chosen = Enumerable.Range(0, items.Count).Where(i => i % shards == shard).ToList();
+        if (limit is { } cap && chosen.Count > cap)
+            chosen = Enumerable.Range(0, cap).Select(i => chosen[(int)((long)i * chosen.Count / cap)]).ToList();
+        foreach (var i in chosen) items[i].Run();
+        return chosen.Count;
+    }
+
+    /// <summary>stop:X, and for every point Y of its resume stop:X,Y, and handstart:X: the run stopped at X once, its end copied.</summary>
+    private void StopTree(ClusterSetup setup, StopPoint x, ISet<ScheduleKind> kinds)
+    {
+        var n = setup.Nodes;
+        var g = setup.Generation;
+        var single = new Schedule(n, g, ScheduleKind.Stop) { Stops = new[] { x } };
+        var r = runner.Begin(single, setup);
+        var w = runner.Fresh(setup);
+        var first = runner.Invoke(w, new InvocationSpec { Stop = x });
+        if (!first.StoppedByUs) { r.Applicable = false; r.Note = $"no stop point {x}"; report(r); return; }
+        var stopped = w.Clone();
+        var resume = runner.Invoke(w, new InvocationSpec());
+        runner.Finish(w, resume);
+        if (kinds.Contains(ScheduleKind.Stop)) report(r);
+        if (kinds.Contains(ScheduleKind.Stop))
+            foreach (var y in resume.Boundaries)
+            {
+                var twice = runner.Begin(new Schedule(n, g, ScheduleKind.Stop) { Stops = new[] { x, y } }, setup);
+                var w2 = stopped.Clone();
+                if (!runner.Invoke(w2, new InvocationSpec { Stop = y }).StoppedByUs) { twice.Applicable = false; twice.Note = $"no stop point {y}"; report(twice); continue; }
+                runner.Finish(w2, runner.Invoke(w2, new InvocationSpec()));
+                report(twice);
+            }
+        if (kinds.Contains(ScheduleKind.HandStart))
+        {
+            var hand = runner.Begin(new Schedule(n, g, ScheduleKind.HandStart) { Stops = new[] { x } }, setup);
+            var w3 = stopped.Clone();
+            if (!runner.StartByHand(w3)) { hand.Applicable = false; hand.Note = "no node was stopped"; }
+            else runner.Finish(w3, runner.Invoke(w3, new InvocationSpec()));
+            report(hand);
+        }
+    }
+
+    /// <summary>The plan the module makes for a fresh cluster (UpgradePlanner, the same inputs as the pre-flight gives it).</summary>
+    public static UpgradePlan Plan(ClusterSetup setup)
+    {
+        var nodes = Enumerable.Range(1, setup.Nodes).Select(i => new KmNode { Name = $"km{i}", DataDir = $"/kmmodel/km{i}/data" }).ToList();
+        return UpgradePlanner.Plan(nodes, new HashSet<string>(), OasisVersion.Parse(ModelCluster.NewVersion), setup.BundlePath, ModelCluster.RuntimeId, 12);
+    }
+
+    /// <summary>
+    /// Each fault kind at each step, on each node it can act on from that step: a crash while
+    /// replicating or a seal error on a node that has still to replicate; a refusing or unreachable
+    /// source, or the policy, while any node has still to replicate; a slow start on a node still to be
+    /// started; a restart by hand of the node the plan has stopped; a failing registration or a kill
+    /// on any node at any step.
+    /// </summary>
+    public static IEnumerable<Schedule> FaultSchedules(ClusterSetup setup, UpgradePlan plan)
+    {
+        var n = setup.Nodes;
+        var g = setup.Generation;
+        var steps = plan.Steps;
+        int Index(string node, string action) => steps.First(s => s.Node == node && s.Action == action).Index;
+        int Replicated(string node) => Index(plan.FirstHalf.Contains(node) ? "first" : "second", "WaitReplicated");
+        var lastReplication = steps.Where(s => s.Action == "WaitReplicated").Max(s => s.Index);
+        var names = plan.FirstHalf.Concat(plan.SecondHalf).OrderBy(x => x, StringComparer.Ordinal).ToList();
+        foreach (var step in steps)
+        {
+            var s = step.Index;
+            foreach (var kind in Enum.GetValues<FaultKind>())
+            {
+                IEnumerable<string?> targets = kind switch
+                {
+                    FaultKind.CrashWhileReplicating or FaultKind.SealWriteError => names.Where(x => s <= Replicated(x)).Cast<string?>(),
+                    FaultKind.ReplicationRefused or FaultKind.PeerUnreachable => s <= lastReplication ? names : Array.Empty<string?>(),
+                    FaultKind.SlowStart => names.Where(x => s <= Index(x, "Start")).Cast<string?>(),
+                    FaultKind.RestartedByHand => step.Action is "Wipe" or "SetBundle" or "Start" ? new string?[] { step.Node } : Array.Empty<string?>(),
+                    FaultKind.PolicyDenies => s <= lastReplication ? new string?[] { null } : Array.Empty<string?>(),
+                    _ => names,
+                };
+                foreach (var t in targets)
+                    yield return new Schedule(n, g, ScheduleKind.Fault) { Fault = kind, FaultStep = s, FaultNode = t };
+            }
+        }
+    }
+}
