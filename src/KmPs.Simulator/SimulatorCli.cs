@@ -15,13 +15,17 @@ public static class SimulatorCli
         KmPs.Simulator: simulated oasis-node key manager clusters for rehearsals and tests.
 
           cluster create --dir DIR [--nodes 4] [--generation 24|23.0|22.2] [--epoch-ms 1000] [--upgrade-in 10]
-                         [--old-version 0.5.0] [--new-version 0.6.0]
+                         [--old-version 0.5.0] [--new-version 0.6.0] [--network testnet|mainnet] [--policy-not-updated]
               Create a cluster: configs, data dirs, CPU identities, v1/v2 ORCs, policy, deployments, inventory.json.
               --generation 25.1|25.6|26.1: 24+ shapes, reporting that oasis-core version (KeyManager.Secrets; 25.6+ next_policy).
               --policy-not-updated: the key manager policy does not yet let the new version's enclave replicate.
+              --network picks the key manager runtime id (default Testnet's).
           cluster policy --dir DIR (--allow|--forbid) [--in N] [--show-from EPOCH]
               Update the key manager policy so the new version's enclave may (or may not) replicate from the old:
               at once, or in N epochs (25.6+ nodes show it as next_policy from the epoch before, or from EPOCH).
+          cluster orc --dir DIR --version V [--build NAME] [--network testnet|mainnet] [--out FILE]
+              Write a key manager ORC of real shape that the cluster did not deploy: another build of a
+              version (--build: another MRENCLAVE), or the other network's (--network). Prints its identity.
           cluster start --dir DIR [--timeout-sec 60]    Start every node and wait until all are ready.
           cluster stop --dir DIR                        Stop every node (SIGTERM).
           cluster status --dir DIR                      One line per node.
@@ -159,6 +163,7 @@ public static class SimulatorCli
                     OldVersion = o.Optional("old-version") ?? "0.5.0",
                     NewVersion = o.Optional("new-version") ?? "0.6.0",
                 };
+                if (o.Optional("network") is { } network) options.KmRuntimeId = NetworkRuntimeId(network);
                 ClusterBuilder.Create(dir, options);
                 Console.WriteLine($"created {options.Nodes}-node cluster ({options.Generation}) in {layout.Root}; inventory: {layout.InventoryFile}");
                 return 0;
@@ -187,10 +192,28 @@ public static class SimulatorCli
             case "status":
                 foreach (var line in await ClusterControl.StatusLinesAsync(layout)) Console.WriteLine(line);
                 return 0;
+            case "orc":
+            {
+                var spec = ClusterSpec.Load(layout);
+                var version = o.Required("version");
+                var runtimeId = o.Optional("network") is { } net ? NetworkRuntimeId(net) : spec.KmRuntimeId;
+                var build = o.Optional("build") ?? "";
+                var kind = spec.Generation >= SchemaGeneration.V24 ? Bundles.OrcLayout.Components : Bundles.OrcLayout.Legacy;
+                var path = o.Optional("out") ?? Path.Combine(layout.Root, $"keymanager-{version}{(build.Length > 0 ? "-" + build : "")}" +
+                    $"{(Bundles.KmNetworks.OfRuntime(runtimeId) == Bundles.KmNetwork.Testnet && Bundles.KmNetworks.OfRuntime(spec.KmRuntimeId) != Bundles.KmNetwork.Testnet ? "-testnet" : "")}.orc");
+                var bundle = ClusterBuilder.WriteOrc(layout, runtimeId, version, kind, build, Path.GetFullPath(path));
+                Console.WriteLine($"{bundle.Path}: runtime {bundle.RuntimeId} version {bundle.Version} enclave {bundle.EnclaveIdentity} manifest hash {bundle.ManifestHash}");
+                return 0;
+            }
             default:
                 return Fail($"unknown command 'cluster {verb}'\n\n{Usage}");
         }
     }
+
+    private static string NetworkRuntimeId(string network) =>
+        Enum.TryParse<Bundles.KmNetwork>(network, ignoreCase: true, out var n) && Enum.IsDefined(n)
+            ? Bundles.KmNetworks.KeyManagerOf(n)
+            : throw new ArgumentException($"--network must be mainnet or testnet (got '{network}')");
 
     /// <summary>
     /// A generation, or a 24+ oasis-core version that changes what a node serves: 25.1 (the

@@ -25,7 +25,15 @@ function Invoke-KmSafeUpgrade {
     PolicyReplicationNotAllowed, naming both enclaves and the policy serial). From oasis-core 25.6 a
     policy update takes effect at the next epoch (next_policy): when only that is missing the run is
     refused with PolicyNotYetInEffect and the epoch; -WaitForPolicy waits for that epoch (then checks
-    again) before touching any node, and an interactive run offers to wait.
+    again) before touching any node, and an interactive run offers to wait. The ORC is also checked
+    against the network's own record of the runtime (Registry/GetRuntime): its enclave identity
+    (MRENCLAVE of its .sgxs, MRSIGNER of its SIGSTRUCT) must be one the new version's deployment
+    allows (EnclaveNotDeployed: the right version, but another build); on 25.0+ nodes the
+    deployment's bundle_checksum must be the ORC's manifest hash (BundleChecksumMismatch); an ORC of
+    the other network's key manager, Testnet on Mainnet nodes or the reverse, is named as such
+    (BundleOtherNetwork). Each problem's ErrorId is on the PreflightFailed error's TargetObject. The
+    printed plan names the enclaves it checked in short form (the first 8 hex digits of MRENCLAVE
+    and of MRSIGNER): the deployment check and the policy check.
 
     Every destructive step (stop, wipe, config change) asks first (ConfirmImpact High; Yes to All
     is honoured; -Confirm:$false for automation). -WhatIf prints every step and changes nothing.
@@ -247,6 +255,7 @@ function Invoke-KmSafeUpgrade {
             $result.Estimate = Get-KmUpgradeDuration $plan $nodes $preflight.CurrentEpoch
             $result.Policy = $preflight.PolicyCheck
             Write-Host "Plan: $plan"
+            Write-Host "Deployment check: $($preflight.DeploymentSummary)."
             if ($preflight.PolicyCheck) { Write-Host "Policy check: $($preflight.PolicyCheck.Summary)." }
             if ($null -ne $preflight.PolicyWaitEpoch) { Write-Host "First it waits for epoch $($preflight.PolicyWaitEpoch), when the next policy takes effect, and checks again." }
             Write-Host "Estimated duration: $($result.Estimate)"
@@ -375,6 +384,8 @@ function New-KmUpgradeResult($Plan, [object[]] $Nodes, $Preflight, [string] $Jou
     $result.JournalPath = $JournalPath
     $result.Resumed = $Resumed
     $result.WhatIf = $WhatIf
+    $result.NewEnclave = $Preflight.NewEnclave
+    $result.OldEnclaves.AddRange([KmPs.Sgx.EnclaveIdentity[]]@($Preflight.CurrentEnclaves))
     foreach ($n in $Nodes) {
         $r = [KmPs.Orchestration.UpgradeNodeResult]::new()
         $r.Name = $n.Name

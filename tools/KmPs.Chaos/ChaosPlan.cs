@@ -46,7 +46,7 @@ public sealed record ScheduledFault(FaultKind Kind, string? Node, int AtMs, int 
         _ => $"{Kind}({Node} @{AtMs}ms)",
     };
 
-    public static readonly string[] WrongOrcKinds = { "other runtime", "undeployed version", "corrupt file" };
+    public static readonly string[] WrongOrcKinds = { "other runtime", "undeployed version", "corrupt file", "another build", "other network" };
 }
 
 /// <summary>Everything random about one run, drawn from (seed, run index) alone so a run can be replayed.</summary>

@@ -256,6 +256,14 @@ public sealed class ChaosRun
             case 1:
                 path = ClusterBuilder.WriteOrc(wrongLayout, _cluster.KmRuntimeId, "0.7.0", OrcLayout.Components).Path;
                 break;
+            case 3:
+                // The deployed version, built again: another MRENCLAVE than the deployment allows.
+                path = ClusterBuilder.WriteOrc(wrongLayout, _cluster.KmRuntimeId, _cluster.NewVersion, OrcLayout.Components, build: "rebuilt").Path;
+                break;
+            case 4:
+                var otherNetwork = KmNetworks.OfRuntime(_cluster.KmRuntimeId) == KmNetwork.Mainnet ? KmNetworks.TestnetKeyManager : KmNetworks.MainnetKeyManager;
+                path = ClusterBuilder.WriteOrc(wrongLayout, otherNetwork, _cluster.NewVersion, OrcLayout.Components).Path;
+                break;
             default:
                 var good = File.ReadAllBytes(call.BundlePath);
                 File.WriteAllBytes(path, good.Take(good.Length / 2).ToArray());

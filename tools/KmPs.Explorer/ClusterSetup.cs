@@ -37,9 +37,9 @@ public sealed class ClusterSetup
         var newOrc = File.Exists(ClusterBuilder.OrcPath(layout, ModelCluster.NewVersion)) ? OrcBundle.Open(ClusterBuilder.OrcPath(layout, ModelCluster.NewVersion))
             : ClusterBuilder.WriteOrc(layout, ModelCluster.RuntimeId, ModelCluster.NewVersion, kind);
         // The model's nodes, as an operator's inventory names them (scripts are never run: the model host stops and starts).
-        // Enclaves as attestation and the policy name them: the bundle's MRENCLAVE and MRSIGNER (BundleEnclave).
-        var oldEnclave = KmPs.Policy.BundleEnclave.Of(oldOrc)!.ToString();
-        var newEnclave = KmPs.Policy.BundleEnclave.Of(newOrc)!.ToString();
+        // Enclaves as attestation and the policy name them: the bundle's MRENCLAVE and MRSIGNER (OrcBundle.EnclaveIdentity).
+        var oldEnclave = oldOrc.EnclaveIdentity!.ToString();
+        var newEnclave = newOrc.EnclaveIdentity!.ToString();
         var model = ModelCluster.Create(nodes, g, oldEnclave, newEnclave, "-", UpgradeInEpochs);
         var inventory = model.Nodes.Select(n => new KmNode
         {

@@ -3,6 +3,11 @@ namespace KmPs.Bundles;
 /// <summary>The stable ErrorIds of runtime ids and ORC bundles (scripts match on these).</summary>
 public static class BundleErrorIds
 {
+    public const string BundleChanged = nameof(BundleChanged);
+    public const string BundleConflict = nameof(BundleConflict);
+    public const string BundleCopyCorrupt = nameof(BundleCopyCorrupt);
+    public const string InvalidBundleName = nameof(InvalidBundleName);
+    public const string InvalidEnclaveIdentity = nameof(InvalidEnclaveIdentity);
     public const string InvalidRuntimeId = nameof(InvalidRuntimeId);
     public const string BundleNotFound = nameof(BundleNotFound);
     public const string BundleNotZip = nameof(BundleNotZip);
@@ -15,6 +20,16 @@ public static class BundleErrorIds
     public const string BundleMissingFile = nameof(BundleMissingFile);
     public const string BundleMissingDigest = nameof(BundleMissingDigest);
     public const string BundleDigestMismatch = nameof(BundleDigestMismatch);
+    /// <summary>The SIGSTRUCT is not 1808 bytes, its modulus is not 3072 bits or its date is not a date.</summary>
+    public const string BundleSigstructMalformed = nameof(BundleSigstructMalformed);
+    /// <summary>The SIGSTRUCT's public key exponent is not 3.</summary>
+    public const string BundleSigstructExponent = nameof(BundleSigstructExponent);
+    /// <summary>The SIGSTRUCT's RSA signature (or its Q1/Q2) does not verify.</summary>
+    public const string BundleSigstructSignatureInvalid = nameof(BundleSigstructSignatureInvalid);
+    /// <summary>The SIGSTRUCT signs another enclave: its ENCLAVEHASH is not the .sgxs file's MRENCLAVE.</summary>
+    public const string BundleEnclaveHashMismatch = nameof(BundleEnclaveHashMismatch);
+    /// <summary>The manifest's component identity names other enclaves than the one the SGX files measure.</summary>
+    public const string BundleIdentityMismatch = nameof(BundleIdentityMismatch);
 }
 
 /// <summary>Builds the bundle errors, so each message and recommended action is written once.</summary>
@@ -74,5 +89,21 @@ internal static class BundleErrors
     public static KmException DigestMismatch(string path, string file, string expected, string actual, string? when = null) =>
         new(BundleErrorIds.BundleDigestMismatch, KmErrorCategory.InvalidData,
             $"The file '{file}' in runtime bundle '{path}' has SHA-512/256 {actual}{when}, but the manifest says {expected}.", path)
+        { RecommendedAction = GetFreshCopy };
+
+    public static KmException SigStructInvalid(string path, string file, Sgx.SigStructException e) =>
+        new(e.ErrorId, KmErrorCategory.InvalidData,
+            $"The SGX signature '{file}' in runtime bundle '{path}' is not a valid SIGSTRUCT: {e.Message}.", path, e)
+        { RecommendedAction = GetFreshCopy };
+
+    public static KmException EnclaveHashMismatch(string path, string file, string enclaveHash, string sgxsFile, string mrEnclave) =>
+        new(BundleErrorIds.BundleEnclaveHashMismatch, KmErrorCategory.InvalidData,
+            $"The SGX signature '{file}' in runtime bundle '{path}' signs the enclave {enclaveHash}, but '{sgxsFile}' measures as MRENCLAVE {mrEnclave}: " +
+            "the signature belongs to another build.", path)
+        { RecommendedAction = GetFreshCopy };
+
+    public static KmException IdentityMismatch(string path, string component, string listed, string measured) =>
+        new(BundleErrorIds.BundleIdentityMismatch, KmErrorCategory.InvalidData,
+            $"The manifest of runtime bundle '{path}' gives {component} the enclave identity {listed}, but its SGX files measure as {measured}.", path)
         { RecommendedAction = GetFreshCopy };
 }

@@ -27,14 +27,14 @@ public static class BundleStaging
     public static BundlePlace Place(string configPath, string fileName, string digest)
     {
         if (fileName.Length == 0 || fileName != Path.GetFileName(fileName))
-            throw new KmException("InvalidBundleName", KmErrorCategory.InvalidArgument, $"'{fileName}' is not a file name.", fileName);
+            throw new KmException(BundleErrorIds.InvalidBundleName, KmErrorCategory.InvalidArgument, $"'{fileName}' is not a file name.", fileName);
         var current = NodeConfig.Load(configPath).FindKmBundle()
-                      ?? throw new KmException("ConfigNoKmBundle", KmErrorCategory.InvalidData,
+                      ?? throw new KmException(ConfigErrorIds.ConfigNoKmBundle, KmErrorCategory.InvalidData,
                           $"{configPath} names no key manager bundle, so there is no bundle folder to copy the new ORC to.", configPath);
         var destination = Path.Combine(Path.GetDirectoryName(current.FullPath)!, fileName);
         if (!File.Exists(destination)) return new BundlePlace(destination, false);
         if (Digest(destination) == digest) return new BundlePlace(destination, true);
-        throw new KmException("BundleConflict", KmErrorCategory.ResourceExists,
+        throw new KmException(BundleErrorIds.BundleConflict, KmErrorCategory.ResourceExists,
             $"{destination} already exists with other contents than the ORC to install (SHA-512/256 differs); it was left alone.", destination)
         {
             RecommendedAction = "Remove or rename that file on the node's machine, or give the new ORC another file name.",
@@ -66,7 +66,7 @@ public static class BundleStaging
     public static void RequireDigest(string orc, string digest, string? expected)
     {
         if (expected is null || digest == expected) return;
-        throw new KmException("BundleChanged", KmErrorCategory.InvalidData,
+        throw new KmException(BundleErrorIds.BundleChanged, KmErrorCategory.InvalidData,
             $"{orc} changed since the upgrade was planned (SHA-512/256 {digest[..16]}…, planned {expected[..Math.Min(16, expected.Length)]}…); it was not installed.", orc)
         { RecommendedAction = "Put the planned ORC back, or start a new upgrade with the new file (another journal)." };
     }
@@ -77,7 +77,7 @@ public static class BundleStaging
         var size = new FileInfo(temp).Length;
         var got = Digest(temp);
         if (size != length || got != digest)
-            throw new KmException("BundleCopyCorrupt", KmErrorCategory.InvalidData,
+            throw new KmException(BundleErrorIds.BundleCopyCorrupt, KmErrorCategory.InvalidData,
                 $"The ORC copied to {destination} arrived with {size} bytes and SHA-512/256 {got}, not {length} bytes and {digest}; it was not installed.", destination);
         OrcBundle.Open(temp); // a readable ORC, before anything names it
         File.Move(temp, destination, overwrite: false);

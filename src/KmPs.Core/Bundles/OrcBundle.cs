@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using KmPs.Sgx;
 
 namespace KmPs.Bundles;
 
@@ -9,35 +10,71 @@ public sealed record OrcFile(string Name, long Size, string? ExpectedDigest, str
 }
 
 /// <summary>
+/// The SGX enclave of a bundle's RONL component, as oasis-core's bundle.go measures it: MRENCLAVE is
+/// the SHA-256 of the .sgxs file (MrEnclave), MRSIGNER the SHA-256 of the SIGSTRUCT's modulus
+/// (MrSigner), and the SIGSTRUCT must sign that MRENCLAVE (verifySgxSignature).
+/// </summary>
+public sealed record OrcEnclave
+{
+    public required string SgxsFile { get; init; }
+    public string? SignatureFile { get; init; }
+    /// <summary>SHA-256 of the .sgxs file, lowercase hex.</summary>
+    public required string MrEnclave { get; init; }
+    /// <summary>The verified SIGSTRUCT; null without a signature file or when it does not verify.</summary>
+    public SigStruct? SigStruct { get; init; }
+    public string? MrSigner => SigStruct?.MrSigner;
+    /// <summary>Whether the SIGSTRUCT's ENCLAVEHASH is this MRENCLAVE (null without a verified SIGSTRUCT).</summary>
+    public bool? EnclaveHashMatches => SigStruct is null ? null : SigStruct.EnclaveHash == MrEnclave;
+    /// <summary>MRENCLAVE and MRSIGNER, when the signature verified.</summary>
+    public EnclaveIdentity? Identity => MrSigner is null ? null : new EnclaveIdentity(MrEnclave, MrSigner);
+
+    public override string ToString() =>
+        $"{SgxsFile} (MRENCLAVE {MrEnclave[..8]}…), " + (SignatureFile is null ? "no signature"
+            : SigStruct is null ? $"{SignatureFile} (does not verify)"
+            : $"{SignatureFile} (MRSIGNER {MrSigner![..8]}…, ISV {SigStruct.IsvProdId}/{SigStruct.IsvSvn}, {(EnclaveHashMatches == true ? "signs this enclave" : "signs another enclave")})");
+}
+
+/// <summary>
 /// An opened ORC (Oasis Runtime Container): a ZIP whose first entry is the JSON manifest
 /// <c>META-INF/MANIFEST.MF</c>, then flat files whose SHA-512/256 digests the manifest lists.
-/// Validation follows oasis-node's bundle Open/Validate; the SGX SIGSTRUCT/MRENCLAVE and ELF checks
-/// are not done (they need real enclave files; the simulator's enclave files are not).
-/// The archive is not kept open: <see cref="ReadFile"/> opens it again.
+/// Validation follows oasis-node's bundle Open/Validate (go/runtime/bundle bundle.go), the SGX
+/// signature included: each SGX component's SIGSTRUCT must verify and sign its .sgxs's MRENCLAVE.
+/// The ELF checks are not done. The archive is not kept open: <see cref="ReadFile"/> opens it again.
 /// </summary>
 public sealed class OrcBundle
 {
+    // Declared in the order Format-List * shows them: what the bundle is, then its enclave, then the detail.
     public string Path { get; }
-    public OrcManifest Manifest { get; }
-    /// <summary>Every file but the manifest, in archive order.</summary>
-    public IReadOnlyList<OrcFile> Files { get; }
-    /// <summary>Missing files and digest problems found by <see cref="Inspect"/>, in oasis-node's order.</summary>
-    public IReadOnlyList<KmException> Problems { get; }
-
     public string RuntimeId => Manifest.Id;
     public string? Name => Manifest.Name;
     public Status.OasisVersion Version => Manifest.RuntimeVersion;
+    /// <summary>Mainnet or Testnet for those networks' key manager runtimes, else null (<see cref="KmNetworks"/>).</summary>
+    public KmNetwork? Network => KmNetworks.OfRuntime(RuntimeId);
     public bool IsKeyManager => Bundles.RuntimeId.IsKeyManager(Manifest.Id);
     public bool IsValid => Problems.Count == 0;
+    /// <summary>Missing files, digest and SGX signature problems found by <see cref="Inspect"/>, in oasis-node's order.</summary>
+    public IReadOnlyList<KmException> Problems { get; }
+
+    /// <summary>
+    /// The identity the RONL enclave runs as: the one its SGX files measure; without SGX files, the
+    /// first the manifest's component <c>identity</c> lists (25.0+). Null when neither is there.
+    /// </summary>
+    public EnclaveIdentity? EnclaveIdentity => Enclave?.Identity ?? ManifestIdentities.FirstOrDefault()?.Enclave;
+    public string? MrEnclave => EnclaveIdentity?.MrEnclave;
+    public string? MrSigner => EnclaveIdentity?.MrSigner;
+    public ushort? IsvProdId => Enclave?.SigStruct?.IsvProdId;
+    public ushort? IsvSvn => Enclave?.SigStruct?.IsvSvn;
+    /// <summary>Whether the SGX signature signs this enclave (null without a verified signature).</summary>
+    public bool? EnclaveHashMatches => Enclave?.EnclaveHashMatches;
+    /// <summary>SHA-512/256 of the CBOR-encoded manifest (oasis-core Manifest.Hash): a 25.0+ deployment's bundle_checksum.</summary>
+    public string ManifestHash { get; }
+    /// <summary>The RONL component's identities as its 25.0+ manifest lists them (empty for older manifests).</summary>
+    public IReadOnlyList<OrcIdentity> ManifestIdentities => Manifest.Ronl?.Identities ?? Array.Empty<OrcIdentity>();
 
     /// <summary>The RONL enclave file: its SGXS, else its ELF executable (null without a RONL).</summary>
     public string? EnclaveFile => Manifest.Ronl?.EnclaveFile;
-
-    /// <summary>
-    /// Hex SHA-512/256 of the enclave file. The simulator uses it as MRENCLAVE; a real MRENCLAVE is
-    /// measured from the SGXS pages, which this does not do.
-    /// </summary>
-    public string? EnclaveIdentity => Files.FirstOrDefault(f => f.Name == EnclaveFile)?.ActualDigest;
+    /// <summary>The RONL component's SGX enclave as measured from its files (null without SGX or without the .sgxs file).</summary>
+    public OrcEnclave? Enclave { get; }
 
     /// <summary>
     /// Hex SHA-256 over every file's name and SHA-512/256: two bundles with the same version but other
@@ -45,13 +82,18 @@ public sealed class OrcBundle
     /// </summary>
     public string ContentDigest => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
         string.Join("\n", Files.Select(f => f.Name + ":" + f.ActualDigest))))).ToLowerInvariant();
+    /// <summary>Every file but the manifest, in archive order.</summary>
+    public IReadOnlyList<OrcFile> Files { get; }
+    public OrcManifest Manifest { get; }
 
-    private OrcBundle(string path, OrcManifest manifest, IReadOnlyList<OrcFile> files, IReadOnlyList<KmException> problems)
+    private OrcBundle(string path, OrcManifest manifest, IReadOnlyList<OrcFile> files, OrcEnclave? enclave, IReadOnlyList<KmException> problems)
     {
         Path = path;
         Manifest = manifest;
         Files = files;
+        Enclave = enclave;
         Problems = problems;
+        ManifestHash = manifest.Hash();
     }
 
     /// <summary>Opens and fully validates a bundle, like oasis-node does before running it.</summary>
@@ -78,7 +120,9 @@ public sealed class OrcBundle
             var entries = CheckLayout(fullPath, zip);
             var manifest = OrcManifest.Parse(ReadAll(entries[0]), fullPath);
             var files = entries.Skip(1).Select(e => HashEntry(e, manifest)).ToList();
-            return new OrcBundle(fullPath, manifest, files, FindProblems(fullPath, manifest, files));
+            var problems = FindProblems(fullPath, manifest, files);
+            var enclave = CheckEnclaves(fullPath, zip, manifest, problems);
+            return new OrcBundle(fullPath, manifest, files, enclave, problems);
         }
         catch (InvalidDataException e)
         {
@@ -155,6 +199,42 @@ public sealed class OrcBundle
             else if (!f.Ok) problems.Add(BundleErrors.DigestMismatch(path, f.Name, f.ExpectedDigest, f.ActualDigest));
         }
         return problems;
+    }
+
+    /// <summary>
+    /// verifySgxSignature for every SGX component (the SIGSTRUCT verifies and signs the .sgxs's
+    /// MRENCLAVE), then the RONL's identity against the manifest's own list. Returns the RONL enclave.
+    /// </summary>
+    private static OrcEnclave? CheckEnclaves(string path, ZipArchive zip, OrcManifest manifest, List<KmException> problems)
+    {
+        OrcEnclave? ronl = null;
+        var components = manifest.Components.Where(c => !c.IsRonl).Prepend(manifest.Ronl).Where(c => c?.Sgx is not null);
+        foreach (var c in components)
+        {
+            var sgx = c!.Sgx!;
+            if (zip.GetEntry(sgx.Executable) is not { } sgxsEntry) continue; // reported as a missing file
+            string mrEnclave;
+            using (var s = sgxsEntry.Open()) mrEnclave = Sgxs.MrEnclave(s);
+            SigStruct? sig = null;
+            if (sgx.Signature is not null && zip.GetEntry(sgx.Signature) is { } sigEntry)
+            {
+                try
+                {
+                    sig = sigEntry.Length == SigStruct.Size ? SigStruct.Verify(ReadAll(sigEntry)) : throw SigStruct.WrongSize(sigEntry.Length);
+                    if (sig.EnclaveHash != mrEnclave) problems.Add(BundleErrors.EnclaveHashMismatch(path, sgx.Signature, sig.EnclaveHash, sgx.Executable, mrEnclave));
+                }
+                catch (SigStructException e)
+                {
+                    problems.Add(BundleErrors.SigStructInvalid(path, sgx.Signature, e));
+                }
+            }
+            var enclave = new OrcEnclave { SgxsFile = sgx.Executable, SignatureFile = sgx.Signature, MrEnclave = mrEnclave, SigStruct = sig };
+            if (!c.IsRonl) continue;
+            ronl = enclave;
+            if (enclave.Identity is { } measured && c.Identities.Count > 0 && c.Identities.All(i => i.Enclave != measured))
+                problems.Add(BundleErrors.IdentityMismatch(path, c.Id, string.Join(", ", c.Identities.Select(i => i.Enclave.Short)), measured.Short));
+        }
+        return ronl;
     }
 
     private static byte[] ReadAll(ZipArchiveEntry entry)

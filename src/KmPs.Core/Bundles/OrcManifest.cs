@@ -5,8 +5,33 @@ namespace KmPs.Bundles;
 /// <summary>SGX files of a runtime: the SGXS enclave and its (optional) SIGSTRUCT.</summary>
 public sealed record OrcSgx(string Executable, string? Signature = null);
 
-/// <summary>TDX file names of a component (only the files; VM resources are not modelled).</summary>
-public sealed record OrcTdx(string Firmware, string? Kernel = null, string? InitRd = null, string? Stage2Image = null);
+/// <summary>TDX metadata of a component (oasis-core 25.x TDXMetadata): its files, kernel options, stage 2 and VM resources.</summary>
+public sealed record OrcTdx(string Firmware, string? Kernel = null, string? InitRd = null, string? Stage2Image = null)
+{
+    public IReadOnlyList<string> ExtraKernelOptions { get; init; } = Array.Empty<string>();
+    public string? Stage2Format { get; init; }
+    public bool Stage2Persist { get; init; }
+    public OrcTdxResources Resources { get; init; } = new();
+
+    public bool Equals(OrcTdx? other) =>
+        other is not null && (Firmware, Kernel, InitRd, Stage2Image, Stage2Format, Stage2Persist, Resources) ==
+        (other.Firmware, other.Kernel, other.InitRd, other.Stage2Image, other.Stage2Format, other.Stage2Persist, other.Resources) &&
+        ExtraKernelOptions.SequenceEqual(other.ExtraKernelOptions);
+
+    public override int GetHashCode() => HashCode.Combine(Firmware, Kernel, Stage2Image);
+}
+
+/// <summary>Requested TDX VM resources (TDXResources): memory in MB, vCPUs, an optional GPU.</summary>
+public sealed record OrcTdxResources(ulong Memory = 0, byte Cpus = 0, OrcGpu? Gpu = null);
+
+/// <summary>A requested GPU (GPUResource).</summary>
+public sealed record OrcGpu(string? Model, byte Count);
+
+/// <summary>
+/// An expected identity of a component (oasis-core 25.0+ component <c>identity</c> entries): the
+/// enclave identity, and the hypervisor it is for, if any.
+/// </summary>
+public sealed record OrcIdentity(Sgx.EnclaveIdentity Enclave, string? Hypervisor = null);
 
 /// <summary>A file the manifest names, and what it is for ("ronl: SGX executable").</summary>
 public sealed record OrcNamedFile(string File, string Role);
@@ -25,9 +50,19 @@ public sealed record OrcComponent
     public string? ElfExecutable { get; init; }
     public OrcSgx? Sgx { get; init; }
     public OrcTdx? Tdx { get; init; }
+    /// <summary>The component's expected enclave identities (25.0+ <c>identity</c>); empty when the manifest gives none.</summary>
+    public IReadOnlyList<OrcIdentity> Identities { get; init; } = Array.Empty<OrcIdentity>();
     public bool Disabled { get; init; }
 
     public bool IsRonl => Kind == RonlKind;
+
+    /// <summary>Value equality, the identity list included.</summary>
+    public bool Equals(OrcComponent? other) =>
+        other is not null && (Kind, Name, Version, Executable, ElfExecutable, Sgx, Tdx, Disabled) ==
+        (other.Kind, other.Name, other.Version, other.Executable, other.ElfExecutable, other.Sgx, other.Tdx, other.Disabled) &&
+        Identities.SequenceEqual(other.Identities);
+
+    public override int GetHashCode() => HashCode.Combine(Kind, Name, Version);
 
     /// <summary>Component id as oasis-core prints it: the kind, or kind.name.</summary>
     public string Id => string.IsNullOrEmpty(Name) ? Kind : $"{Kind}.{Name}";
@@ -87,6 +122,8 @@ public sealed record OrcManifest
     public IReadOnlyList<OrcComponent> Components { get; init; } = Array.Empty<OrcComponent>();
     /// <summary>File name to SHA-512/256, lower-case hex.</summary>
     public IReadOnlyDictionary<string, string> Digests { get; init; } = new Dictionary<string, string>();
+    /// <summary>The JSON had no <c>digests</c> (or null): Go's nil map, which the manifest hash encodes as CBOR null.</summary>
+    public bool DigestsAbsent { get; init; }
 
     /// <summary>True when the runtime's executables are at the top level (the 22.2-era form).</summary>
     public bool IsLegacy => !string.IsNullOrEmpty(Executable) || Sgx is not null;
@@ -141,4 +178,13 @@ public sealed record OrcManifest
 
     /// <summary>Manifest JSON in oasis-core's field order, digests sorted by name.</summary>
     public byte[] ToJson() => OrcManifestJson.Write(this);
+
+    /// <summary>The manifest as oasis-core's <c>cbor.Marshal</c> encodes it (see <see cref="OrcManifestCbor"/>).</summary>
+    public byte[] ToCbor() => OrcManifestCbor.Encode(this);
+
+    /// <summary>
+    /// oasis-core's Manifest.Hash: SHA-512/256 of the CBOR-encoded manifest, lower-case hex. Oasis
+    /// names the bundle's exploded folder with it and, from 25.0, a deployment's bundle_checksum.
+    /// </summary>
+    public string Hash() => Sha512_256.HashHex(ToCbor());
 }

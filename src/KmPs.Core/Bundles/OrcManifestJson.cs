@@ -13,7 +13,8 @@ internal static class OrcManifestJson
 {
     private static readonly JsonSerializerOptions ReadOptions = new() { PropertyNameCaseInsensitive = true };
 
-    public static OrcManifest Read(ReadOnlySpan<byte> json, string source)
+    /// <param name="validate">False skips Manifest.Validate (Go's json.Unmarshal does not validate either): for tests of the hash.</param>
+    public static OrcManifest Read(ReadOnlySpan<byte> json, string source, bool validate = true)
     {
         ManifestDto? dto;
         try
@@ -33,10 +34,11 @@ internal static class OrcManifestJson
             Version = dto.Version.ToVersion(),
             Executable = OrcComponent.NonEmpty(dto.Executable),
             Sgx = dto.Sgx?.ToModel(),
-            Components = (dto.Components ?? new()).Select((c, i) => c?.ToModel() ?? throw BundleErrors.ManifestInvalid(source, $"component {i} is null")).ToList(),
+            Components = (dto.Components ?? new()).Select((c, i) => c?.ToModel(i, source) ?? throw BundleErrors.ManifestInvalid(source, $"component {i} is null")).ToList(),
             Digests = (dto.Digests ?? new()).ToDictionary(kv => kv.Key, kv => ParseDigest(kv.Key, kv.Value, source), StringComparer.Ordinal),
+            DigestsAbsent = dto.Digests is null,
         };
-        if (manifest.Problem() is { } problem) throw BundleErrors.ManifestInvalid(source, problem);
+        if (validate && manifest.Problem() is { } problem) throw BundleErrors.ManifestInvalid(source, problem);
         return manifest;
     }
 
@@ -107,16 +109,50 @@ internal static class OrcManifestJson
             w.WriteEndObject();
         }
         if (c.Sgx is not null) WriteSgx(w, c.Sgx);
-        if (c.Tdx is not null)
+        if (c.Tdx is not null) WriteTdx(w, c.Tdx);
+        if (c.Identities.Count > 0)
         {
-            w.WriteStartObject("tdx");
-            w.WriteString("firmware", c.Tdx.Firmware);
-            if (c.Tdx.Kernel is not null) w.WriteString("kernel", c.Tdx.Kernel);
-            if (c.Tdx.InitRd is not null) w.WriteString("initrd", c.Tdx.InitRd);
-            if (c.Tdx.Stage2Image is not null) w.WriteString("stage2_image", c.Tdx.Stage2Image);
-            w.WriteEndObject();
+            // identity[].enclave is sgx.EnclaveIdentity, whose MarshalText is base64 of MRENCLAVE‖MRSIGNER.
+            w.WriteStartArray("identity");
+            foreach (var i in c.Identities)
+            {
+                w.WriteStartObject();
+                if (!string.IsNullOrEmpty(i.Hypervisor)) w.WriteString("hypervisor", i.Hypervisor);
+                w.WriteString("enclave", Convert.ToBase64String(Convert.FromHexString(i.Enclave.ToString())));
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
         }
         if (c.Disabled) w.WriteBoolean("disabled", true);
+        w.WriteEndObject();
+    }
+
+    private static void WriteTdx(Utf8JsonWriter w, OrcTdx t)
+    {
+        w.WriteStartObject("tdx");
+        w.WriteString("firmware", t.Firmware);
+        if (t.Kernel is not null) w.WriteString("kernel", t.Kernel);
+        if (t.InitRd is not null) w.WriteString("initrd", t.InitRd);
+        if (t.ExtraKernelOptions.Count > 0)
+        {
+            w.WriteStartArray("extra_kernel_options");
+            foreach (var o in t.ExtraKernelOptions) w.WriteStringValue(o);
+            w.WriteEndArray();
+        }
+        if (t.Stage2Image is not null) w.WriteString("stage2_image", t.Stage2Image);
+        if (t.Stage2Format is not null) w.WriteString("stage2_format", t.Stage2Format);
+        if (t.Stage2Persist) w.WriteBoolean("stage2_persist", true);
+        w.WriteStartObject("resources");
+        w.WriteNumber("memory", t.Resources.Memory);
+        w.WriteNumber("cpus", t.Resources.Cpus);
+        if (t.Resources.Gpu is { } gpu)
+        {
+            w.WriteStartObject("gpu");
+            if (!string.IsNullOrEmpty(gpu.Model)) w.WriteString("model", gpu.Model);
+            w.WriteNumber("count", gpu.Count);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
         w.WriteEndObject();
     }
 
@@ -175,6 +211,38 @@ internal static class OrcManifestJson
         public string? Kernel { get; set; }
         public string? InitRd { get; set; }
         [JsonPropertyName("stage2_image")] public string? Stage2Image { get; set; }
+        [JsonPropertyName("extra_kernel_options")] public List<string>? ExtraKernelOptions { get; set; }
+        [JsonPropertyName("stage2_format")] public string? Stage2Format { get; set; }
+        [JsonPropertyName("stage2_persist")] public bool Stage2Persist { get; set; }
+        public ResourcesDto? Resources { get; set; }
+
+        public OrcTdx ToModel() => new(Firmware ?? "", OrcComponent.NonEmpty(Kernel), OrcComponent.NonEmpty(InitRd), OrcComponent.NonEmpty(Stage2Image))
+        {
+            ExtraKernelOptions = ExtraKernelOptions ?? new(),
+            Stage2Format = OrcComponent.NonEmpty(Stage2Format),
+            Stage2Persist = Stage2Persist,
+            Resources = new OrcTdxResources(Resources?.Memory ?? 0, Resources?.Cpus ?? 0,
+                Resources?.Gpu is { } g ? new OrcGpu(OrcComponent.NonEmpty(g.Model), g.Count) : null),
+        };
+    }
+
+    private sealed class ResourcesDto
+    {
+        public ulong Memory { get; set; }
+        public byte Cpus { get; set; }
+        public GpuDto? Gpu { get; set; }
+    }
+
+    private sealed class GpuDto
+    {
+        public string? Model { get; set; }
+        public byte Count { get; set; }
+    }
+
+    private sealed class IdentityDto
+    {
+        public string? Hypervisor { get; set; }
+        public string? Enclave { get; set; }
     }
 
     private sealed class ComponentDto
@@ -186,9 +254,10 @@ internal static class OrcManifestJson
         public ElfDto? Elf { get; set; }
         public SgxDto? Sgx { get; set; }
         public TdxDto? Tdx { get; set; }
+        public List<IdentityDto?>? Identity { get; set; }
         public bool Disabled { get; set; }
 
-        public OrcComponent ToModel() => new()
+        public OrcComponent ToModel(int index, string source) => new()
         {
             Kind = Kind ?? "",
             Name = OrcComponent.NonEmpty(Name),
@@ -196,10 +265,20 @@ internal static class OrcManifestJson
             Executable = OrcComponent.NonEmpty(Executable),
             ElfExecutable = Elf is null ? null : Elf.Executable ?? "",
             Sgx = Sgx?.ToModel(),
-            Tdx = Tdx is null ? null : new OrcTdx(Tdx.Firmware ?? "", OrcComponent.NonEmpty(Tdx.Kernel),
-                OrcComponent.NonEmpty(Tdx.InitRd), OrcComponent.NonEmpty(Tdx.Stage2Image)),
+            Tdx = Tdx?.ToModel(),
+            Identities = (Identity ?? new()).Select((id, i) => ParseIdentity(id, $"component {index}: identity {i}", source)).ToList(),
             Disabled = Disabled,
         };
+    }
+
+    /// <summary>sgx.EnclaveIdentity's UnmarshalText: standard base64 of the 64 bytes MRENCLAVE‖MRSIGNER.</summary>
+    private static OrcIdentity ParseIdentity(IdentityDto? dto, string what, string source)
+    {
+        if (dto?.Enclave is not { } text) throw BundleErrors.ManifestInvalid(source, $"{what} has no enclave");
+        var buffer = new byte[text.Length];
+        if (!Convert.TryFromBase64String(text, buffer, out var n) || n != 64)
+            throw BundleErrors.ManifestInvalid(source, $"{what}: the enclave '{text}' is not 64 bytes (MRENCLAVE and MRSIGNER) in base64");
+        return new OrcIdentity(new Sgx.EnclaveIdentity(buffer[..32], buffer[32..64]), OrcComponent.NonEmpty(dto.Hypervisor));
     }
 
     private static OasisVersion ToVersion(this VersionDto? v) => v is null ? default : new OasisVersion(v.Major, v.Minor, v.Patch);

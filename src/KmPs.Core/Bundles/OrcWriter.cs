@@ -1,4 +1,7 @@
 using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using KmPs.Sgx;
 using KmPs.Status;
 
 namespace KmPs.Bundles;
@@ -22,6 +25,35 @@ public sealed record OrcSpec
     public required byte[] Elf { get; init; }
     public byte[]? Sgx { get; init; }
     public byte[]? SgxSignature { get; init; }
+    /// <summary>Components layout: write the enclave's identity (measured from Sgx and SgxSignature) into the component's <c>identity</c> (25.0+).</summary>
+    public bool ManifestIdentity { get; init; }
+
+    /// <summary>
+    /// A bundle of real shape: an ELF, an .sgxs whose code is derived from (runtime id, version,
+    /// build) and a SIGSTRUCT signed by <paramref name="signer"/> (<see cref="EnclaveSigner"/>). The same
+    /// inputs give the same bytes and identity; another <paramref name="build"/> of the same version
+    /// gives another MRENCLAVE, another signer another MRSIGNER.
+    /// </summary>
+    /// <param name="codeBytes">How much enclave code: the .sgxs is about 1.27 times as large (its measurement records).</param>
+    public static OrcSpec Simulated(string runtimeId, OasisVersion version, OrcLayout layout = OrcLayout.Components, string build = "",
+        string signer = EnclaveSigner.DefaultName, ushort isvProdId = 0, ushort isvSvn = 0, int codeBytes = 2 * Sgxs.PageSize)
+    {
+        var seed = $"{Bundles.RuntimeId.Normalize(runtimeId)}/{version}/{build}";
+        var enclave = EnclaveSigner.Named(signer).Package(Derive(seed + "/enclave", codeBytes), isvProdId, isvSvn);
+        return new OrcSpec
+        {
+            RuntimeId = runtimeId,
+            Name = "keymanager",
+            Version = version,
+            Layout = layout,
+            Elf = [0x7f, (byte)'E', (byte)'L', (byte)'F', 2, 1, 1, 0, .. Derive(seed + "/elf", 1024)],
+            Sgx = enclave.Sgxs,
+            SgxSignature = enclave.SigStruct,
+        };
+    }
+
+    private static byte[] Derive(string seed, int size) =>
+        Enumerable.Range(0, (size + 31) / 32).SelectMany(i => SHA256.HashData(Encoding.UTF8.GetBytes($"{seed}/{i}"))).Take(size).ToArray();
 }
 
 /// <summary>
@@ -34,7 +66,9 @@ public static class OrcWriter
     private static readonly DateTimeOffset EntryTime = new(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     /// <summary>Writes a bundle for one runtime in the chosen layout and returns what it wrote.</summary>
-    public static OrcBundle Write(string path, OrcSpec spec)
+    /// <param name="validate">False writes a bundle that does not validate too (for tests: a SIGSTRUCT of another enclave, ...); its Problems say what is wrong.</param>
+    /// <exception cref="KmException">Bundle* ErrorIds when the result does not validate and <paramref name="validate"/> is true; nothing is written then.</exception>
+    public static OrcBundle Write(string path, OrcSpec spec, bool validate = true)
     {
         var prefix = spec.Layout == OrcLayout.Legacy ? "runtime" : "ronl";
         var files = new Dictionary<string, byte[]> { [prefix + ".elf"] = spec.Elf };
@@ -52,17 +86,24 @@ public static class OrcWriter
             {
                 Components = new[]
                 {
-                    new OrcComponent { Kind = OrcComponent.RonlKind, Version = spec.Version, ElfExecutable = prefix + ".elf", Sgx = sgx },
+                    new OrcComponent
+                    {
+                        Kind = OrcComponent.RonlKind, Version = spec.Version, ElfExecutable = prefix + ".elf", Sgx = sgx,
+                        Identities = spec.ManifestIdentity && spec.Sgx is not null && spec.SgxSignature is not null
+                            ? new[] { new OrcIdentity(new SgxEnclaveFiles(spec.Sgx, spec.SgxSignature).Identity) }
+                            : Array.Empty<OrcIdentity>(),
+                    },
                 },
             };
-        return Write(path, manifest, files);
+        return Write(path, manifest, files, validate);
     }
 
     /// <summary>
     /// Writes <paramref name="manifest"/> (its digests replaced by those of <paramref name="files"/>)
-    /// and the files, then opens the result to prove it valid. The file appears only when complete.
+    /// and the files, then opens the result to prove it valid. The file appears only when complete,
+    /// and (with <paramref name="validate"/>) only when it validates.
     /// </summary>
-    public static OrcBundle Write(string path, OrcManifest manifest, IReadOnlyDictionary<string, byte[]> files)
+    public static OrcBundle Write(string path, OrcManifest manifest, IReadOnlyDictionary<string, byte[]> files, bool validate = true)
     {
         var fullPath = Path.GetFullPath(path);
         foreach (var name in files.Keys)
@@ -74,8 +115,13 @@ public static class OrcWriter
         entries.AddRange(files.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, kv.Value)));
         var temp = fullPath + ".partial";
         WriteZip(temp, entries);
+        if (validate && OrcBundle.Inspect(temp).Problems is [var first, ..])
+        {
+            File.Delete(temp);
+            throw first;
+        }
         File.Move(temp, fullPath, overwrite: true);
-        return OrcBundle.Open(fullPath);
+        return validate ? OrcBundle.Open(fullPath) : OrcBundle.Inspect(fullPath);
     }
 
     /// <summary>Writes entries in the given order, as they are: also the way to make broken bundles for tests.</summary>

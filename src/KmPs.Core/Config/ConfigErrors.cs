@@ -3,6 +3,7 @@ namespace KmPs.Config;
 /// <summary>The stable ErrorIds of node configs and their edits (scripts match on these).</summary>
 public static class ConfigErrorIds
 {
+    public const string ConfigDataDirMismatch = nameof(ConfigDataDirMismatch);
     public const string ConfigNotFound = nameof(ConfigNotFound);
     public const string ConfigUnreadable = nameof(ConfigUnreadable);
     public const string ConfigInvalidYaml = nameof(ConfigInvalidYaml);

@@ -29,7 +29,7 @@ public static class NodeControlSocket
         if (config.DataDirPath is null) return;
         var given = Path.IsPathRooted(dataDir) ? dataDir : Path.Combine(baseDirectory, dataDir);
         if (SameFolder(config.DataDirPath, given)) return;
-        throw new KmException("ConfigDataDirMismatch", KmErrorCategory.InvalidData,
+        throw new KmException(ConfigErrorIds.ConfigDataDirMismatch, KmErrorCategory.InvalidData,
                 $"The config {config.Path} uses data dir {config.DataDirPath}, not {LocalState.LocalStatePath.Normalize(given)}; is it this node's config?", config.Path)
             { RecommendedAction = "Give the data dir and the config of the same node." };
     }

@@ -83,13 +83,13 @@ public sealed class ControlClient
         switch (LocalState.LocalStatePath.Probe(Address.Path))
         {
             case LocalState.LocalStatePath.Presence.Unreadable:
-                throw new KmException("SocketAccessDenied", KmErrorCategory.PermissionDenied,
+                throw new KmException(ControlErrorIds.SocketAccessDenied, KmErrorCategory.PermissionDenied,
                     $"Whether a control socket is at {Address.Path} cannot be seen by this user (permission denied on its folder); the node may well be running.", Address.Path)
                 {
                     RecommendedAction = LocalState.LocalStatePath.RunAsNodeUser,
                 };
             case LocalState.LocalStatePath.Presence.Absent:
-                throw new KmException("SocketNotFound", KmErrorCategory.ObjectNotFound,
+                throw new KmException(ControlErrorIds.SocketNotFound, KmErrorCategory.ObjectNotFound,
                     $"No control socket at {Address.Path}: the node is not running, or the path is not its data dir.", Address.Path)
                 {
                     RecommendedAction = "Check the node's data dir (common.data_dir / datadir in its config) and that the node is started.",
@@ -126,7 +126,7 @@ public sealed class ControlClient
     {
         var socketError = FindInner<SocketException>(e);
         if (socketError?.SocketErrorCode == SocketError.ConnectionRefused)
-            return new KmException("ConnectionRefused", KmErrorCategory.ConnectionError,
+            return new KmException(ControlErrorIds.ConnectionRefused, KmErrorCategory.ConnectionError,
                 $"Nothing accepts connections on {Address.Path}: the node is stopped or crashed and left its socket file behind.",
                 Address.Path, e);
         if (socketError is not null && socketError.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.AccessDenied)
@@ -134,16 +134,16 @@ public sealed class ControlClient
                 socketError.SocketErrorCode == SocketError.AccessDenied ? KmErrorCategory.PermissionDenied : KmErrorCategory.ObjectNotFound,
                 $"Cannot connect to {Address.Path}: {socketError.Message}.", Address.Path, e);
         if (e.StatusCode == StatusCode.DeadlineExceeded)
-            return new KmException("ControlTimeout", KmErrorCategory.OperationTimeout,
+            return new KmException(ControlErrorIds.ControlTimeout, KmErrorCategory.OperationTimeout,
                 $"{path} on {Address.Path} did not answer within its deadline.", Address.Path, e);
         if (IsNotGrpc(e))
-            return new KmException("NotGrpcPeer", KmErrorCategory.ProtocolError,
+            return new KmException(ControlErrorIds.NotGrpcPeer, KmErrorCategory.ProtocolError,
                 $"{Address.Path} does not speak gRPC over HTTP/2 ({e.Status.Detail}); is it an oasis-node control socket?",
                 Address.Path, e);
         if (e.StatusCode == StatusCode.Unavailable)
-            return new KmException("ConnectionFailed", KmErrorCategory.ConnectionError,
+            return new KmException(ControlErrorIds.ConnectionFailed, KmErrorCategory.ConnectionError,
                 $"Cannot reach {Address.Path}: {e.Status.Detail}", Address.Path, e);
-        return new KmException("GrpcError", KmErrorCategory.InvalidResult,
+        return new KmException(ControlErrorIds.GrpcError, KmErrorCategory.InvalidResult,
             $"{path} failed on {Address.Path}: {e.StatusCode}: {e.Status.Detail}", Address.Path, e);
     }
 
@@ -169,7 +169,7 @@ public sealed class ControlClient
         try { return CborCodec.Decode(body); }
         catch (CborDecodeException e)
         {
-            throw new KmException("CborDecodeError", KmErrorCategory.InvalidData,
+            throw new KmException(ControlErrorIds.CborDecodeError, KmErrorCategory.InvalidData,
                 $"The {what} answer from {address.Path} is not valid CBOR: {e.Message}", address.Path, e);
         }
     }
@@ -182,7 +182,7 @@ public sealed class ControlClient
         var body = await CallAsync(ControlMethods.NodeController, ControlMethods.GetStatus, Empty, timeout, ct).ConfigureAwait(false);
         var node = DecodeResponse(body, "GetStatus", Address);
         if (node is not CborMap)
-            throw new KmException("CborDecodeError", KmErrorCategory.InvalidData,
+            throw new KmException(ControlErrorIds.CborDecodeError, KmErrorCategory.InvalidData,
                 $"GetStatus on {Address.Path} returned a CBOR {node.Kind}, not a status map.", Address.Path);
         return node;
     }
@@ -199,7 +199,7 @@ public sealed class ControlClient
         try { return StatusParser.Parse(node, address.ToString()); }
         catch (CborDecodeException e)
         {
-            throw new KmException("StatusShapeUnknown", KmErrorCategory.InvalidData,
+            throw new KmException(ControlErrorIds.StatusShapeUnknown, KmErrorCategory.InvalidData,
                 $"The status from {address.Path} does not have a known oasis-node shape: {e.Message}", address.Path, e);
         }
     }
@@ -265,7 +265,7 @@ public sealed class ControlClient
         try { return RegistryRuntime.FromCbor(node); }
         catch (CborDecodeException e)
         {
-            throw new KmException("CborDecodeError", KmErrorCategory.InvalidData,
+            throw new KmException(ControlErrorIds.CborDecodeError, KmErrorCategory.InvalidData,
                 $"The runtime descriptor from {Address.Path} does not decode: {e.Message}", Address.Path, e);
         }
     }

@@ -101,7 +101,7 @@ public sealed record SocketAddress
     }
 
     private static KmException Invalid(string? input, string why) =>
-        new("InvalidSocketAddress", KmErrorCategory.InvalidArgument,
+        new(KmPs.Inventory.InventoryErrorIds.InvalidSocketAddress, KmErrorCategory.InvalidArgument,
             $"'{input}' is not a usable control socket address: {why}.", input)
         {
             RecommendedAction = "Give the node's socket as unix:/path/to/datadir/internal.sock, the socket path, or the data dir.",

@@ -10,7 +10,7 @@ public static class LogScanner
         try
         {
             if (!File.Exists(path))
-                throw new KmException("LogNotFound", KmErrorCategory.ObjectNotFound, $"No log file at {path}.", path)
+                throw new KmException(DiagnosisErrorIds.LogNotFound, KmErrorCategory.ObjectNotFound, $"No log file at {path}.", path)
                 {
                     RecommendedAction = "Point -Path at the node's log.file (oasis-node logs to stdout/journald unless log.file is set).",
                 };
@@ -25,7 +25,7 @@ public static class LogScanner
             }
             return new LogScan { Path = path, LinesRead = lines.Count, Problems = UpgradeProblemFinder.Scan(lines, name ?? path, path).ToArray() };
         }
-        catch (IOException e) { throw new KmException("LogUnreadable", KmErrorCategory.ReadError, $"Cannot read {path}: {e.Message}", path, e); }
-        catch (UnauthorizedAccessException e) { throw new KmException("LogUnreadable", KmErrorCategory.PermissionDenied, $"Cannot read {path}: {e.Message}", path, e); }
+        catch (IOException e) { throw new KmException(DiagnosisErrorIds.LogUnreadable, KmErrorCategory.ReadError, $"Cannot read {path}: {e.Message}", path, e); }
+        catch (UnauthorizedAccessException e) { throw new KmException(DiagnosisErrorIds.LogUnreadable, KmErrorCategory.PermissionDenied, $"Cannot read {path}: {e.Message}", path, e); }
     }
 }

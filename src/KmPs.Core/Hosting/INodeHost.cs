@@ -97,7 +97,7 @@ public sealed class NoHostEvents : IHostEvents
     public void Verbose(string text) { }
     public void Warning(string text) { }
     public Task RunScriptAsync(string script, KmNode node, CancellationToken ct) =>
-        throw new KmException("LifecycleScriptFailed", KmErrorCategory.InvalidOperation, $"Node '{node.Name}': its script lifecycle needs PowerShell to run.", node.Name);
+        throw new KmException(KmPs.Lifecycle.LifecycleErrorIds.LifecycleScriptFailed, KmErrorCategory.InvalidOperation, $"Node '{node.Name}': its script lifecycle needs PowerShell to run.", node.Name);
 }
 
 /// <summary>The node whose state a request is about, as bound from the inventory (paths of the node's machine).</summary>

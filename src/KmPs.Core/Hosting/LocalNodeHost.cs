@@ -73,7 +73,7 @@ public sealed class LocalNodeHost : INodeHost
         var (_, socket) = Resolve(request.Node);
         var stop = await WipeGuard.CheckStoppedAsync(socket, request.Timeout, ct).ConfigureAwait(false);
         if (!stop.Stopped)
-            throw new KmException("WipeRefused", KmErrorCategory.InvalidOperation, $"Refusing to wipe: {stop.Problem}.", socket.ToString())
+            throw new KmException(LocalStateErrorIds.WipeRefused, KmErrorCategory.InvalidOperation, $"Refusing to wipe: {stop.Problem}.", socket.ToString())
             {
                 RecommendedAction = "Stop the node, and name staying peers that are ready with one checksum in -RequirePeer.",
             };
@@ -95,7 +95,7 @@ public sealed class LocalNodeHost : INodeHost
         var (path, socket) = Resolve(request.Node);
         var stop = await WipeGuard.CheckStoppedAsync(socket, request.Timeout, ct).ConfigureAwait(false);
         if (!stop.Stopped)
-            throw new KmException("NodeRunning", KmErrorCategory.InvalidOperation, $"Refusing to restore under a running node: {stop.State}.", socket.ToString());
+            throw new KmException(LocalStateErrorIds.NodeRunning, KmErrorCategory.InvalidOperation, $"Refusing to restore under a running node: {stop.State}.", socket.ToString());
         return FileErrors("RestoreFailed", "restore", path.DataDir, () => LocalStateWiper.Restore(path, request.Node.Display, request.Backup));
     }
 
@@ -180,11 +180,11 @@ public sealed class LocalNodeHost : INodeHost
     private (NodeConfig Config, string Path) LoadConfig(BundleChangeRequest request)
     {
         if (string.IsNullOrWhiteSpace(request.ConfigPath))
-            throw new KmException("ConfigNotFound", KmErrorCategory.InvalidArgument, "The node has no ConfigPath; give -ConfigPath.", request.Name);
+            throw new KmException(ConfigErrorIds.ConfigNotFound, KmErrorCategory.InvalidArgument, "The node has no ConfigPath; give -ConfigPath.", request.Name);
         var path = FilePath(request.ConfigPath, "config path");
         var config = NodeConfig.Load(path);
         if (request.RuntimeId is not null && KeyManagerRuntimeId.Validate(request.RuntimeId) != config.KmRuntimeId)
-            throw new KmException("BundleRuntimeMismatch", KmErrorCategory.InvalidData,
+            throw new KmException(ConfigErrorIds.BundleRuntimeMismatch, KmErrorCategory.InvalidData,
                 $"The inventory says runtime {request.RuntimeId} but {path} configures {config.KmRuntimeId}.", path);
         return (config, path);
     }
@@ -193,7 +193,7 @@ public sealed class LocalNodeHost : INodeHost
     private string DataDir(string dataDir)
     {
         if (string.IsNullOrEmpty(dataDir) || Path.IsPathRooted(dataDir) || BaseDirectory is not null) return dataDir;
-        throw new KmException("InvalidDataDir", KmErrorCategory.InvalidArgument,
+        throw new KmException(LocalStateErrorIds.InvalidDataDir, KmErrorCategory.InvalidArgument,
             $"The data dir '{dataDir}' is not an absolute path: on the node's machine there is no current directory to resolve it against.", dataDir);
     }
 
@@ -201,6 +201,6 @@ public sealed class LocalNodeHost : INodeHost
     {
         if (Path.IsPathRooted(path)) return Path.GetFullPath(path);
         if (BaseDirectory is not null) return Path.GetFullPath(path, BaseDirectory);
-        throw new KmException("InvalidPath", KmErrorCategory.InvalidArgument, $"The {what} '{path}' must be absolute on the node's machine.", path);
+        throw new KmException(InventoryErrorIds.InvalidPath, KmErrorCategory.InvalidArgument, $"The {what} '{path}' must be absolute on the node's machine.", path);
     }
 }

@@ -46,11 +46,11 @@ public static class InventoryFile
         }
         catch (JsonException e)
         {
-            throw new KmException("InventoryInvalid", KmErrorCategory.InvalidData,
+            throw new KmException(InventoryErrorIds.InventoryInvalid, KmErrorCategory.InvalidData,
                 $"{source} is not a valid inventory: {e.Message}", source, e);
         }
         if (nodes is null || nodes.Count == 0)
-            throw new KmException("InventoryEmpty", KmErrorCategory.InvalidData, $"{source} lists no nodes.", source);
+            throw new KmException(InventoryErrorIds.InventoryEmpty, KmErrorCategory.InvalidData, $"{source} lists no nodes.", source);
         return nodes;
     }
 
@@ -84,11 +84,11 @@ public static class InventoryFile
         var valid = Enumerable.Range(0, nodes.Count).Where(i => errors[i] is null).ToList();
         foreach (var g in valid.GroupBy(i => nodes[i].Name, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
             foreach (var i in g)
-                errors[i] = new KmException("InventoryDuplicate", KmErrorCategory.InvalidData, $"{source}: node name '{g.Key}' appears twice.", names[i]);
+                errors[i] = new KmException(InventoryErrorIds.InventoryDuplicate, KmErrorCategory.InvalidData, $"{source}: node name '{g.Key}' appears twice.", names[i]);
         // Data dirs are per machine: two nodes on different hosts may use the same path.
         foreach (var g in valid.Where(i => errors[i] is null).GroupBy(i => (nodes[i].Machine, nodes[i].DataDir)).Where(g => g.Count() > 1))
             foreach (var i in g)
-                errors[i] = new KmException("InventoryDuplicate", KmErrorCategory.InvalidData,
+                errors[i] = new KmException(InventoryErrorIds.InventoryDuplicate, KmErrorCategory.InvalidData,
                     $"{source}: nodes {string.Join(", ", g.Select(j => names[j]))} share the data dir {g.Key.DataDir}" +
                     (g.Key.Machine is string { Length: > 0 } host ? $" on {host}." : "."), names[i]);
         return Enumerable.Range(0, nodes.Count).Select(i => new InventoryEntry(i + 1, names[i], nodes[i], errors[i])).ToList();

@@ -91,13 +91,13 @@ public sealed class KmNode
     public KmNode Validate(string? baseDirectory = null)
     {
         if (string.IsNullOrWhiteSpace(Name))
-            throw Invalid("InvalidNodeName", "A node needs a Name.", this);
+            throw Invalid(InventoryErrorIds.InvalidNodeName, "A node needs a Name.", this);
         if (string.IsNullOrWhiteSpace(DataDir))
-            throw Invalid("InvalidDataDir", $"Node '{Name}' has no DataDir.", this);
+            throw Invalid(LocalStateErrorIds.InvalidDataDir, $"Node '{Name}' has no DataDir.", this);
         if (!Path.IsPathRooted(DataDir))
-            throw Invalid("InvalidDataDir", $"Node '{Name}': DataDir '{DataDir}' must be absolute.", this);
+            throw Invalid(LocalStateErrorIds.InvalidDataDir, $"Node '{Name}': DataDir '{DataDir}' must be absolute.", this);
         DataDir = LocalStatePath.Normalize(DataDir); // ".." kept: it means what the kernel makes of it after links
-        if (DataDir == "/") throw Invalid("InvalidDataDir", $"Node '{Name}': DataDir is the file system root.", this);
+        if (DataDir == "/") throw Invalid(LocalStateErrorIds.InvalidDataDir, $"Node '{Name}': DataDir is the file system root.", this);
         if (RuntimeId is not null) RuntimeId = KeyManagerRuntimeId.Validate(RuntimeId);
         if (string.IsNullOrWhiteSpace(ConfigPath)) ConfigPath = null;
         if (string.IsNullOrWhiteSpace(LogPath)) LogPath = null;
@@ -107,7 +107,7 @@ public sealed class KmNode
             // the node's own machine completes them (New-KmNode / Import-KmNode through the session).
             if (string.IsNullOrWhiteSpace(Socket)) Socket = "unix:" + Path.Combine(DataDir, SocketAddress.SocketFileName);
             else if (!Path.IsPathRooted(Socket.StartsWith("unix:", StringComparison.OrdinalIgnoreCase) ? Socket[5..] : Socket))
-                throw Invalid("InvalidSocketAddress", $"Node '{Name}' is on another machine: its Socket '{Socket}' must be an absolute path there.", this);
+                throw Invalid(InventoryErrorIds.InvalidSocketAddress, $"Node '{Name}' is on another machine: its Socket '{Socket}' must be an absolute path there.", this);
             ConfigPath = RemotePath(ConfigPath, "ConfigPath");
             LogPath = RemotePath(LogPath, "LogPath");
         }
@@ -119,18 +119,18 @@ public sealed class KmNode
             if (ConfigPath is not null) ConfigPath = Path.GetFullPath(ConfigPath, baseDirectory ?? Environment.CurrentDirectory);
         }
         if (Port is < 1 or > 65535)
-            throw Invalid("InvalidPort", $"Node '{Name}': Port {Port} is not a TCP port (1-65535).", this);
+            throw Invalid(InventoryErrorIds.InvalidPort, $"Node '{Name}': Port {Port} is not a TCP port (1-65535).", this);
         // The key is the admin host's file: relative to the inventory file, like a local node's paths.
         KeyFilePath = string.IsNullOrWhiteSpace(KeyFilePath) ? null : Path.GetFullPath(KeyFilePath, baseDirectory ?? Environment.CurrentDirectory);
         switch (Lifecycle)
         {
             case LifecycleKind.Systemd:
                 if (string.IsNullOrWhiteSpace(Unit) || !System.Text.RegularExpressions.Regex.IsMatch(Unit, @"^[A-Za-z0-9:_.@\\-]+$"))
-                    throw Invalid("InvalidLifecycle", $"Node '{Name}': systemd lifecycle needs a unit name (e.g. oasis-node.service), got '{Unit}'.", this);
+                    throw Invalid(InventoryErrorIds.InvalidLifecycle, $"Node '{Name}': systemd lifecycle needs a unit name (e.g. oasis-node.service), got '{Unit}'.", this);
                 break;
             case LifecycleKind.Script:
                 if (string.IsNullOrWhiteSpace(StartScript) || string.IsNullOrWhiteSpace(StopScript))
-                    throw Invalid("InvalidLifecycle", $"Node '{Name}': script lifecycle needs both StartScript and StopScript.", this);
+                    throw Invalid(InventoryErrorIds.InvalidLifecycle, $"Node '{Name}': script lifecycle needs both StartScript and StopScript.", this);
                 break;
         }
         return this;
@@ -140,7 +140,7 @@ public sealed class KmNode
     {
         if (path is null) return null;
         if (!Path.IsPathRooted(path))
-            throw Invalid("InvalidPath", $"Node '{Name}' is on another machine: its {what} '{path}' must be an absolute path there.", this);
+            throw Invalid(InventoryErrorIds.InvalidPath, $"Node '{Name}' is on another machine: its {what} '{path}' must be an absolute path there.", this);
         return Path.GetFullPath(path);
     }
 

@@ -13,7 +13,7 @@ public static class NodeConfigFill
         var config = NodeConfig.Load(node.ConfigPath);
         if (node.RuntimeId is null) node.RuntimeId = KeyManagerRuntimeId.Validate(config.KmRuntimeId);
         else if (node.RuntimeId != config.KmRuntimeId)
-            throw new KmException("BundleRuntimeMismatch", KmErrorCategory.InvalidData,
+            throw new KmException(ConfigErrorIds.BundleRuntimeMismatch, KmErrorCategory.InvalidData,
                 $"Node '{node.Name}': the inventory says runtime {node.RuntimeId} but {node.ConfigPath} configures {config.KmRuntimeId}.", node.Name);
         try { NodeControlSocket.CheckDataDir(config, node.DataDir, node.DataDir); }
         catch (KmException e) { throw new KmException(e.ErrorId, e.Category, $"Node '{node.Name}': {e.Message}", node.Name, e) { RecommendedAction = e.RecommendedAction }; }
@@ -26,7 +26,7 @@ public static class NodeConfigFill
             var assumed = "unix:" + Path.Combine(node.DataDir, Control.SocketAddress.SocketFileName);
             if (node.Socket == assumed) node.Socket = configured;
             else if (node.Socket != configured)
-                throw new KmException("ConfigSocketMismatch", KmErrorCategory.InvalidData,
+                throw new KmException(InventoryErrorIds.ConfigSocketMismatch, KmErrorCategory.InvalidData,
                     $"Node '{node.Name}': the inventory gives socket {node.Socket} but its config {node.ConfigPath} makes the node listen on {config.SocketPath}.", node.Name)
                 { RecommendedAction = "Leave Socket out of the inventory (the config says where it is), or correct it." };
         }

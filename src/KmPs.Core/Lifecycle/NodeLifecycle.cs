@@ -23,7 +23,7 @@ public static class NodeLifecycle
     {
         LifecycleKind.Systemd => Systemctl.RunAsync(verb, node.Unit!, timeout, ct),
         LifecycleKind.Script => events.RunScriptAsync(verb == "stop" ? node.StopScript! : node.StartScript!, node, ct),
-        _ => throw new KmException("NoLifecycle", KmErrorCategory.InvalidOperation,
+        _ => throw new KmException(KmPs.Orchestration.PreflightErrorIds.NoLifecycle, KmErrorCategory.InvalidOperation,
             $"Node '{node.Name}' has no lifecycle (systemd unit or start/stop scripts); the module cannot {verb} it.", node.Name)
         {
             RecommendedAction = "Give the node -SystemdUnit or -StartScript/-StopScript in New-KmNode or the inventory file.",
@@ -32,7 +32,7 @@ public static class NodeLifecycle
 
     /// <summary>A node's start or stop script failed (run here, or on its machine through its session).</summary>
     public static KmException ScriptFailed(KmNode node, string script, Exception e) =>
-        new("LifecycleScriptFailed", KmErrorCategory.InvalidOperation,
+        new(LifecycleErrorIds.LifecycleScriptFailed, KmErrorCategory.InvalidOperation,
             $"The {(script == node.StopScript ? "stop" : "start")} script of node '{node.Name}' failed: {e.Message}", node.Name, e);
 
     /// <summary>Polls the socket until it is silent (stop) or answers (start), reporting progress; cancellable.</summary>

@@ -25,7 +25,7 @@ public static class Systemctl
         try { p = Process.Start(psi)!; }
         catch (System.ComponentModel.Win32Exception e)
         {
-            throw new KmException("SystemctlUnavailable", KmErrorCategory.ResourceUnavailable, $"Cannot run {executable}: {e.Message}", unit, e);
+            throw new KmException(LifecycleErrorIds.SystemctlUnavailable, KmErrorCategory.ResourceUnavailable, $"Cannot run {executable}: {e.Message}", unit, e);
         }
         using (p)
         {
@@ -39,14 +39,14 @@ public static class Systemctl
             {
                 try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
                 ct.ThrowIfCancellationRequested();
-                throw new KmException("SystemctlTimeout", KmErrorCategory.OperationTimeout,
+                throw new KmException(LifecycleErrorIds.SystemctlTimeout, KmErrorCategory.OperationTimeout,
                     $"systemctl {verb} {unit} did not finish in {timeout.TotalSeconds:0} s.", unit);
             }
             var (stdout, stderr) = (await output.ConfigureAwait(false), await error.ConfigureAwait(false));
             if (p.ExitCode != 0)
             {
                 var said = (stderr.Trim().Length > 0 ? stderr : stdout).Trim();
-                throw new KmException("SystemctlFailed", KmErrorCategory.InvalidOperation, $"systemctl {verb} {unit} failed ({p.ExitCode}): {said}", unit)
+                throw new KmException(LifecycleErrorIds.SystemctlFailed, KmErrorCategory.InvalidOperation, $"systemctl {verb} {unit} failed ({p.ExitCode}): {said}", unit)
                 {
                     RecommendedAction = said.Contains("authentication", StringComparison.OrdinalIgnoreCase) || said.Contains("Access denied", StringComparison.OrdinalIgnoreCase)
                         ? $"Run as a user allowed to {verb} {unit} (for example a sudo or polkit rule for systemctl {verb} {unit})."

@@ -46,26 +46,26 @@ public sealed class LocalStatePath
     {
         var id = KeyManagerRuntimeId.Validate(runtimeId);
         if (string.IsNullOrWhiteSpace(dataDir))
-            throw Bad("InvalidDataDir", "The data dir is empty; refusing to guess which folder to wipe.", dataDir);
+            throw Bad(LocalStateErrorIds.InvalidDataDir, "The data dir is empty; refusing to guess which folder to wipe.", dataDir);
         if (!Path.IsPathRooted(dataDir))
-            throw Bad("InvalidDataDir", $"The data dir '{dataDir}' is relative; give the absolute path of the node's data dir.", dataDir);
+            throw Bad(LocalStateErrorIds.InvalidDataDir, $"The data dir '{dataDir}' is relative; give the absolute path of the node's data dir.", dataDir);
         // Not Path.GetFullPath: it collapses ".." as text, and after a link the kernel goes up from where the link points.
         var full = Normalize(dataDir);
         if (full == "/")
-            throw Bad("InvalidDataDir", $"'{dataDir}' is the file system root, not a node data dir.", dataDir);
+            throw Bad(LocalStateErrorIds.InvalidDataDir, $"'{dataDir}' is the file system root, not a node data dir.", dataDir);
         switch (Probe(full))
         {
             case Presence.Absent:
-                throw new KmException("DataDirNotFound", KmErrorCategory.ObjectNotFound, $"The data dir '{full}' does not exist.", dataDir);
+                throw new KmException(LocalStateErrorIds.DataDirNotFound, KmErrorCategory.ObjectNotFound, $"The data dir '{full}' does not exist.", dataDir);
             case Presence.Unreadable:
-                throw new KmException("DataDirUnreadable", KmErrorCategory.PermissionDenied,
+                throw new KmException(LocalStateErrorIds.DataDirUnreadable, KmErrorCategory.PermissionDenied,
                     $"The data dir '{full}' cannot be looked at by this user (permission denied); whether it holds state cannot be told.", dataDir)
                 { RecommendedAction = "Run as the node's user (the owner of its data dir) or as root." };
         }
-        if (!Directory.Exists(full)) throw Bad("InvalidDataDir", $"'{full}' is not a folder.", dataDir);
+        if (!Directory.Exists(full)) throw Bad(LocalStateErrorIds.InvalidDataDir, $"'{full}' is not a folder.", dataDir);
 
         var real = RealPath(full);
-        if (real == "/" ) throw Bad("InvalidDataDir", $"'{dataDir}' resolves to the file system root.", dataDir);
+        if (real == "/" ) throw Bad(LocalStateErrorIds.InvalidDataDir, $"'{dataDir}' resolves to the file system root.", dataDir);
         var path = new LocalStatePath(full, real, id);
         // No link below the data dir: runtimes, runtimes/<id>, the storage folder.
         foreach (var p in new[] { Path.Combine(real, "runtimes"), path.RuntimeDir, path.StorageDir })
@@ -75,16 +75,16 @@ public sealed class LocalStatePath
             if (presence == Presence.Absent) break; // nothing below an absent folder
             var info = new DirectoryInfo(p);
             if (info.LinkTarget is not null)
-                throw new KmException("LinkOutOfDataDir", KmErrorCategory.SecurityError,
+                throw new KmException(LocalStateErrorIds.LinkOutOfDataDir, KmErrorCategory.SecurityError,
                     $"'{p}' is a link (to '{info.LinkTarget}'); the wipe only removes real folders inside the data dir.", p)
                 {
                     RecommendedAction = "Replace the link by the real folder, or wipe by hand after checking where it points.",
                 };
             if (!info.Attributes.HasFlag(FileAttributes.Directory))
-                throw new KmException("LocalStateNotAFolder", KmErrorCategory.InvalidData, $"'{p}' is not a folder.", p);
+                throw new KmException(LocalStateErrorIds.LocalStateNotAFolder, KmErrorCategory.InvalidData, $"'{p}' is not a folder.", p);
         }
         if (MountPoints.AtOrBelow(path.StorageDir) is { } mount)
-            throw new KmException("LocalStateMountPoint", KmErrorCategory.SecurityError,
+            throw new KmException(LocalStateErrorIds.LocalStateMountPoint, KmErrorCategory.SecurityError,
                 $"'{mount}' is a mount point at or below the state folder {path.StorageDir}: moving it aside would fail across file systems, and deleting would reach into the mounted file system.", mount)
             {
                 RecommendedAction = "Unmount it (or wipe by hand after checking what is mounted there); the state folder must be a plain folder of the data dir's file system.",
@@ -114,7 +114,7 @@ public sealed class LocalStatePath
     public const string RunAsNodeUser = "Run as the node's user (the owner of its data dir, e.g. oasis) or as root; check the inventory's DataDir and UserName.";
 
     internal static KmException Unreadable(string path) =>
-        new("LocalStateUnreadable", KmErrorCategory.PermissionDenied,
+        new(LocalStateErrorIds.LocalStateUnreadable, KmErrorCategory.PermissionDenied,
             $"Whether '{path}' exists cannot be seen by this user (permission denied); a state this user cannot see is not absent.", path)
         {
             RecommendedAction = RunAsNodeUser,
@@ -172,7 +172,7 @@ public sealed class LocalStatePath
             var next = "/" + string.Join('/', resolved.Append(part));
             if (new FileInfo(next).LinkTarget is { } target)
             {
-                if (++links > maxLinks) throw Bad("InvalidDataDir", $"too many links resolving '{path}' (more than {maxLinks})", path);
+                if (++links > maxLinks) throw Bad(LocalStateErrorIds.InvalidDataDir, $"too many links resolving '{path}' (more than {maxLinks})", path);
                 if (target.StartsWith('/')) resolved.Clear();
                 foreach (var t in Enumerable.Reverse(target.Split('/', StringSplitOptions.RemoveEmptyEntries))) pending.AddFirst(t);
                 continue;
@@ -193,7 +193,7 @@ public static class KeyManagerRuntimeId
     {
         var id = Bundles.RuntimeId.Normalize(runtimeId, "key manager runtime id");
         if (!Bundles.RuntimeId.IsKeyManager(id))
-            throw new KmException("NotKeyManagerRuntime", KmErrorCategory.InvalidArgument,
+            throw new KmException(LocalStateErrorIds.NotKeyManagerRuntime, KmErrorCategory.InvalidArgument,
                 $"The runtime id '{runtimeId}' is not a key manager runtime (key manager ids start with 4, bit 62 set).", runtimeId);
         return id;
     }

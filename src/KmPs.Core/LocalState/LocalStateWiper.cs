@@ -41,7 +41,7 @@ public static class LocalStateWiper
     {
         if (!DirectoryLock.Supported) return null;
         if (DirectoryLock.TryAcquire(storageDir, out var held, out var pid)) return held;
-        throw new KmException("LocalStateInUse", KmErrorCategory.ResourceUnavailable,
+        throw new KmException(LocalStateErrorIds.LocalStateInUse, KmErrorCategory.ResourceUnavailable,
             $"{storageDir} is open in another process{(pid is null ? "" : $" (pid {pid}, from badger's LOCK file)")}: the database is locked, so the node is still running, whatever its control socket says.", storageDir)
         {
             RecommendedAction = "Stop the node (and any process that opens its data dir, such as a badger tool) and try again.",
@@ -60,7 +60,7 @@ public static class LocalStateWiper
     public static LocalStateRecord NothingToWipe(LocalStatePath p, string node)
     {
         if (p.Exists)
-            throw new KmException("LocalStateAppeared", KmErrorCategory.InvalidOperation,
+            throw new KmException(LocalStateErrorIds.LocalStateAppeared, KmErrorCategory.InvalidOperation,
                 $"{p.StorageDir} appeared after it was found absent; nothing was wiped.", p.StorageDir)
             {
                 RecommendedAction = "Run the command again: the staying peers are checked and you are asked before the state is moved.",
@@ -70,7 +70,7 @@ public static class LocalStateWiper
         {
             case LocalStatePath.Presence.Unreadable: throw LocalStatePath.Unreadable(identity);
             case LocalStatePath.Presence.Absent:
-                throw new KmException("DataDirNotNode", KmErrorCategory.InvalidData,
+                throw new KmException(LocalStateErrorIds.DataDirNotNode, KmErrorCategory.InvalidData,
                     $"{p.DataDir} holds no key manager state and no node identity ({NodeIdentityFile}): it does not look like this node's data dir, so \"nothing to wipe\" cannot be trusted.", p.DataDir)
                 {
                     RecommendedAction = "Check the node's DataDir (its config's common.data_dir, or the --datadir of its command line for 22.2).",
@@ -105,18 +105,18 @@ public static class LocalStateWiper
     public static LocalStateRecord Restore(LocalStatePath p, string node, string? backup)
     {
         if (p.Exists)
-            throw new KmException("LocalStateExists", KmErrorCategory.ResourceExists,
+            throw new KmException(LocalStateErrorIds.LocalStateExists, KmErrorCategory.ResourceExists,
                 $"{p.StorageDir} exists; restoring would replace it. Clear it first (Clear-KmLocalState) if it is the state to discard.", p.StorageDir);
         var backups = p.Backups();
         if (backups.Count == 0)
-            throw new KmException("NoLocalStateBackup", KmErrorCategory.ObjectNotFound, $"No backup of the local state in {p.RuntimeDir}.", p.RuntimeDir);
+            throw new KmException(LocalStateErrorIds.NoLocalStateBackup, KmErrorCategory.ObjectNotFound, $"No backup of the local state in {p.RuntimeDir}.", p.RuntimeDir);
         string chosen;
         if (string.IsNullOrEmpty(backup)) chosen = backups[0];
         else
         {
             var full = System.IO.Path.IsPathRooted(backup) ? System.IO.Path.GetFullPath(backup) : System.IO.Path.Combine(p.RuntimeDir, backup);
             chosen = backups.FirstOrDefault(b => b == full)
-                     ?? throw new KmException("NoLocalStateBackup", KmErrorCategory.ObjectNotFound,
+                     ?? throw new KmException(LocalStateErrorIds.NoLocalStateBackup, KmErrorCategory.ObjectNotFound,
                          $"'{backup}' is not a local state backup of {p.RuntimeDir} (found: {string.Join(", ", backups.Select(System.IO.Path.GetFileName))}).", backup);
         }
         using var held = LockState(chosen);

@@ -1,3 +1,5 @@
+using KmPs.Bundles;
+
 namespace KmPs.Orchestration;
 
 /// <summary>
@@ -16,7 +18,6 @@ public static class PreflightErrorIds
     public const string BundleUnusable = nameof(BundleUnusable);
     public const string RuntimeIdAmbiguous = nameof(RuntimeIdAmbiguous);
     public const string BundleNotKeyManager = nameof(BundleNotKeyManager);
-    public const string BundleOtherRuntime = nameof(BundleOtherRuntime);
     public const string DataDirNotUsable = nameof(DataDirNotUsable);
     public const string NoLifecycle = nameof(NoLifecycle);
     public const string NoConfigPath = nameof(NoConfigPath);
@@ -27,8 +28,17 @@ public static class PreflightErrorIds
     public const string NoInitResponse = nameof(NoInitResponse);
     public const string SameNodeTwice = nameof(SameNodeTwice);
     public const string ChecksumDisagreement = nameof(ChecksumDisagreement);
-    public const string VersionNotDeployed = nameof(VersionNotDeployed);
-    public const string DeploymentsUnreadable = nameof(DeploymentsUnreadable);
+    public const string VersionNotDeployed = DeploymentErrorIds.VersionNotDeployed;
+    /// <summary>The new bundle is of the other network's key manager (a Testnet ORC for Mainnet nodes, or the reverse).</summary>
+    public const string BundleOtherNetwork = DeploymentErrorIds.BundleOtherNetwork;
+    /// <summary>The new bundle's enclave identity is not in its version's deployment (tee.enclaves): another build.</summary>
+    public const string EnclaveNotDeployed = DeploymentErrorIds.EnclaveNotDeployed;
+    /// <summary>The new version's deployment names another bundle (its 25.0+ bundle_checksum is not this manifest hash).</summary>
+    public const string BundleChecksumMismatch = DeploymentErrorIds.BundleChecksumMismatch;
+    /// <summary>The new bundle has no enclave identity to check against the deployment.</summary>
+    public const string BundleIdentityUnknown = DeploymentErrorIds.BundleIdentityUnknown;
+    /// <summary>The new version's deployment has TEE constraints that do not decode.</summary>
+    public const string DeploymentTeeUnreadable = DeploymentErrorIds.DeploymentTeeUnreadable;
     /// <summary>The consensus key manager status (with the policy) cannot be read.</summary>
     public const string PolicyUnreadable = nameof(PolicyUnreadable);
     /// <summary>The key manager has no policy, and its enclaves are secure (they do not start without one).</summary>

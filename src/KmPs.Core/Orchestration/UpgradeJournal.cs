@@ -73,13 +73,13 @@ public sealed class UpgradeJournal : IDisposable
             try { doc = JsonSerializer.Deserialize<Document>(File.ReadAllText(path), Json); }
             catch (JsonException e)
             {
-                throw new KmException("JournalInvalid", KmErrorCategory.InvalidData, $"The journal {path} is not readable: {e.Message}", path, e);
+                throw new KmException(UpgradeErrorIds.JournalInvalid, KmErrorCategory.InvalidData, $"The journal {path} is not readable: {e.Message}", path, e);
             }
             // A journal whose run never began (refused by the pre-flight: nothing was changed) holds
             // nothing to resume or protect; any plan may start afresh over it.
             var begun = doc is null || doc.Halves is not null || doc.Completed.Count > 0;
             if (begun && (doc is null || doc.PlanId != planId))
-                throw new KmException("JournalMismatch", KmErrorCategory.InvalidOperation,
+                throw new KmException(UpgradeErrorIds.JournalMismatch, KmErrorCategory.InvalidOperation,
                     $"The journal {path} belongs to another upgrade (other nodes, bundle or version).", path)
                 {
                     RecommendedAction = "Run with the same nodes and bundle to resume it, or give another -JournalPath for a new upgrade.",
@@ -159,7 +159,7 @@ public sealed class UpgradeJournal : IDisposable
         try { _lock = new FileStream(LockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
         catch (IOException e)
         {
-            throw new KmException("JournalInUse", KmErrorCategory.ResourceUnavailable,
+            throw new KmException(UpgradeErrorIds.JournalInUse, KmErrorCategory.ResourceUnavailable,
                 $"Another Invoke-KmSafeUpgrade run is using the journal {Path} (it holds {LockPath}). Two runs at once could take both halves down.", Path, e)
             {
                 RecommendedAction = "Let the other run finish, or stop it (Ctrl+C), then run the command again: it resumes from the journal.",
@@ -169,7 +169,7 @@ public sealed class UpgradeJournal : IDisposable
         if (now != _openedText)
         {
             Dispose();
-            throw new KmException("JournalChanged", KmErrorCategory.ResourceUnavailable,
+            throw new KmException(UpgradeErrorIds.JournalChanged, KmErrorCategory.ResourceUnavailable,
                 $"The journal {Path} was changed by another run while this one was checking the nodes; nothing was changed by this run.", Path)
             {
                 RecommendedAction = "Run the same command again: it reads the journal afresh and resumes where the other run stopped.",

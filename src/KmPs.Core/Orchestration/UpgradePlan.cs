@@ -58,7 +58,7 @@ public static class UpgradePlanner
     {
         var known = nodes.Select(n => n.Name).ToHashSet();
         if (!halves.FirstHalf.Concat(halves.SecondHalf).Concat(halves.Skipped).All(known.Contains))
-            throw new KmException("JournalMismatch", KmErrorCategory.InvalidOperation, "The journal names nodes that are not in the inventory.", null);
+            throw new KmException(UpgradeErrorIds.JournalMismatch, KmErrorCategory.InvalidOperation, "The journal names nodes that are not in the inventory.", null);
         return Build(nodes, halves.FirstHalf, halves.SecondHalf, halves.Skipped, newVersion, bundlePath, runtimeId, upgradeEpoch, verifyEpochs, bundleDigest);
     }
 
@@ -68,11 +68,11 @@ public static class UpgradePlanner
     public static UpgradePlan Plan(IReadOnlyList<KmNode> nodes, ISet<string> upgraded, OasisVersion newVersion, string bundlePath,
         string runtimeId, ulong upgradeEpoch, int? firstHalfCount = null, int verifyEpochs = 1, string? bundleDigest = null)
     {
-        if (nodes.Count == 0) throw new KmException("NoNodes", KmErrorCategory.InvalidArgument, "No nodes to upgrade.", null);
+        if (nodes.Count == 0) throw new KmException(PreflightErrorIds.NoNodes, KmErrorCategory.InvalidArgument, "No nodes to upgrade.", null);
         var candidates = nodes.Where(n => !upgraded.Contains(n.Name)).Select(n => n.Name).ToList();
         var skipped = nodes.Where(n => upgraded.Contains(n.Name)).Select(n => n.Name).ToList();
         if (candidates.Count == 1 && skipped.Count == 0)
-            throw new KmException("SingleNodeRefused", KmErrorCategory.InvalidOperation,
+            throw new KmException(UpgradeErrorIds.SingleNodeRefused, KmErrorCategory.InvalidOperation,
                 "Only one key manager node: upgrading it means wiping the only copy of the key material, which would be lost for good.", nodes[0].Name)
             {
                 RecommendedAction = "Add a second key manager node on the old version and let it replicate before upgrading.",
@@ -86,7 +86,7 @@ public static class UpgradePlanner
         // it is the only one left.
         var first = firstHalfCount ?? Math.Clamp(nodes.Count / 2 - skipped.Count, 1, Math.Max(1, candidates.Count - 1));
         if (firstHalfCount is not null && (first < 1 || first > maxFirst))
-            throw new KmException("InvalidFirstHalf", KmErrorCategory.InvalidArgument,
+            throw new KmException(UpgradeErrorIds.InvalidFirstHalf, KmErrorCategory.InvalidArgument,
                 $"-FirstHalfCount must be between 1 and {maxFirst}: at least one node must stay on the old version while the first half upgrades.", firstHalfCount);
         first = Math.Clamp(first, 0, maxFirst);
         // Upgrade the last nodes of the inventory first, so the first ones (often the oldest) stay.

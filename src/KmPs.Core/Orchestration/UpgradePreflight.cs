@@ -2,6 +2,7 @@ using KmPs.Bundles;
 using KmPs.Config;
 using KmPs.Hosting;
 using KmPs.Inventory;
+using KmPs.Sgx;
 using KmPs.Status;
 
 namespace KmPs.Orchestration;
@@ -31,7 +32,11 @@ public sealed class PreflightReport
     public string? Checksum { get; set; }
     /// <summary>Nodes already registered and ready with the new version.</summary>
     public HashSet<string> Upgraded { get; } = new();
-    /// <summary>The new bundle's enclave identity (null: no SGX enclave in it).</summary>
+    /// <summary>The runtime as the network records it (Registry/GetRuntime), read from the first node that answered.</summary>
+    public RegistryRuntime? Runtime { get; set; }
+    /// <summary>The new bundle against its version's deployment (<see cref="Bundles.DeploymentCheck"/>); null when not checked.</summary>
+    public DeploymentCheckResult? Deployment { get; set; }
+    /// <summary>The new bundle's enclave identity (null: no SGX enclave in it), checked against its deployment.</summary>
     public Sgx.EnclaveIdentity? NewEnclave { get; set; }
     /// <summary>The enclave identities of the nodes that stay on the old version (from their deployments' TEE constraints).</summary>
     public IReadOnlyList<Sgx.EnclaveIdentity> CurrentEnclaves { get; set; } = System.Array.Empty<Sgx.EnclaveIdentity>();
@@ -41,6 +46,25 @@ public sealed class PreflightReport
     public Policy.UpgradePolicyCheck? PolicyCheck { get; set; }
     /// <summary>The only problem is a policy update that applies at the next epoch: waiting for it would let the run go on.</summary>
     public bool OnlyWaitingForPolicy => Problems.Count > 0 && Problems.All(p => p.ErrorId == PreflightErrorIds.PolicyNotYetInEffect);
+
+    /// <summary>
+    /// "0.6.0 deploys the new enclave 0f1e2d3c/e5f6a7b8 (the nodes run a1b2c3d4/e5f6a7b8, 0.5.0)":
+    /// the deployment check the plan passed, for its printout.
+    /// </summary>
+    public string DeploymentSummary
+    {
+        get
+        {
+            var current = CurrentEnclaves.Count == 0 ? "an unknown enclave" : string.Join(", ", CurrentEnclaves.Select(i => i.Short));
+            var versions = string.Join(", ", Statuses.Values.Where(s => s.RegisteredVersion is not null && s.RegisteredVersion != Bundle?.Version)
+                .Select(s => s.RegisteredVersion!.Value.ToString()).Distinct());
+            var nodes = $"the nodes run {current}{(versions.Length > 0 ? ", " + versions : "")}";
+            return Deployment is not { Ok: true } d
+                ? $"not done ({nodes})"
+                : $"{NewVersion} deploys the new enclave {NewEnclave?.Short ?? d.BundleIdentity?.Short}" +
+                  $"{(d.BundleChecksumVerified ? " and names this bundle by its manifest hash" : "")} ({nodes})";
+        }
+    }
 
     /// <summary>The epoch the run waits for before it touches anything (a dry run's plan: the policy wait accepted); null: none.</summary>
     public ulong? PolicyWaitEpoch { get; private set; }
@@ -100,11 +124,17 @@ public static class UpgradePreflight
         if (ids.Count != 1 || ids[0] is null)
             r.Add(PreflightErrorIds.RuntimeIdAmbiguous, "the nodes do not all name one key manager runtime id (give RuntimeId or ConfigPath in the inventory)");
         r.RuntimeId = ids.FirstOrDefault(i => i is not null);
+        var otherRuntime = false;
         if (r.Bundle is not null)
         {
-            if (!r.Bundle.IsKeyManager) r.Add(PreflightErrorIds.BundleNotKeyManager, $"{bundlePath} is not a key manager bundle (runtime {r.Bundle.RuntimeId})");
-            else if (r.RuntimeId is not null && r.Bundle.RuntimeId != r.RuntimeId)
-                r.Add(PreflightErrorIds.BundleOtherRuntime, $"{bundlePath} is a bundle of runtime {r.Bundle.RuntimeId}, not of the nodes' key manager {r.RuntimeId}");
+            // A bundle of the other network's key manager says so by name (Testnet on Mainnet nodes, or the reverse).
+            if (r.RuntimeId is not null && DeploymentCheck.NetworkProblem(r.Bundle, r.RuntimeId) is { } network)
+            {
+                otherRuntime = true;
+                if (network.ErrorId == DeploymentErrorIds.BundleOtherNetwork || r.Bundle.IsKeyManager) r.Add(network.ErrorId, network.Message);
+                else r.Add(PreflightErrorIds.BundleNotKeyManager, $"{bundlePath} is not a key manager bundle (runtime {r.Bundle.RuntimeId})");
+            }
+            else if (!r.Bundle.IsKeyManager) r.Add(PreflightErrorIds.BundleNotKeyManager, $"{bundlePath} is not a key manager bundle (runtime {r.Bundle.RuntimeId})");
         }
 
         // Configs and statuses of all nodes at once (remote nodes answer concurrently, each through its session).
@@ -167,16 +197,23 @@ public static class UpgradePreflight
         {
             try
             {
-                var runtime = await hosts(source.n).GetRuntimeAsync(source.n.Socket, r.RuntimeId, timeout, ct).ConfigureAwait(false);
-                var deployment = runtime.Find(r.Bundle.Version);
-                if (deployment is null)
-                    r.Add(PreflightErrorIds.VersionNotDeployed, $"version {r.Bundle.Version} is not in the deployments of {r.RuntimeId} (deployed: " +
-                                   string.Join(", ", runtime.Deployments.Select(d => $"{d.Version} from epoch {d.ValidFrom}")) + "); no node could run it");
-                else r.UpgradeEpoch = deployment.ValidFrom;
-                await CheckPolicyAsync(r, runtime, statuses.Where(x => x.Item2 is not null && !midUpgrade.Contains(x.n.Name) && !r.Upgraded.Contains(x.n.Name))
-                    .Select(x => x.Item2!).ToList(), hosts(source.n), source.n, timeout, ct).ConfigureAwait(false);
+                // The node's version says what a deployment's bundle_checksum is (the manifest hash from 25.0).
+                var runtime = (await hosts(source.n).GetRuntimeAsync(source.n.Socket, r.RuntimeId, timeout, ct).ConfigureAwait(false))
+                    .WithNodeVersion(source.Item2.SoftwareVersion);
+                r.Runtime = runtime;
+                if (!otherRuntime)
+                {
+                    var check = r.Deployment = DeploymentCheck.Verify(r.Bundle, runtime);
+                    foreach (var p in check.Problems) r.Add(p.ErrorId, p.Message);
+                    if (check.Deployment is { } deployment) r.UpgradeEpoch = deployment.ValidFrom;
+                }
+                // A bundle of another runtime or network, or an enclave the network did not deploy, could
+                // not even register: whether the policy would let it replicate is moot, and saying so is noise.
+                if (!otherRuntime && r.Deployment?.Problems.All(p => p.ErrorId == DeploymentErrorIds.BundleChecksumMismatch) != false)
+                    await CheckPolicyAsync(r, runtime, statuses.Where(x => x.Item2 is not null && !midUpgrade.Contains(x.n.Name) && !r.Upgraded.Contains(x.n.Name))
+                        .Select(x => x.Item2!).ToList(), hosts(source.n), source.n, timeout, ct).ConfigureAwait(false);
             }
-            catch (KmException e) { r.Add(PreflightErrorIds.DeploymentsUnreadable, $"cannot read the runtime's deployments: {e.Message}"); }
+            catch (KmException e) { r.Add(DeploymentErrorIds.DeploymentsUnreadable, $"cannot read the runtime's deployments: {e.Message}"); }
         }
         return r;
     }
@@ -185,16 +222,15 @@ public static class UpgradePreflight
     /// The key manager policy must let the new enclave replicate from the enclave of the nodes that
     /// stay (ReplicationPolicy, after keymanager/src/policy/cached.rs): else the upgraded half waits
     /// for a replication that cannot happen. The current enclave is what the staying nodes' registered
-    /// versions' deployments allow; the new one the bundle's (BundleEnclave).
+    /// versions' deployments allow; the new one the bundle's (OrcBundle.EnclaveIdentity).
     /// </summary>
     private static async Task CheckPolicyAsync(PreflightReport r, RegistryRuntime runtime, IReadOnlyList<KmStatus> staying,
         INodeHost host, KmNode source, TimeSpan timeout, CancellationToken ct)
     {
-        try { r.NewEnclave = Policy.BundleEnclave.Of(r.Bundle!); }
-        catch (KmException) { r.NewEnclave = null; } // the bundle's own problems are reported with it
+        r.NewEnclave = r.Bundle!.EnclaveIdentity;
         if (r.NewEnclave is null) return;
         var current = staying.Select(s => s.RegisteredVersion).Where(v => v is not null).Distinct()
-            .SelectMany(v => Policy.DeploymentEnclaves.Of(runtime.Find(v!.Value))).ToList();
+            .SelectMany(v => runtime.Find(v!.Value)?.Enclaves ?? Array.Empty<EnclaveIdentity>()).ToList();
         // Nodes already ready on the new version (a resumed run) are sources too: the same enclave always replicates.
         if (r.Upgraded.Count > 0) current.Add(r.NewEnclave);
         r.CurrentEnclaves = current.Distinct().ToList();

@@ -26,6 +26,10 @@ public sealed class UpgradeResult
     public TimeSpan Duration { get; set; }
     public string? JournalPath { get; set; }
     public UpgradePlan? Plan { get; set; }
+    /// <summary>The enclave the upgraded nodes run (the new bundle's, found in the new version's deployment).</summary>
+    public Sgx.EnclaveIdentity? NewEnclave { get; set; }
+    /// <summary>The enclaves the nodes ran before (their versions' deployments).</summary>
+    public List<Sgx.EnclaveIdentity> OldEnclaves { get; set; } = new();
     public List<UpgradeNodeResult> Nodes { get; set; } = new();
     /// <summary>What the pre-flight found of the key manager policy: the serial, both enclaves, and whether it lets the new one replicate.</summary>
     public Policy.UpgradePolicyCheck? Policy { get; set; }

@@ -13,6 +13,7 @@ public sealed record EnclaveIdentity
     public string MrEnclave { get; }
     public string MrSigner { get; }
 
+    [System.Text.Json.Serialization.JsonConstructor]
     public EnclaveIdentity(string mrEnclave, string mrSigner)
     {
         MrEnclave = Measurement(mrEnclave, "MRENCLAVE");
@@ -48,7 +49,7 @@ public sealed record EnclaveIdentity
     {
         var t = text?.Trim() ?? "";
         if (!Status.Hex.TryDecode(t, 64, out _))
-            throw new KmException("InvalidEnclaveIdentity", KmErrorCategory.InvalidArgument,
+            throw new KmException(KmPs.Bundles.BundleErrorIds.InvalidEnclaveIdentity, KmErrorCategory.InvalidArgument,
                 $"'{text}' is not an enclave identity: expected 128 hex digits (MRENCLAVE then MRSIGNER).", text);
         return new EnclaveIdentity(t[..64], t[64..]);
     }

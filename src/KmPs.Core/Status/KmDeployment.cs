@@ -12,4 +12,6 @@ public sealed class KmDeployment
     public bool Reached => CurrentEpoch >= ValidFrom;
     public ulong EpochsRemaining => Reached ? 0 : ValidFrom - CurrentEpoch;
     public string? BundleChecksum { get; init; }
+    /// <summary>The enclave identities the deployment allows (its SGX constraints' enclaves).</summary>
+    public IReadOnlyList<Sgx.EnclaveIdentity> Enclaves { get; init; } = System.Array.Empty<Sgx.EnclaveIdentity>();
 }

@@ -3,6 +3,8 @@ namespace KmPs.Timing;
 /// <summary>The stable ErrorIds of epoch timing (scripts match on these).</summary>
 public static class TimingErrorIds
 {
+    public const string EpochRequired = nameof(EpochRequired);
+    public const string WaitTimeout = nameof(WaitTimeout);
     /// <summary>The node does not serve oasis-core.Beacon / oasis-core.Consensus on this socket.</summary>
     public const string ChainTimeNotServed = nameof(ChainTimeNotServed);
     /// <summary>The node cannot say where an epoch began (before the base epoch, or pruned).</summary>

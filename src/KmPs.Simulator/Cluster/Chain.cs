@@ -3,15 +3,18 @@ using KmPs.Simulator.Shapes;
 
 namespace KmPs.Simulator.Cluster;
 
-/// <summary>A deployment of the KM runtime: version, upgrade epoch and the enclave it allows.</summary>
+/// <summary>A deployment of the KM runtime: version, upgrade epoch, the enclave it allows and its bundle's manifest hash.</summary>
 public sealed class ChainDeployment
 {
     public string Version { get; set; } = "";
     public ulong ValidFrom { get; set; }
-    /// <summary>Enclave identity (hex) the registry accepts for this version.</summary>
-    public string Enclave { get; set; } = "";
-    /// <summary>The enclave identity (MRENCLAVE‖MRSIGNER hex) this version's TEE constraints list (tee.enclaves).</summary>
+    /// <summary>
+    /// The enclave identity the registry accepts for this version (its TEE constraints' enclaves):
+    /// MRENCLAVE‖MRSIGNER hex, the deployed bundle's (OrcBundle.EnclaveIdentity).
+    /// </summary>
     public string? Identity { get; set; }
+    /// <summary>The deployed bundle's manifest hash (oasis-core Manifest.Hash), hex: 25.0+ nodes show it as bundle_checksum.</summary>
+    public string? ManifestHash { get; set; }
 }
 
 /// <summary>
@@ -62,7 +65,6 @@ public sealed class ChainRegistration
     /// <summary>The node's replication endpoint (empty in registrations of older simulators: the control socket serves then).</summary>
     public string P2p { get; set; } = "";
     public string Version { get; set; } = "";
-    public string Enclave { get; set; } = "";
     /// <summary>The enclave identity (MRENCLAVE‖MRSIGNER hex) its attestation proves; what a peer's enclave checks against its policy.</summary>
     public string? Identity { get; set; }
     /// <summary>Checksum from the registered init response; null = pre-registration (extra_info null).</summary>

@@ -1,4 +1,5 @@
 using KmPs.Bundles;
+using KmPs.Sgx;
 using KmPs.Simulator.Node;
 using KmPs.Status;
 
@@ -40,18 +41,18 @@ public static class ClusterAuditor
         var expected = new Chain(layout).KeyManagerStatus()?.Checksum;
         var enclaves = Directory.Exists(layout.BundlesDir)
             ? Directory.EnumerateFiles(layout.BundlesDir, "*.orc").Select(TryEnclave).Where(e => e is not null).Select(e => e!).Distinct().ToList()
-            : new List<string>();
+            : new List<EnclaveIdentity>();
         var report = new AuditReport { ExpectedChecksum = expected };
         foreach (var node in spec.Nodes)
         {
             var cpu = File.Exists(layout.CpuFile(node.Name)) ? File.ReadAllBytes(layout.CpuFile(node.Name)) : Array.Empty<byte>();
-            string? current = null;
+            EnclaveIdentity? current = null;
             string? note = null;
-            try { current = NodeSetup.Load(layout.ConfigFile(node.Name), node.Generation ?? spec.Generation).Enclave; }
+            try { current = NodeSetup.Load(layout.ConfigFile(node.Name), node.Generation ?? spec.Generation).Identity; }
             catch (Exception e) when (e is NodeStartupException or KmException) { note = "config does not start: " + e.Message; }
             var runtimeDir = Path.Combine(layout.DataDir(node.Name), "runtimes", spec.KmRuntimeId);
             var live = layout.LocalStorageDir(node.Name, spec.KmRuntimeId);
-            bool Unseals(string dir, string enclave) =>
+            bool Unseals(string dir, EnclaveIdentity enclave) =>
                 Sealing.TryUnseal(dir, enclave, cpu, out var secret) == Sealing.UnsealResult.Ok
                 && expected is not null && Hex.Encode(Sealing.Checksum(secret)) == expected;
             var copies = Directory.Exists(runtimeDir)
@@ -70,7 +71,8 @@ public static class ClusterAuditor
         return report;
     }
 
-    private static string? TryEnclave(string orc)
+    /// <summary>The enclave identity of a bundle (its real MRENCLAVE and MRSIGNER), null for one that does not open.</summary>
+    private static EnclaveIdentity? TryEnclave(string orc)
     {
         try { return OrcBundle.Open(orc).EnclaveIdentity; }
         catch (KmException) { return null; }

@@ -24,7 +24,7 @@ public sealed class ClusterOptions
     public bool DeployNewVersion { get; set; } = true;
     /// <summary>Whether the key manager policy lets v2's enclave replicate from v1's (false: a policy not yet updated for v2).</summary>
     public bool PolicyAllowsUpgrade { get; set; } = true;
-    /// <summary>oasis-core version the 24+ nodes report (e.g. 25.6.0: KeyManager.Secrets and next_policy); null: 24.3.2.</summary>
+    /// <summary>oasis-core version the 24+ nodes report (e.g. 25.6.0: KeyManager.Secrets and next_policy; 25.0+ deployments carry bundle_checksum); null: 24.3.2.</summary>
     public string? SoftwareVersion { get; set; }
 }
 
@@ -48,10 +48,8 @@ public static class ClusterBuilder
         var layoutKind = o.Generation >= SchemaGeneration.V24 ? OrcLayout.Components : OrcLayout.Legacy;
         var v1 = WriteOrc(layout, o.KmRuntimeId, o.OldVersion, layoutKind);
         var v2 = WriteOrc(layout, o.KmRuntimeId, o.NewVersion, layoutKind);
-        var e1 = v1.EnclaveIdentity!;
-        var e2 = v2.EnclaveIdentity!;
-        var id1 = BundleEnclave.Of(v1)!.ToString();
-        var id2 = BundleEnclave.Of(v2)!.ToString();
+        var id1 = v1.EnclaveIdentity!.ToString();
+        var id2 = v2.EnclaveIdentity!.ToString();
 
         var spec = new ClusterSpec
         {
@@ -63,11 +61,10 @@ public static class ClusterBuilder
             SoftwareVersion = o.SoftwareVersion,
         };
         var chain = new Chain(layout);
-        var deployments = new List<ChainDeployment> { new() { Version = o.OldVersion, ValidFrom = spec.FirstEpoch, Enclave = e1, Identity = id1 } };
-        if (o.DeployNewVersion)
-            deployments.Add(new ChainDeployment { Version = o.NewVersion, ValidFrom = spec.FirstEpoch + (ulong)o.UpgradeInEpochs, Enclave = e2, Identity = id2 });
+        var deployments = new List<ChainDeployment> { Deployment(v1, spec.FirstEpoch) };
+        if (o.DeployNewVersion) deployments.Add(Deployment(v2, spec.FirstEpoch + (ulong)o.UpgradeInEpochs));
         chain.SaveDeployments(deployments);
-        var policy = new SimPolicy { Serial = 1, MayGenerate = new() { e1 }, Enclaves = { PolicyEntry(id1, o.PolicyAllowsUpgrade ? new[] { id2 } : Array.Empty<string>()) } };
+        var policy = new SimPolicy { Serial = 1, MayGenerate = new() { id1 }, Enclaves = { PolicyEntry(id1, o.PolicyAllowsUpgrade ? new[] { id2 } : Array.Empty<string>()) } };
         if (o.PolicyAllowsUpgrade) policy.Enclaves.Add(PolicyEntry(id2, Array.Empty<string>()));
         chain.SavePolicy(new ChainPolicyState { Current = policy });
 
@@ -100,23 +97,25 @@ public static class ClusterBuilder
     /// <summary>The compute runtime the simulated nodes serve (SimNodeStatus.ClientRuntimes' default).</summary>
     public const string ClientRuntime = "000000000000000000000000000000000000000000000000a6d1e3ebf60dff6c";
 
-    public static OrcBundle WriteOrc(ClusterLayout layout, string runtimeId, string version, OrcLayout kind)
+    /// <summary>The registry's deployment of a bundle: its version from an epoch, its real enclave identity and manifest hash.</summary>
+    public static ChainDeployment Deployment(OrcBundle bundle, ulong validFrom) => new()
     {
-        // Deterministic "enclave" bytes per version: the same version always has the same identity.
-        byte[] Blob(string what, int size) =>
-            Enumerable.Range(0, (size + 31) / 32).SelectMany(i => SHA256.HashData(Encoding.UTF8.GetBytes($"{runtimeId}/{version}/{what}/{i}"))).Take(size).ToArray();
-        var elf = new byte[] { 0x7f, (byte)'E', (byte)'L', (byte)'F', 2, 1, 1, 0 }.Concat(Blob("elf", 1024)).ToArray();
-        return OrcWriter.Write(OrcPath(layout, version), new OrcSpec
-        {
-            RuntimeId = runtimeId,
-            Name = "keymanager",
-            Version = OasisVersion.Parse(version),
-            Layout = kind,
-            Elf = elf,
-            Sgx = Blob("sgxs", 4096),
-            SgxSignature = Blob("sigstruct", 1808),
-        });
-    }
+        Version = bundle.Version.ToString(),
+        ValidFrom = validFrom,
+        Identity = bundle.EnclaveIdentity?.ToString() ?? throw new ArgumentException($"{bundle.Path} has no enclave identity"),
+        ManifestHash = bundle.ManifestHash,
+    };
+
+    /// <summary>
+    /// A key manager ORC of real shape (<see cref="OrcSpec.Simulated"/>): the same (runtime, version,
+    /// build) always gives the same bytes and identity. The cluster's own bundles are build "";
+    /// another <paramref name="build"/> is the right version of another build (another MRENCLAVE,
+    /// the same signer), which the chain never deployed. Written to <paramref name="path"/>, else to
+    /// the cluster's bundles folder as keymanager-&lt;version&gt;.orc.
+    /// </summary>
+    public static OrcBundle WriteOrc(ClusterLayout layout, string runtimeId, string version, OrcLayout kind, string build = "", string? path = null,
+        string signer = Sgx.EnclaveSigner.DefaultName) =>
+        OrcWriter.Write(path ?? OrcPath(layout, version), OrcSpec.Simulated(runtimeId, OasisVersion.Parse(version), kind, build, signer));
 
     private static void CreateDataDir(ClusterLayout layout, string node, string runtimeId)
     {

@@ -23,7 +23,7 @@ public sealed class ClusterSpec
     public int EpochIntervalMs { get; set; } = 1000;
     public ulong FirstEpoch { get; set; } = 1;
     public List<ClusterNode> Nodes { get; set; } = new();
-    /// <summary>The oasis-core version 24+ nodes report (25.1+: KeyManager.Secrets; 25.6+: next_policy); null: 24.3.2.</summary>
+    /// <summary>The oasis-core version 24+ nodes report (25.0+: bundle_checksum; 25.1+: KeyManager.Secrets; 25.6+: next_policy); null: 24.3.2.</summary>
     public string? SoftwareVersion { get; set; }
     /// <summary>Path of the simulator DLL that start-node launches.</summary>
     public string? SimulatorDll { get; set; }

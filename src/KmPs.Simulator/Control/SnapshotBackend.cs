@@ -89,6 +89,6 @@ public sealed class SnapshotBackend : IControlBackend
         var id = RegistryShapes.QueriedRuntimeId(request);
         if (!string.Equals(id, s.KmRuntimeId, StringComparison.OrdinalIgnoreCase))
             throw new RpcException(new Grpc.Core.Status(StatusCode.NotFound, "registry: no such runtime"));
-        return RegistryShapes.EncodeRuntime(s.KmRuntimeId, s.Deployments);
+        return RegistryShapes.EncodeRuntime(s.KmRuntimeId, s.Deployments, s.EffectiveSoftwareVersion);
     }
 }

@@ -1,22 +1,20 @@
 using KmPs.Bundles;
 using KmPs.Config;
-using KmPs.Policy;
 using KmPs.Sgx;
 using KmPs.Status;
 
 namespace KmPs.Simulator.Node;
 
 /// <summary>What a node takes from its config file and ORC bundle.</summary>
-public sealed record NodeSetup(string DataDir, string KmRuntimeId, string BundlePath, OasisVersion Version, string Enclave, string LogFile)
+/// <param name="Identity">
+/// The enclave's identity as its attestation proves it, its deployment lists it and the key manager
+/// policy names it: the bundle's (OrcBundle.EnclaveIdentity: MRENCLAVE of its .sgxs, MRSIGNER of its SIGSTRUCT).
+/// </param>
+public sealed record NodeSetup(string DataDir, string KmRuntimeId, string BundlePath, OasisVersion Version, EnclaveIdentity Identity, string LogFile)
 {
+
     /// <summary>Where the control API listens: &lt;data dir&gt;/internal.sock unless the config moves it (oasis-node InternalSocketPath()).</summary>
     public string Socket { get; init; } = Path.Combine(DataDir, "internal.sock");
-
-    /// <summary>
-    /// The enclave's identity as its attestation proves it and the key manager policy names it: the
-    /// bundle's, through <see cref="BundleEnclave"/> (the one place bundles' identities come from).
-    /// </summary>
-    public EnclaveIdentity Identity { get; init; } = new(new byte[32], new byte[32]);
 
     /// <summary>
     /// Reads the node's config and bundle the way oasis-node does at startup, failing the same ways:
@@ -39,11 +37,11 @@ public sealed record NodeSetup(string DataDir, string KmRuntimeId, string Bundle
             throw new NodeStartupException($"worker/keymanager: expected a single runtime version (got {km.Count})");
         var bundle = km[0];
         return new NodeSetup(config.DataDirPath, config.KmRuntimeId, bundle.Path, bundle.Version,
-            bundle.EnclaveIdentity ?? throw new NodeStartupException("runtime/bundle: no enclave in the key manager bundle"),
+            // go/runtime/bundle bundle.go EnclaveIdentities: no SGX metadata (or no signature) gives no identity.
+            bundle.EnclaveIdentity ?? throw new NodeStartupException($"runtime/bundle: no SGX metadata or signature for 'ronl' in {Path.GetFileName(bundle.Path)}"),
             config.LogFilePath ?? Path.Combine(config.DataDirPath, "node.log"))
         {
             Socket = config.SocketPath!,
-            Identity = BundleEnclave.Of(bundle) ?? throw new NodeStartupException("runtime/bundle: the key manager bundle has no SGX enclave and signature"),
         };
     }
 }

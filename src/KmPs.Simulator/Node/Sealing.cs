@@ -1,12 +1,13 @@
 using System.Security.Cryptography;
 using System.Text;
+using KmPs.Sgx;
 
 namespace KmPs.Simulator.Node;
 
 /// <summary>
 /// Simulated SGX sealing: the master secret is encrypted (AES-GCM) with a key derived from the
-/// enclave identity and the node's CPU identity, so only the same enclave on the same CPU can read
-/// it back, as with egetkey(MRENCLAVE). The enclave identity that sealed is kept in clear in the
+/// enclave's MRENCLAVE and the node's CPU identity, so only the same enclave on the same CPU can read
+/// it back, as with egetkey(KEYPOLICY.MRENCLAVE). The MRENCLAVE that sealed is kept in clear in the
 /// header (like badger's metadata), which lets the node tell "new enclave" from "other CPU" in its
 /// log; neither can unseal.
 /// </summary>
@@ -17,18 +18,18 @@ public static class Sealing
 
     public enum UnsealResult { Ok, NoState, OtherEnclave, OtherCpu, Corrupt }
 
-    private static byte[] Key(string enclave, byte[] cpu) =>
-        SHA256.HashData(Encoding.UTF8.GetBytes("kmsim/seal/" + enclave).Concat(cpu).ToArray());
+    private static byte[] Key(EnclaveIdentity enclave, byte[] cpu) =>
+        SHA256.HashData(Encoding.UTF8.GetBytes("kmsim/seal/" + enclave.MrEnclave).Concat(cpu).ToArray());
 
     /// <summary>Writes the sealed secret into the badger folder (created like badger would).</summary>
-    public static void Seal(string storageDir, string enclave, byte[] cpu, byte[] secret)
+    public static void Seal(string storageDir, EnclaveIdentity enclave, byte[] cpu, byte[] secret)
     {
         Directory.CreateDirectory(storageDir);
         var nonce = RandomNumberGenerator.GetBytes(12);
         var tag = new byte[16];
         var cipher = new byte[secret.Length];
         using (var aes = new AesGcm(Key(enclave, cpu), 16)) aes.Encrypt(nonce, secret, cipher, tag);
-        var header = Encoding.ASCII.GetBytes(enclave.PadRight(64).Substring(0, 64));
+        var header = Encoding.ASCII.GetBytes(enclave.MrEnclave);
         var blob = Magic.Concat(header).Concat(nonce).Concat(tag).Concat(cipher).ToArray();
         File.WriteAllText(Path.Combine(storageDir, "MANIFEST"), "badger (simulated by KmPs.Simulator)\n");
         var tmp = Path.Combine(storageDir, SealedFileName + ".tmp");
@@ -38,7 +39,7 @@ public static class Sealing
 
     public static bool HasState(string storageDir) => File.Exists(Path.Combine(storageDir, SealedFileName));
 
-    public static UnsealResult TryUnseal(string storageDir, string enclave, byte[] cpu, out byte[] secret)
+    public static UnsealResult TryUnseal(string storageDir, EnclaveIdentity enclave, byte[] cpu, out byte[] secret)
     {
         secret = Array.Empty<byte>();
         var file = Path.Combine(storageDir, SealedFileName);
@@ -58,7 +59,7 @@ public static class Sealing
         }
         catch (AuthenticationTagMismatchException)
         {
-            return sealedBy == enclave ? UnsealResult.OtherCpu : UnsealResult.OtherEnclave;
+            return sealedBy == enclave.MrEnclave ? UnsealResult.OtherCpu : UnsealResult.OtherEnclave;
         }
         secret = plain;
         return UnsealResult.Ok;

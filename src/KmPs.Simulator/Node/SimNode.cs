@@ -68,7 +68,7 @@ public sealed class SimNode : IControlBackend
     {
         Faults = LoadFaults();
         Log.Info("node", "starting simulated oasis-node", ("node", Name), ("software_version", SoftwareVersion),
-            ("runtime_id", _setup.KmRuntimeId), ("runtime_version", _setup.Version.ToString()), ("enclave", _setup.Enclave));
+            ("runtime_id", _setup.KmRuntimeId), ("runtime_version", _setup.Version.ToString()), ("enclave", _setup.Identity.ToString()));
         if (Faults.SlowStartMs > 0) await Task.Delay(Faults.SlowStartMs, stop).ConfigureAwait(false);
         // Like oasis-node opening its badger store (badger dir_unix.go acquireDirectoryLock): the
         // folder exists from start-up, the folder itself is flock'ed exclusively for as long as the
@@ -153,7 +153,7 @@ public sealed class SimNode : IControlBackend
         if (Sealing.HasState(StorageDir))
         {
             if (DateTime.UtcNow < _nextUnsealAttempt) return;
-            switch (Sealing.TryUnseal(StorageDir, _setup.Enclave, _cpu, out var secret))
+            switch (Sealing.TryUnseal(StorageDir, _setup.Identity, _cpu, out var secret))
             {
                 case Sealing.UnsealResult.Ok:
                     SetSecret(secret, "loaded master secret from local storage");
@@ -266,7 +266,7 @@ public sealed class SimNode : IControlBackend
     private bool MayGenerate()
     {
         if (Generation < SchemaGeneration.V24) return _spec.Node(Name).MayGenerate;
-        return _chain.Policy(_clock.Now).MayGenerate.Contains(_setup.Enclave);
+        return _chain.Policy(_clock.Now).MayGenerate.Contains(_setup.Identity.ToString());
     }
 
     private bool SealOrLog(byte[] secret)
@@ -274,7 +274,7 @@ public sealed class SimNode : IControlBackend
         try
         {
             if (Faults.SealWriteError) throw new IOException("simulated write error: no space left on device");
-            Sealing.Seal(StorageDir, _setup.Enclave, _cpu, secret);
+            Sealing.Seal(StorageDir, _setup.Identity, _cpu, secret);
             return true;
         }
         catch (IOException e)
@@ -294,8 +294,7 @@ public sealed class SimNode : IControlBackend
     {
         var client = KmPs.Control.ControlClient.For(KmPs.Control.SocketAddress.Parse(peer.P2p is { Length: > 0 } p2p ? p2p : peer.Socket));
         var request = CborCodec.Encode(new CborMapBuilder()
-            .Add("node", CborNode.Text(Name)).Add("enclave", CborNode.Text(_setup.Enclave))
-            .Add("identity", CborNode.Text(_setup.Identity.ToString())).Build());
+            .Add("node", CborNode.Text(Name)).Add("identity", CborNode.Text(_setup.Identity.ToString())).Build());
         var body = client.CallAsync(ReplicationService, ReplicateMethod, request, TimeSpan.FromSeconds(2), CancellationToken.None)
             .GetAwaiter().GetResult();
         return CborCodec.Decode(body).RequireMap("replication answer")["secret"].Bytes("secret")
@@ -311,7 +310,8 @@ public sealed class SimNode : IControlBackend
             Fail("registration: failed to register node: simulated registration failure");
             return;
         }
-        if (!_chain.Deployments().Any(d => d.Version == _setup.Version.ToString() && d.Enclave == _setup.Enclave))
+        // The registry checks the node's attested identity against its version's TEE constraints (tee.enclaves).
+        if (!_chain.Deployments().Any(d => d.Version == _setup.Version.ToString() && SimPolicy.Same(d.Identity ?? "", _setup.Identity)))
         {
             Fail("registration: failed to register node: node running unknown enclave version");
             return;
@@ -324,7 +324,6 @@ public sealed class SimNode : IControlBackend
             Socket = _setup.Socket,
             P2p = "unix:" + _layout.P2pSocket(Name),
             Version = _setup.Version.ToString(),
-            Enclave = _setup.Enclave,
             Identity = _setup.Identity.ToString(),
             Checksum = secret is null ? null : Hex.Encode(Sealing.Checksum(secret)),
             Epoch = epoch,
@@ -414,7 +413,7 @@ public sealed class SimNode : IControlBackend
             PolicyChecksumHex = Convert.ToHexString(policyChecksum).ToLowerInvariant(),
             Policy = policy,
             NextPolicy = pending,
-            Deployments = _chain.Deployments().Select(d => new SimDeployment { Version = d.Version, ValidFrom = d.ValidFrom, Enclave = d.Enclave, Identity = d.Identity }).ToArray(),
+            Deployments = _chain.Deployments().Select(d => new SimDeployment { Version = d.Version, ValidFrom = d.ValidFrom, Identity = d.Identity, ManifestHash = d.ManifestHash }).ToArray(),
         };
     }
 
@@ -448,7 +447,7 @@ public sealed class SimNode : IControlBackend
     {
         var id = RegistryShapes.QueriedRuntimeId(request);
         if (id != _setup.KmRuntimeId) throw new RpcException(new Grpc.Core.Status(StatusCode.NotFound, "registry: no such runtime"));
-        return RegistryShapes.EncodeRuntime(id, Snapshot().Deployments);
+        return RegistryShapes.EncodeRuntime(id, Snapshot().Deployments, SoftwareVersion);
     }
 
     /// <summary>A peer asks for the master secret (stands in for the attested P2P replication call).</summary>
@@ -459,13 +458,12 @@ public sealed class SimNode : IControlBackend
         if (faults.RefuseReplication) throw new RpcException(new Grpc.Core.Status(StatusCode.PermissionDenied, "keymanager: replication refused"));
         var m = CborCodec.Decode(request).RequireMap("replicate");
         var node = m["node"].Text("node") ?? "";
-        var enclave = m["enclave"].Text("enclave") ?? "";
         var identity = m["identity"].Text("identity") ?? "";
         byte[]? secret;
         lock (_gate) secret = _secret;
         if (secret is null || !IsReady()) throw new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, "keymanager: not initialized"));
         var reg = _chain.Registration(node);
-        if (reg is null || reg.Deregistered || reg.Enclave != enclave || reg.Expiration < _clock.Now)
+        if (reg is null || reg.Deregistered || !string.Equals(reg.Identity, identity, StringComparison.OrdinalIgnoreCase) || reg.Expiration < _clock.Now)
             throw new RpcException(new Grpc.Core.Status(StatusCode.PermissionDenied, "keymanager: peer not in access list"));
         // The source enclave authorises the requester's attested identity (runtime/secrets.rs
         // authorize_secret_replication → cached.rs may_replicate_secret) under the policy in effect.

@@ -1,3 +1,4 @@
+using KmPs.Sgx;
 using KmPs.Status;
 using KmPs.Wire;
 
@@ -6,23 +7,28 @@ namespace KmPs.Simulator.Shapes;
 /// <summary>registry.Runtime ("v": 3) for the KM runtime, as Registry/GetRuntime answers.</summary>
 public static class RegistryShapes
 {
-    public static byte[] EncodeRuntime(string runtimeIdHex, IEnumerable<SimDeployment> deployments)
+    /// <summary>
+    /// Each deployment is a VersionInfo (go/registry/api runtime.go): version, valid_from, tee =
+    /// CBOR(SGXConstraints version 1) with the allowed enclave (go/common/node/sgx.go), and
+    /// bundle_checksum = the bundle's manifest hash only from 25.0 (23.0-24.x define the field but
+    /// oasis-core set it nowhere).
+    /// </summary>
+    /// <param name="softwareVersion">The answering node's oasis-core version (what it puts in the shapes).</param>
+    public static byte[] EncodeRuntime(string runtimeIdHex, IEnumerable<SimDeployment> deployments, string? softwareVersion = null)
     {
+        var version = OasisVersion.TryParse(softwareVersion?.Split('-', '+')[0], out var v) ? v : new OasisVersion(24, 3, 2);
         var deps = deployments.Select(d =>
         {
             var b = new CborMapBuilder()
                 .Add("version", OasisVersion.Parse(d.Version).ToCbor())
                 .Add("valid_from", CborNode.UInt(d.ValidFrom));
-            if (d.Enclave is not null || d.Identity is not null)
+            if (d.Identity is not null)
             {
-                // CBOR(SGXConstraints v1) with the one allowed enclave identity.
-                var identity = d.Identity is not null
-                    ? KmPs.Sgx.EnclaveIdentity.Parse(d.Identity).ToCbor()
-                    : new CborMapBuilder().Add("mr_enclave", CborNode.Bytes(Convert.FromHexString(d.Enclave!)))
-                        .Add("mr_signer", CborNode.Bytes(SimKeys.Derive("signer", "mr_signer"))).Build();
-                var tee = new CborMapBuilder().Add("v", CborNode.UInt(1)).Add("enclaves", new CborArray(new CborNode[] { identity })).Build();
-                b.Add("tee", CborNode.Bytes(CborCodec.Encode(tee)));
+                var constraints = new SgxConstraints { Version = 1, Enclaves = new[] { Identity(d.Identity) } };
+                b.Add("tee", CborNode.Bytes(CborCodec.Encode(constraints.ToCbor())));
             }
+            if (d.ManifestHash is not null && version >= new OasisVersion(25, 0, 0))
+                b.Add("bundle_checksum", CborNode.Bytes(Convert.FromHexString(d.ManifestHash)));
             return (CborNode)b.Build();
         }).ToArray();
         var id = CborNode.Bytes(Convert.FromHexString(runtimeIdHex));
@@ -38,6 +44,13 @@ public static class RegistryShapes
             .Add("deployments", new CborArray(deps))
             .Build());
     }
+
+    /// <summary>
+    /// An identity the chain names: MRENCLAVE‖MRSIGNER (128 hex), or, as hand-made test statuses give
+    /// it, a bare MRENCLAVE (64 hex) with a fixed stand-in MRSIGNER.
+    /// </summary>
+    public static EnclaveIdentity Identity(string hex) =>
+        hex.Length == 64 ? new EnclaveIdentity(Convert.FromHexString(hex), SimKeys.Derive("signer", "mr_signer")) : EnclaveIdentity.Parse(hex);
 
     /// <summary>Reads the id out of a GetRuntimeQuery{height, id}.</summary>
     public static string QueriedRuntimeId(byte[] request)

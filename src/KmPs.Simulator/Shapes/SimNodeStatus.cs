@@ -74,8 +74,8 @@ public sealed class SimDeployment
 {
     public string Version { get; set; } = "0.5.0";
     public ulong ValidFrom { get; set; }
-    /// <summary>Enclave identity (hex mr_enclave) allowed for this version, for the TEE constraints.</summary>
-    public string? Enclave { get; set; }
-    /// <summary>The enclave identity (MRENCLAVE‖MRSIGNER hex) for tee.enclaves; null: <see cref="Enclave"/> with a made-up signer.</summary>
+    /// <summary>Enclave identity allowed for this version, for the TEE constraints: MRENCLAVE‖MRSIGNER hex (or a bare 64-hex MRENCLAVE, with a stand-in MRSIGNER).</summary>
     public string? Identity { get; set; }
+    /// <summary>The bundle's manifest hash (hex): bundle_checksum on 25.0+ nodes.</summary>
+    public string? ManifestHash { get; set; }
 }

@@ -87,7 +87,7 @@ public sealed class ClearKmLocalStateCommand : KmLocalStateCommand
         foreach (var p in check.Peers) WriteVerbose($"peer {p.Socket}: {p.Status ?? "unreadable"} {p.Checksum ?? p.Error}");
         WriteVerbose($"node {socket}{OnMachine(host)}: {check.NodeState}");
         if (!check.Ok)
-            throw new KmException("WipeRefused", KmErrorCategory.InvalidOperation,
+            throw new KmException(LocalStateErrorIds.WipeRefused, KmErrorCategory.InvalidOperation,
                 "Refusing to wipe: " + string.Join("; ", check.Problems) + ".", socket)
             {
                 RecommendedAction = "Stop the node, and name staying peers that are ready with one checksum in -RequirePeer.",

@@ -42,7 +42,7 @@ public sealed class ConvertFromKmExtraInfoCommand : KmCmdlet
         }
         catch (Exception e) when (e is FormatException or CborDecodeException)
         {
-            WriteKmError(new KmException("InvalidExtraInfo", KmErrorCategory.InvalidData,
+            WriteKmError(new KmException(StatusErrorIds.InvalidExtraInfo, KmErrorCategory.InvalidData,
                 $"Cannot decode extra_info: {e.Message}", value, e)
             {
                 RecommendedAction = "Pass registration.descriptor.runtimes[].extra_info of a key manager node (base64 or bytes).",

@@ -74,5 +74,5 @@ public sealed class GetKmPolicyCommand : KmCmdlet
     }
 
     private static KmException NoKeyManager(string source) =>
-        new("NoKeyManagerRuntime", KmErrorCategory.InvalidOperation, $"{source} runs no key manager; give -RuntimeId.", source);
+        new(StatusErrorIds.NoKeyManagerRuntime, KmErrorCategory.InvalidOperation, $"{source} runs no key manager; give -RuntimeId.", source);
 }

@@ -45,20 +45,20 @@ public sealed class GetKmUpgradeEpochCommand : KmCmdlet
             var status = Await(host.GetStatusAsync(Socket, TimeSpan.FromSeconds(10), Stopping));
             var id = RuntimeId is null ? status.RuntimeId : LocalState.KeyManagerRuntimeId.Validate(RuntimeId);
             if (id is null)
-                throw new KmException("NoKeyManagerRuntime", KmErrorCategory.InvalidOperation, $"{address}{OnMachine(host)} runs no key manager; give -RuntimeId.", Socket);
+                throw new KmException(StatusErrorIds.NoKeyManagerRuntime, KmErrorCategory.InvalidOperation, $"{address}{OnMachine(host)} runs no key manager; give -RuntimeId.", Socket);
             var runtime = Await(host.GetRuntimeAsync(Socket, id, TimeSpan.FromSeconds(10), Stopping));
             var active = runtime.ActiveAt(status.Epoch);
             var list = runtime.Deployments.Select(d => new KmDeployment
             {
                 RuntimeId = runtime.Id, Version = d.Version.ToString(), ValidFrom = d.ValidFrom, CurrentEpoch = status.Epoch,
-                IsActive = ReferenceEquals(d, active), BundleChecksum = d.BundleChecksum,
+                IsActive = ReferenceEquals(d, active), BundleChecksum = d.BundleChecksum, Enclaves = d.Enclaves,
             }).ToList();
             _done = true;
             if (Version is null) { WriteObject(list, true); return; }
             if (!OasisVersion.TryParse(Version, out var v))
-                throw new KmException("InvalidVersion", KmErrorCategory.InvalidArgument, $"'{Version}' is not a version (e.g. 0.6.0).", Version);
+                throw new KmException(KmPs.Bundles.Download.DownloadErrorIds.InvalidVersion, KmErrorCategory.InvalidArgument, $"'{Version}' is not a version (e.g. 0.6.0).", Version);
             var match = list.FirstOrDefault(d => d.Version == v.ToString())
-                        ?? throw new KmException("VersionNotDeployed", KmErrorCategory.ObjectNotFound,
+                        ?? throw new KmException(KmPs.Bundles.DeploymentErrorIds.VersionNotDeployed, KmErrorCategory.ObjectNotFound,
                             $"Version {v} is not in the deployments of {runtime.Id} (deployed: {string.Join(", ", list.Select(d => $"{d.Version}@{d.ValidFrom}"))}).", Version)
                         {
                             RecommendedAction = "The runtime owner must register a deployment of this version before any node can run it.",

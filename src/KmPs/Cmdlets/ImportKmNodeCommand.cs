@@ -59,15 +59,15 @@ public sealed class ImportKmNodeCommand : KmCmdlet
             }
         }
         catch (KmException e) { WriteKmError(e, path); }
-        catch (IOException e) { WriteKmError(new KmException("InventoryUnreadable", KmErrorCategory.ReadError, $"Cannot read {path}: {e.Message}", path, e)); }
-        catch (UnauthorizedAccessException e) { WriteKmError(new KmException("InventoryUnreadable", KmErrorCategory.PermissionDenied, $"Cannot read {path}: {e.Message}", path, e)); }
+        catch (IOException e) { WriteKmError(new KmException(InventoryErrorIds.InventoryUnreadable, KmErrorCategory.ReadError, $"Cannot read {path}: {e.Message}", path, e)); }
+        catch (UnauthorizedAccessException e) { WriteKmError(new KmException(InventoryErrorIds.InventoryUnreadable, KmErrorCategory.PermissionDenied, $"Cannot read {path}: {e.Message}", path, e)); }
     }
 
     /// <summary>Every entry of the inventory file (.json or .psd1), each with its own verdict.</summary>
     internal static IReadOnlyList<InventoryEntry> ReadEntries(string path)
     {
         if (!File.Exists(path))
-            throw new KmException("InventoryNotFound", KmErrorCategory.ObjectNotFound, $"No inventory file at {path}.", path);
+            throw new KmException(InventoryErrorIds.InventoryNotFound, KmErrorCategory.ObjectNotFound, $"No inventory file at {path}.", path);
         return path.EndsWith(".psd1", StringComparison.OrdinalIgnoreCase)
             ? InventoryFile.CheckEach(ParsePsd1(path), path)
             : InventoryFile.ParseJsonEntries(File.ReadAllText(path), path);
@@ -79,7 +79,7 @@ public sealed class ImportKmNodeCommand : KmCmdlet
         if (Name is null) return entries;
         var patterns = Name.Select(n => WildcardPattern.Get(n, WildcardOptions.IgnoreCase)).ToList();
         foreach (var missing in Name.Where(n => !WildcardPattern.ContainsWildcardCharacters(n) && !entries.Any(e => e.Name.Equals(n, StringComparison.OrdinalIgnoreCase))))
-            WriteKmError(new KmException("NodeNotInInventory", KmErrorCategory.ObjectNotFound,
+            WriteKmError(new KmException(InventoryErrorIds.NodeNotInInventory, KmErrorCategory.ObjectNotFound,
                 $"{path} has no node named '{missing}' (it has {string.Join(", ", entries.Select(e => e.Name))}).", missing));
         return entries.Where(e => patterns.Any(p => p.IsMatch(e.Name))).ToList();
     }
@@ -143,7 +143,7 @@ public sealed class ImportKmNodeCommand : KmCmdlet
         var target = node.UserName is null ? node.HostName : $"{node.UserName}@{node.HostName}";
         var ssh = "ssh " + (node.Port is { } port ? $"-p {port} " : "") + (node.KeyFilePath is { } key ? $"-i {key} " : "") +
                   string.Concat((node.SshOptions ?? new()).Select(o => $"-o {o.Key}={o.Value} ")) + target;
-        return new KmException("SessionFailed", KmErrorCategory.ConnectionError,
+        return new KmException(InventoryErrorIds.SessionFailed, KmErrorCategory.ConnectionError,
             $"Node '{node.Name}': cannot open a remoting session to {target}" + (error is null ? "." : $": {error.Message}"), node.Name, error)
         {
             RecommendedAction = $"Check that '{ssh}' logs in without a prompt, that pwsh is installed there with 'Subsystem powershell /usr/bin/pwsh -sshs -NoLogo' in sshd_config, and that OasisKeyManager is installed there.",
@@ -155,24 +155,24 @@ public sealed class ImportKmNodeCommand : KmCmdlet
     {
         var ast = Parser.ParseFile(path, out _, out var errors);
         if (errors.Length > 0)
-            throw new KmException("InventoryInvalid", KmErrorCategory.InvalidData,
+            throw new KmException(InventoryErrorIds.InventoryInvalid, KmErrorCategory.InvalidData,
                 $"{path}: {errors[0].Message} (line {errors[0].Extent.StartLineNumber})", path);
         var table = ast.Find(a => a is HashtableAst, false) as HashtableAst
-                    ?? throw new KmException("InventoryInvalid", KmErrorCategory.InvalidData, $"{path} holds no hashtable.", path);
+                    ?? throw new KmException(InventoryErrorIds.InventoryInvalid, KmErrorCategory.InvalidData, $"{path} holds no hashtable.", path);
         object? value;
         try { value = table.SafeGetValue(); }
         catch (InvalidOperationException e)
         {
-            throw new KmException("InventoryInvalid", KmErrorCategory.InvalidData, $"{path} contains code, not only data: {e.Message}", path, e);
+            throw new KmException(InventoryErrorIds.InventoryInvalid, KmErrorCategory.InvalidData, $"{path} contains code, not only data: {e.Message}", path, e);
         }
         var root = (Hashtable)value!;
         var list = root["Nodes"] switch
         {
             object[] arr => arr.Cast<object>(),
             Hashtable h => new object[] { h },
-            _ => throw new KmException("InventoryEmpty", KmErrorCategory.InvalidData, $"{path} has no Nodes = @( ... ) list.", path),
+            _ => throw new KmException(InventoryErrorIds.InventoryEmpty, KmErrorCategory.InvalidData, $"{path} has no Nodes = @( ... ) list.", path),
         };
-        return list.Select(o => o as Hashtable ?? throw new KmException("InventoryInvalid", KmErrorCategory.InvalidData,
+        return list.Select(o => o as Hashtable ?? throw new KmException(InventoryErrorIds.InventoryInvalid, KmErrorCategory.InvalidData,
             $"{path}: every entry of Nodes must be a hashtable.", path)).Select(FromHashtable).ToList();
     }
 
@@ -182,7 +182,7 @@ public sealed class ImportKmNodeCommand : KmCmdlet
         var known = new[] { "Name", "Socket", "DataDir", "ConfigPath", "RuntimeId", "SystemdUnit", "Unit", "StartScript", "StopScript", "LogPath", "HostName", "UserName", "Port", "KeyFilePath", "SshOptions", "Lifecycle" };
         var unknown = h.Keys.Cast<object>().Select(k => k.ToString()!).Where(k => !known.Contains(k, StringComparer.OrdinalIgnoreCase)).ToList();
         if (unknown.Count > 0)
-            throw new KmException("InventoryInvalid", KmErrorCategory.InvalidData, $"Unknown inventory keys: {string.Join(", ", unknown)}.", h);
+            throw new KmException(InventoryErrorIds.InventoryInvalid, KmErrorCategory.InvalidData, $"Unknown inventory keys: {string.Join(", ", unknown)}.", h);
         var unit = S("SystemdUnit") ?? S("Unit");
         var start = S("StartScript");
         var lifecycle = unit is not null ? LifecycleKind.Systemd : start is not null ? LifecycleKind.Script : LifecycleKind.None;
@@ -195,11 +195,11 @@ public sealed class ImportKmNodeCommand : KmCmdlet
             {
                 null => null,
                 Hashtable o => o.Keys.Cast<object>().ToDictionary(k => k.ToString()!, k => o[k]?.ToString() ?? "", StringComparer.OrdinalIgnoreCase),
-                var other => throw new KmException("InventoryInvalid", KmErrorCategory.InvalidData, $"SshOptions must be a hashtable (@{{ Name = 'value' }}), not {other}.", other),
+                var other => throw new KmException(InventoryErrorIds.InventoryInvalid, KmErrorCategory.InvalidData, $"SshOptions must be a hashtable (@{{ Name = 'value' }}), not {other}.", other),
             },
         };
         static int? PortOf(string? text) => text is null ? null
             : int.TryParse(text, out var port) ? port
-            : throw new KmException("InvalidPort", KmErrorCategory.InvalidData, $"Port '{text}' is not a number.", text);
+            : throw new KmException(InventoryErrorIds.InvalidPort, KmErrorCategory.InvalidData, $"Port '{text}' is not a number.", text);
     }
 }

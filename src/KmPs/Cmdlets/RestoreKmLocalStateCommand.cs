@@ -26,7 +26,7 @@ public sealed class RestoreKmLocalStateCommand : KmLocalStateCommand
             // Refused before the prompt (and again by the host right before the move).
             var stop = CallHost(_ => host.CheckStoppedAsync(state.Socket, Timeout, Stopping));
             if (!stop.Stopped)
-                throw new KmException("NodeRunning", KmErrorCategory.InvalidOperation,
+                throw new KmException(LocalStateErrorIds.NodeRunning, KmErrorCategory.InvalidOperation,
                     $"Refusing to restore under a running node: {stop.State}.", state.Socket);
             var newest = CallHost(_ => host.GetStateInfoAsync(node, Stopping)).Backups.FirstOrDefault();
             var chosen = !string.IsNullOrEmpty(Backup) ? Backup

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using KmPs.Bundles;
 using KmPs.Bundles.Download;
 using System.Management.Automation.Runspaces;
 using KmPs.Hosting;
@@ -84,12 +85,12 @@ public sealed class SaveKmRuntimeBundleCommand : KmCmdlet
     protected override void EndProcessing()
     {
         if (_nodes.Count > 0 && Socket is not null)
-            ThrowKmError(new KmException("NodeAndSocket", KmErrorCategory.InvalidArgument, "Give -Node or -Socket, not both.", Socket));
+            ThrowKmError(new KmException(DownloadErrorIds.NodeAndSocket, KmErrorCategory.InvalidArgument, "Give -Node or -Socket, not both.", Socket));
         if (ProxyCredential is not null && ProxyUseDefaultCredentials)
-            ThrowKmError(new KmException("ProxyCredentialConflict", KmErrorCategory.InvalidArgument,
+            ThrowKmError(new KmException(DownloadErrorIds.ProxyCredentialConflict, KmErrorCategory.InvalidArgument,
                 "Give -ProxyCredential or -ProxyUseDefaultCredentials, not both.", null));
         if (NoProxy && Proxy is not null)
-            ThrowKmError(new KmException("ProxyConflict", KmErrorCategory.InvalidArgument, "Give -Proxy or -NoProxy, not both.", Proxy.ToString()));
+            ThrowKmError(new KmException(DownloadErrorIds.ProxyConflict, KmErrorCategory.InvalidArgument, "Give -Proxy or -NoProxy, not both.", Proxy.ToString()));
 
         BundleSaveRequest request;
         try { request = Plan(); }
@@ -165,7 +166,15 @@ public sealed class SaveKmRuntimeBundleCommand : KmCmdlet
         foreach (var (name, socket, host) in Sources())
         {
             names.Add(name + OnMachine(host));
-            try { return new ChainDeployments(Await(host.GetRuntimeAsync(socket, id, TimeSpan.FromSeconds(10), Stopping)), name); }
+            try
+            {
+                var runtime = Await(host.GetRuntimeAsync(socket, id, TimeSpan.FromSeconds(10), Stopping));
+                // The node's version says what a deployment's bundle_checksum is (the manifest hash from 25.0).
+                string? version = null;
+                try { version = Await(host.GetStatusAsync(socket, TimeSpan.FromSeconds(10), Stopping)).SoftwareVersion; }
+                catch (KmException e) { WriteVerbose($"{name}: cannot read its status, so its bundle_checksum is not compared ({e.Message})."); }
+                return new ChainDeployments(runtime.WithNodeVersion(version), name);
+            }
             catch (KmException e)
             {
                 WriteVerbose($"{name}: cannot read the deployments ({e.Message}).");

@@ -49,7 +49,7 @@ public sealed class SetKmRuntimeBundleCommand : KmCmdlet
         try
         {
             if (string.IsNullOrWhiteSpace(ConfigPath))
-                throw new KmException("ConfigNotFound", KmErrorCategory.InvalidArgument, "The node has no ConfigPath; give -ConfigPath.", Name);
+                throw new KmException(ConfigErrorIds.ConfigNotFound, KmErrorCategory.InvalidArgument, "The node has no ConfigPath; give -ConfigPath.", Name);
             var host = HostOf(Session, Name);
             var orc = ResolvePath(Path);
             var bundle = OrcBundle.Open(orc); // a usable ORC of some runtime first (BundleNotFound, BundleInvalid, ...)
@@ -71,6 +71,6 @@ public sealed class SetKmRuntimeBundleCommand : KmCmdlet
             WriteObject(CallHost(events => host.SetBundleAsync(request, orc, events, Stopping)));
         }
         catch (KmException e) { WriteKmError(e, name); }
-        catch (IOException e) { WriteKmError(new KmException("BundleUnreadable", KmErrorCategory.ReadError, $"Cannot read {Path}: {e.Message}", Path, e)); }
+        catch (IOException e) { WriteKmError(new KmException(BundleErrorIds.BundleUnreadable, KmErrorCategory.ReadError, $"Cannot read {Path}: {e.Message}", Path, e)); }
     }
 }

@@ -43,7 +43,7 @@ public sealed class TestKmReplicationCommand : KmNodeSetCommand
         if (ExpectedVersion is not null)
         {
             if (!OasisVersion.TryParse(ExpectedVersion, out var v))
-                ThrowKmError(new KmException("InvalidVersion", KmErrorCategory.InvalidArgument, $"'{ExpectedVersion}' is not a version.", ExpectedVersion));
+                ThrowKmError(new KmException(KmPs.Bundles.Download.DownloadErrorIds.InvalidVersion, KmErrorCategory.InvalidArgument, $"'{ExpectedVersion}' is not a version.", ExpectedVersion));
             expected = v;
         }
         var allOk = true;
@@ -60,7 +60,7 @@ public sealed class TestKmReplicationCommand : KmNodeSetCommand
                 while ((epoch = CurrentEpoch()) < target)
                 {
                     if (sw.Elapsed.TotalSeconds > TimeoutSec)
-                        ThrowKmError(new KmException("WaitTimeout", KmErrorCategory.OperationTimeout, $"Epoch {target} was not reached within {TimeoutSec} s for check {round}.", null));
+                        ThrowKmError(new KmException(TimingErrorIds.WaitTimeout, KmErrorCategory.OperationTimeout, $"Epoch {target} was not reached within {TimeoutSec} s for check {round}.", null));
                     var view = Await(eta.ProgressAsync(epoch, Stopping)).View;
                     WriteProgress(new ProgressRecord(3, "Verifying replication again", $"check {round} of {Repeat}: {view.Status}")
                     {

@@ -54,9 +54,9 @@ public sealed class WaitKmNodeCommand : KmNodeSetCommand
     protected override void BeginProcessing()
     {
         if (Until == KmWaitCondition.Epoch && Epoch == 0)
-            ThrowKmError(new KmException("EpochRequired", KmErrorCategory.InvalidArgument, "-Until Epoch needs -Epoch <n>.", null));
+            ThrowKmError(new KmException(TimingErrorIds.EpochRequired, KmErrorCategory.InvalidArgument, "-Until Epoch needs -Epoch <n>.", null));
         if (Version is not null && !OasisVersion.TryParse(Version, out _))
-            ThrowKmError(new KmException("InvalidVersion", KmErrorCategory.InvalidArgument, $"'{Version}' is not a version (e.g. 0.6.0).", Version));
+            ThrowKmError(new KmException(KmPs.Bundles.Download.DownloadErrorIds.InvalidVersion, KmErrorCategory.InvalidArgument, $"'{Version}' is not a version (e.g. 0.6.0).", Version));
     }
 
     protected override void EndProcessing()
@@ -100,7 +100,7 @@ public sealed class WaitKmNodeCommand : KmNodeSetCommand
             if (sw.Elapsed > timeout)
             {
                 WriteProgress(new ProgressRecord(2, Activity, "timed out") { RecordType = ProgressRecordType.Completed, ParentActivityId = ParentProgressId });
-                ThrowKmError(new KmException("WaitTimeout", KmErrorCategory.OperationTimeout,
+                ThrowKmError(new KmException(TimingErrorIds.WaitTimeout, KmErrorCategory.OperationTimeout,
                     $"Timed out after {TimeoutSec} s waiting for {Describe()}; last seen: " +
                     string.Join("; ", pending.Select(p => $"{p}: {last[p]}")) + ".", pending.ToArray()));
             }

@@ -66,7 +66,7 @@ public static class KmRemoteEndpoint
                 "Stop" => await Host.StopAsync(ReadNode(Str(a, "Node")!), a.GetProperty("UseControlApi").GetBoolean(), Timeout(a), events, ct),
                 "Start" => await Host.StartAsync(ReadNode(Str(a, "Node")!), Timeout(a), events, ct),
                 "ScanLog" => await Host.ScanLogAsync(Str(a, "Path")!, Str(a, "Name"), a.GetProperty("Tail").GetInt32(), ct),
-                _ => throw new KmException("RemoteOperationUnknown", KmErrorCategory.InvalidOperation, $"Unknown remote operation '{name}'.", name),
+                _ => throw new KmException(RemotingErrorIds.RemoteOperationUnknown, KmErrorCategory.InvalidOperation, $"Unknown remote operation '{name}'.", name),
             };
             return JsonSerializer.Serialize(new { ok = KmWire.Encode(result) });
         }
@@ -89,7 +89,7 @@ public static class KmRemoteEndpoint
         return read.ReadAt.ToUnixTimeMilliseconds() + " " + Convert.ToBase64String(CborCodec.Encode(read.Status));
     }
 
-    private static T Read<T>(JsonElement a) => a.Deserialize<T>(KmWire.Json) ?? throw new KmException("RemoteRequestInvalid", KmErrorCategory.InvalidArgument, "An empty request.", null);
+    private static T Read<T>(JsonElement a) => a.Deserialize<T>(KmWire.Json) ?? throw new KmException(RemotingErrorIds.RemoteRequestInvalid, KmErrorCategory.InvalidArgument, "An empty request.", null);
 
     private static string? Str(JsonElement a, string name) => a.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
@@ -131,7 +131,7 @@ public static class KmRemoteEndpoint
     private static void CheckTemp(string tempPath)
     {
         if (!Path.GetFileName(tempPath).StartsWith('.') || !tempPath.Contains(".upload-", StringComparison.Ordinal))
-            throw new KmException("InvalidUpload", KmErrorCategory.InvalidArgument, $"{tempPath} is not an upload in progress.", tempPath);
+            throw new KmException(RemotingErrorIds.InvalidUpload, KmErrorCategory.InvalidArgument, $"{tempPath} is not an upload in progress.", tempPath);
     }
 }
 

@@ -68,12 +68,12 @@ internal static class KmRemoting
     {
         PSSession s => s,
         PSObject { BaseObject: PSSession s } => s,
-        null => throw new KmException("NoSession", KmErrorCategory.ResourceUnavailable,
+        null => throw new KmException(RemotingErrorIds.NoSession, KmErrorCategory.ResourceUnavailable,
             $"Node '{node.Name}' is on {node.HostName}, but it has no remoting session to that machine.", node.Name)
         {
             RecommendedAction = "Give the node a session: New-KmNode -Session (New-PSSession -HostName <host> -UserName <user>), or import it again with Import-KmNode.",
         },
-        _ => throw new KmException("NoSession", KmErrorCategory.InvalidArgument,
+        _ => throw new KmException(RemotingErrorIds.NoSession, KmErrorCategory.InvalidArgument,
             $"Node '{node.Name}': its Session is a {node.Session.GetType().Name}, not a PSSession.", node.Name),
     };
 
@@ -135,13 +135,13 @@ internal static class KmRemoting
         var version = lines.ElementAtOrDefault(0) ?? "";
         var machine = lines.ElementAtOrDefault(1) ?? Describe(session);
         if (version.Length == 0)
-            throw new KmException("ModuleNotInstalled", KmErrorCategory.ObjectNotFound,
+            throw new KmException(RemotingErrorIds.ModuleNotInstalled, KmErrorCategory.ObjectNotFound,
                 $"Node '{nodeName}': the OasisKeyManager module is not installed on {machine} (searched PSModulePath {lines.ElementAtOrDefault(2)}).", nodeName)
             {
                 RecommendedAction = "Install the same OasisKeyManager version on every key manager host (copy the module folder into a PSModulePath folder there).",
             };
         if (version != KmRemoteEndpoint.Version)
-            throw new KmException("ModuleVersionMismatch", KmErrorCategory.InvalidOperation,
+            throw new KmException(RemotingErrorIds.ModuleVersionMismatch, KmErrorCategory.InvalidOperation,
                 $"Node '{nodeName}': {machine} has OasisKeyManager {version}, this host has {KmRemoteEndpoint.Version}; results of another build cannot be read back.", nodeName)
             {
                 RecommendedAction = "Install the same OasisKeyManager version on the admin host and on every key manager host.",
@@ -209,7 +209,7 @@ internal static class KmRemoting
     {
         var info = session.Runspace.RunspaceStateInfo;
         var why = info.Reason?.Message ?? cause?.Message;
-        return new KmException("SessionLost", KmErrorCategory.ConnectionError,
+        return new KmException(RemotingErrorIds.SessionLost, KmErrorCategory.ConnectionError,
             $"Node '{nodeName}': the remoting session {session.Name} to {Describe(session)} is {info.State.ToString().ToLowerInvariant()}" +
             (why is null ? "" : $" ({why.TrimEnd('.')})") +
             "; the operation on that node did not complete, or its outcome is unknown.", nodeName, cause)
@@ -219,7 +219,7 @@ internal static class KmRemoting
     }
 
     private static KmException Unexpected(PSSession session, string nodeName) =>
-        new("RemoteResultInvalid", KmErrorCategory.InvalidResult,
+        new(RemotingErrorIds.RemoteResultInvalid, KmErrorCategory.InvalidResult,
             $"Node '{nodeName}': {Describe(session)} answered something the module did not send; is the same OasisKeyManager version installed there?", nodeName);
 
     /// <summary>A remote error record as the KmException it was on the node's machine, with the same ErrorId.</summary>

@@ -47,7 +47,7 @@ internal static class KmWire
         if (value is null) return Serialize(new Envelope("null", null));
         var type = value.GetType();
         if (!Types.ContainsKey(type.FullName!))
-            throw new KmException("RemoteResultUnknown", KmErrorCategory.InvalidResult, $"A remote result of type {type.FullName} cannot be sent back.", null);
+            throw new KmException(RemotingErrorIds.RemoteResultUnknown, KmErrorCategory.InvalidResult, $"A remote result of type {type.FullName} cannot be sent back.", null);
         return Serialize(new Envelope(type.FullName!, JsonSerializer.SerializeToNode(value, type, Json)));
     }
 
@@ -71,7 +71,7 @@ internal static class KmWire
     private static string Serialize(Envelope e) => JsonSerializer.Serialize(e, Json);
 
     private static KmException Bad(string what) =>
-        new("RemoteResultInvalid", KmErrorCategory.InvalidResult,
+        new(RemotingErrorIds.RemoteResultInvalid, KmErrorCategory.InvalidResult,
             $"The remote machine sent {what}; is the same OasisKeyManager version installed there?", null);
 
     /// <summary>A PSCustomObject tree (Get-KmStatus -Raw) as JSON, the inverse of <see cref="JsonToPs"/>.</summary>

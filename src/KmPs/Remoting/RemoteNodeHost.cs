@@ -47,7 +47,7 @@ public sealed class RemoteNodeHost : INodeHost
         var answer = await Op<string>("StatusCbor", new { Socket = socket, TimeoutMs = Ms(timeout) }, ct).ConfigureAwait(false);
         var space = answer.IndexOf(' ');
         if (space < 0 || !long.TryParse(answer.AsSpan(0, space), out var ms))
-            throw new KmException("RemoteResultInvalid", KmErrorCategory.InvalidResult, $"Node '{_node}': {Machine} sent a status the module did not send.", _node);
+            throw new KmException(RemotingErrorIds.RemoteResultInvalid, KmErrorCategory.InvalidResult, $"Node '{_node}': {Machine} sent a status the module did not send.", _node);
         return new StatusRead(CborCodec.Decode(Convert.FromBase64String(answer[(space + 1)..])), DateTimeOffset.FromUnixTimeMilliseconds(ms));
     }
 

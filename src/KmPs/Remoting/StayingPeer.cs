@@ -27,7 +27,7 @@ internal sealed record StayingPeer(string Display, INodeHost Host, string Socket
             string s => Of(NodeHosts.Local(baseDirectory), s),
             PSCustomObject when p is PSObject holder && holder.Properties["Socket"]?.Value is { } v =>
                 Of(NodeHosts.For(KmRemoting.AsSession(holder.Properties["Session"]?.Value), null, baseDirectory), v.ToString()!),
-            _ => throw new KmException("InvalidPeer", KmErrorCategory.InvalidArgument,
+            _ => throw new KmException(RemotingErrorIds.InvalidPeer, KmErrorCategory.InvalidArgument,
                 $"A required peer must be a socket address, a data dir or a node, not a {o?.GetType().Name ?? "null"}.", p),
         };
     }).ToList();

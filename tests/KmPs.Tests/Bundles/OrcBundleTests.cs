@@ -1,4 +1,5 @@
 using KmPs.Bundles;
+using KmPs.Sgx;
 using KmPs.Status;
 using KmPs.Tests.Infrastructure;
 using static KmPs.Tests.Bundles.TestOrcs;
@@ -35,8 +36,10 @@ public class OrcBundleTests
         Assert.Equal(new[] { $"{prefix}.elf", $"{prefix}.sgx", $"{prefix}.sgx.sig" }, b.Files.Select(f => f.Name));
         Assert.All(b.Files, f => Assert.True(f.Ok));
         Assert.Equal(prefix + ".sgx", b.EnclaveFile);
-        Assert.Equal(Sha512_256.HashHex(Bytes("sgxs enclave 0.5.1")), b.EnclaveIdentity);
-        Assert.Equal(Bytes("sigstruct 0.5.1"), b.ReadFile(prefix + ".sgx.sig"));
+        var spec = OrcSpec.Simulated(MainnetKm, new(0, 5, 1), layout);
+        Assert.Equal(new EnclaveIdentity(Sgxs.MrEnclave(spec.Sgx), EnclaveSigner.Named().MrSigner), b.EnclaveIdentity);
+        Assert.True(b.EnclaveHashMatches);
+        Assert.Equal(spec.SgxSignature, b.ReadFile(prefix + ".sgx.sig"));
         Assert.Equal(written.Manifest.ToJson(), b.Manifest.ToJson());
     }
 
@@ -55,25 +58,27 @@ public class OrcBundleTests
     public void Content_digest_follows_the_bytes_not_the_path_or_version()
     {
         using var dir = new TempDir();
-        var spec = new OrcSpec { RuntimeId = MainnetKm, Name = "keymanager", Version = new(0, 6, 0), Elf = Bytes("elf"), Sgx = Bytes("sgxs a"), SgxSignature = Bytes("sig") };
+        var spec = OrcSpec.Simulated(MainnetKm, new(0, 6, 0), build: "a");
         var a = OrcWriter.Write(dir.File("a.orc"), spec);
         var copy = OrcWriter.Write(dir.File("copy.orc"), spec);
         Assert.Equal(a.ContentDigest, copy.ContentDigest);
         Assert.Matches("^[0-9a-f]{64}$", a.ContentDigest);
         // Rebuilt with another enclave but the same version, at the same path.
-        var rebuilt = OrcWriter.Write(dir.File("a.orc"), spec with { Sgx = Bytes("sgxs b") });
+        var rebuilt = OrcWriter.Write(dir.File("a.orc"), OrcSpec.Simulated(MainnetKm, new(0, 6, 0), build: "b"));
         Assert.Equal(a.Version, rebuilt.Version);
         Assert.NotEqual(a.ContentDigest, rebuilt.ContentDigest);
     }
 
     [Fact]
-    public void Without_SGX_the_enclave_is_the_ELF()
+    public void Without_SGX_the_enclave_file_is_the_ELF_and_there_is_no_identity()
     {
         using var dir = new TempDir();
         var b = OrcWriter.Write(dir.File("elf.orc"), new OrcSpec { RuntimeId = Sapphire, Version = new(1, 0, 0), Elf = Bytes("elf"), Layout = OrcLayout.Components });
         Assert.False(b.IsKeyManager);
         Assert.Equal("ronl.elf", b.EnclaveFile);
-        Assert.Equal(Sha512_256.HashHex(Bytes("elf")), b.EnclaveIdentity);
+        Assert.Null(b.Enclave);
+        Assert.Null(b.EnclaveIdentity);
+        Assert.Null(b.EnclaveHashMatches);
     }
 
     [Fact]

@@ -13,18 +13,9 @@ public static class TestOrcs
 
     public static byte[] Bytes(string s) => Encoding.UTF8.GetBytes(s);
 
-    /// <summary>A KM bundle whose enclave bytes depend on the version, so v1 and v2 differ in identity.</summary>
-    public static OrcBundle WriteKm(string path, string version, OrcLayout layout = OrcLayout.Legacy, string runtimeId = MainnetKm) =>
-        OrcWriter.Write(path, new OrcSpec
-        {
-            RuntimeId = runtimeId,
-            Name = "keymanager",
-            Version = OasisVersion.Parse(version),
-            Layout = layout,
-            Elf = Bytes("\u007fELF loader " + version),
-            Sgx = Bytes("sgxs enclave " + version),
-            SgxSignature = Bytes("sigstruct " + version),
-        });
+    /// <summary>A KM bundle of real shape whose enclave depends on the version (and build), so v1 and v2 differ in identity.</summary>
+    public static OrcBundle WriteKm(string path, string version, OrcLayout layout = OrcLayout.Legacy, string runtimeId = MainnetKm, string build = "") =>
+        OrcWriter.Write(path, OrcSpec.Simulated(runtimeId, OasisVersion.Parse(version), layout, build));
 
     /// <summary>A legacy manifest naming runtime.elf, with the digests given (file to hex).</summary>
     public static byte[] LegacyManifest(IDictionary<string, string> digests, string id = MainnetKm)

@@ -113,4 +113,50 @@ public class BundleModuleTests
         Assert.Equal(new[] { "BundleDigestMismatch", "BundleNotFound" },
             r.Errors.Select(e => e.FullyQualifiedErrorId.Split(',')[0]));
     }
+
+    [Fact]
+    public void Get_KmRuntimeBundle_shows_the_enclave_and_manifest_hash_within_80_columns()
+    {
+        using var f = new Fixture();
+        var v2 = OrcBundle.Open(f.V2);
+        var id = v2.EnclaveIdentity!;
+        using var ps = new PsEngine();
+        var table = string.Concat(ps.Run($"Get-KmRuntimeBundle '{f.V1}', '{f.V2}', '{f.Dir.File("runtimes/km-testnet.orc")}' | Out-String -Width 80").AssertClean().Output.Select(o => o.ToString()));
+        var lines = table.Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0).ToList();
+        Assert.All(lines, l => Assert.True(l.Length <= 80, $"'{l}' is {l.Length} columns"));
+        Assert.Matches(@"^File +Version +Valid +Runtime +Enclave +ISV +Manifest$", lines[0]);
+        var row = Assert.Single(lines, l => l.StartsWith("km-v2.orc", StringComparison.Ordinal));
+        Assert.Contains("0.5.0", row);
+        Assert.Contains("Mainnet", row);
+        Assert.Contains(id.Short, row);
+        Assert.Contains("0/0", row);
+        Assert.Contains(v2.ManifestHash[..8], row);
+        Assert.Contains("Testnet", Assert.Single(lines, l => l.StartsWith("km-testnet.orc", StringComparison.Ordinal)));
+
+        // Format-List * has it all, in full.
+        var list = string.Concat(ps.Run($"Get-KmRuntimeBundle '{f.V2}' | Format-List * | Out-String -Width 300").AssertClean().Output.Select(o => o.ToString()));
+        foreach (var (name, value) in new[]
+                 {
+                     ("MrEnclave", id.MrEnclave), ("MrSigner", id.MrSigner), ("EnclaveIdentity", id.ToString()), ("IsvProdId", "0"), ("IsvSvn", "0"),
+                     ("EnclaveHashMatches", "True"), ("ManifestHash", v2.ManifestHash), ("Network", "Mainnet"),
+                 })
+            Assert.Matches($@"(?m)^{name} +: {value}\s*$", list);
+    }
+
+    [Fact]
+    public void Get_KmRuntimeBundle_reports_a_signature_of_another_build()
+    {
+        using var f = new Fixture();
+        var spec = OrcSpec.Simulated(TestOrcs.MainnetKm, new(0, 6, 0));
+        var mixed = f.Dir.File("mixed.orc");
+        OrcWriter.Write(mixed, spec with { SgxSignature = OrcSpec.Simulated(TestOrcs.MainnetKm, new(0, 6, 0), build: "b").SgxSignature }, validate: false);
+        using var ps = new PsEngine();
+        var r = ps.Run($"Get-KmRuntimeBundle '{mixed}'");
+        var b = (OrcBundle)Assert.Single(r.Output).BaseObject;
+        Assert.False(b.IsValid);
+        Assert.False(b.EnclaveHashMatches);
+        var e = Assert.Single(r.Errors);
+        Assert.Equal("BundleEnclaveHashMismatch,KmPs.Cmdlets.GetKmRuntimeBundleCommand", e.FullyQualifiedErrorId);
+        Assert.Equal(System.Management.Automation.ErrorCategory.InvalidData, e.CategoryInfo.Category);
+    }
 }

@@ -2,6 +2,7 @@ using System.Management.Automation;
 using KmPs.Diagnosis;
 using KmPs.Inventory;
 using KmPs.Replication;
+using KmPs.Simulator.Shapes;
 using KmPs.Status;
 using KmPs.Tests.Infrastructure;
 
@@ -107,6 +108,31 @@ public class NodeOperationsModuleTests
         Assert.False(v2.Reached);
         var r = ps.Run($"Get-KmUpgradeEpoch '{n.Address}' -Version 9.9.9");
         Assert.Equal("VersionNotDeployed,KmPs.Cmdlets.GetKmUpgradeEpochCommand", Assert.Single(r.Errors).FullyQualifiedErrorId);
+    }
+
+    [Fact]
+    public async Task Get_KmUpgradeEpoch_shows_the_deployed_enclaves_and_the_25_bundle_checksum()
+    {
+        var a = new KmPs.Sgx.EnclaveIdentity(new string('a', 64), new string('1', 64));
+        var b = new KmPs.Sgx.EnclaveIdentity(new string('b', 64), new string('2', 64));
+        var status = Statuses.Ready(SchemaGeneration.V24);
+        status.SoftwareVersion = "25.6.0";
+        status.Deployments = new[]
+        {
+            new SimDeployment { Version = "0.3.3", ValidFrom = 10, Identity = a.ToString() },
+            new SimDeployment { Version = "0.4.0", ValidFrom = 120, Identity = b.ToString(), ManifestHash = new string('c', 64) },
+        };
+        await using var n = await SnapshotNode.StartAsync(status);
+        using var ps = new PsEngine();
+        var all = ps.Run($"Get-KmUpgradeEpoch '{n.Address}'").AssertClean().Output.Select(o => (KmDeployment)o.BaseObject).ToList();
+        Assert.Equal(new[] { a }, all[0].Enclaves);
+        Assert.Equal(new[] { b }, all[1].Enclaves);
+        Assert.Null(all[0].BundleChecksum);
+        Assert.Equal(new string('c', 64), all[1].BundleChecksum);
+        var text = string.Concat(ps.Run($"Get-KmUpgradeEpoch '{n.Address}' | Out-String -Width 80").AssertClean().Output.Select(o => o.ToString()));
+        Assert.Contains("Enclave", text);
+        Assert.Contains(b.Short, text);
+        Assert.All(text.Split('\n'), l => Assert.True(l.TrimEnd().Length <= 80, l));
     }
 
     [Fact]

@@ -13,7 +13,7 @@ namespace KmPs.Tests.Scenarios;
 public class SafeUpgradePolicyTests
 {
     private static (string Old, string New) Enclaves(SimCluster c) =>
-        (BundleEnclave.Of(OrcBundle.Open(c.OldOrc))!.MrEnclave, BundleEnclave.Of(OrcBundle.Open(c.NewOrc))!.MrEnclave);
+        (OrcBundle.Open(c.OldOrc).EnclaveIdentity!.MrEnclave, OrcBundle.Open(c.NewOrc).EnclaveIdentity!.MrEnclave);
 
     private static PreflightProblem[] Problems(System.Management.Automation.ErrorRecord e) =>
         Assert.IsAssignableFrom<IEnumerable<PreflightProblem>>(e.TargetObject).ToArray();
@@ -104,7 +104,7 @@ public class SafeUpgradePolicyTests
             .Min();
         Assert.True(firstStop >= policyEpochBegan, $"a node was stopped at {firstStop:O}, before epoch {at} began at {policyEpochBegan:O}");
         Assert.Contains("policy serial 3", runHost.Text);
-        var (oldShort, newShort) = (BundleEnclave.Of(OrcBundle.Open(c.OldOrc))!.Short, BundleEnclave.Of(OrcBundle.Open(c.NewOrc))!.Short);
+        var (oldShort, newShort) = (OrcBundle.Open(c.OldOrc).EnclaveIdentity!.Short, OrcBundle.Open(c.NewOrc).EnclaveIdentity!.Short);
         Assert.Contains($"Policy check: serial 3 lets the new enclave {newShort} replicate from {oldShort}.", runHost.Text);
     }
 }

@@ -8,7 +8,7 @@ namespace KmPs.Tests.Scenarios;
 /// <summary>Pre-flight refusals: every problem reported, nothing changed.</summary>
 public class SafeUpgradeRefusalTests
 {
-    private static async Task AssertRefusedAsync(SimCluster c, string expected, string? bundle = null)
+    private static async Task<System.Management.Automation.ErrorRecord> AssertRefusedAsync(SimCluster c, string expected, string? bundle = null)
     {
         var before = UpgradeHarness.Snapshot(c);
         using var ps = new PsEngine();
@@ -20,6 +20,7 @@ public class SafeUpgradeRefusalTests
         Assert.Contains("nothing was changed", e.Exception.Message);
         Assert.Equal(before, UpgradeHarness.Snapshot(c));
         foreach (var n in c.Names) Assert.True((await c.StatusAsync(n)).IsReady);
+        return e;
     }
 
     [Fact]
@@ -57,6 +58,47 @@ public class SafeUpgradeRefusalTests
         await using var c = await UpgradeHarness.ClusterAsync(2);
         var v7 = Simulator.Cluster.ClusterBuilder.WriteOrc(c.Layout, c.Spec.KmRuntimeId, "0.7.0", OrcLayout.Components);
         await AssertRefusedAsync(c, "0.7.0 is not in the deployments", v7.Path);
+    }
+
+    [Fact]
+    public async Task Orc_of_the_right_version_but_another_build_is_refused()
+    {
+        await using var c = await UpgradeHarness.ClusterAsync(2);
+        var rebuilt = Path.Combine(c.Root, "keymanager-0.6.0-rebuilt.orc");
+        var other = Simulator.Cluster.ClusterBuilder.WriteOrc(c.Layout, c.Spec.KmRuntimeId, c.Options.NewVersion, OrcLayout.Components, build: "rebuilt elsewhere", path: rebuilt);
+        var deployed = OrcBundle.Open(c.NewOrc).EnclaveIdentity!;
+        Assert.Equal(OrcBundle.Open(c.NewOrc).Version, other.Version);
+        var e = await AssertRefusedAsync(c, "is not one the network deployed for 0.6.0", rebuilt);
+        Assert.Contains(other.EnclaveIdentity!.MrEnclave, e.Exception.Message);
+        Assert.Contains(deployed.Short, e.Exception.Message);
+        Assert.Equal(new[] { PreflightErrorIds.EnclaveNotDeployed }, UpgradeHarness.PreflightIds(e));
+    }
+
+    [Fact]
+    public async Task Testnet_orc_on_Mainnet_nodes_is_refused_by_network_name()
+    {
+        await using var c = await UpgradeHarness.ClusterAsync(2, configure: o => o.KmRuntimeId = KmNetworks.MainnetKeyManager);
+        var testnet = Path.Combine(c.Root, "keymanager-0.6.0-testnet.orc");
+        Simulator.Cluster.ClusterBuilder.WriteOrc(c.Layout, KmNetworks.TestnetKeyManager, c.Options.NewVersion, OrcLayout.Components, path: testnet);
+        var e = await AssertRefusedAsync(c, "is a Testnet key manager bundle", testnet);
+        Assert.Contains("the nodes run the Mainnet key manager", e.Exception.Message);
+        Assert.Equal(new[] { PreflightErrorIds.BundleOtherNetwork }, UpgradeHarness.PreflightIds(e));
+    }
+
+    [Fact]
+    public async Task Orc_whose_manifest_is_not_the_deployed_one_is_refused_on_25_nodes()
+    {
+        // The same enclave (same .sgxs and SIGSTRUCT), another manifest: a 25.0+ deployment's
+        // bundle_checksum (the manifest hash) names the deployed bundle, not this one.
+        await using var c = await UpgradeHarness.ClusterAsync(2, configure: o => o.SoftwareVersion = "25.6.0");
+        var renamed = Path.Combine(c.Root, "keymanager-0.6.0-renamed.orc");
+        var deployed = OrcBundle.Open(c.NewOrc);
+        var spec = OrcSpec.Simulated(c.Spec.KmRuntimeId, deployed.Version, OrcLayout.Components) with { Name = "keymanager-renamed" };
+        var b = OrcWriter.Write(renamed, spec);
+        Assert.Equal(deployed.EnclaveIdentity, b.EnclaveIdentity);
+        var e = await AssertRefusedAsync(c, $"has manifest hash {b.ManifestHash}", renamed);
+        Assert.Contains(deployed.ManifestHash, e.Exception.Message);
+        Assert.Equal(new[] { PreflightErrorIds.BundleChecksumMismatch }, UpgradeHarness.PreflightIds(e));
     }
 
     [Fact]

@@ -14,6 +14,11 @@ public static class UpgradeHarness
     public static Task<SimCluster> ClusterAsync(int nodes, SchemaGeneration g = SchemaGeneration.V24, int upgradeIn = 8, Action<ClusterOptions>? configure = null) =>
         SimCluster.StartAsync(nodes, g, EpochMs, upgradeIn, configure: configure);
 
+    /// <summary>The ErrorIds of the problems a PreflightFailed error lists on its TargetObject.</summary>
+    public static string[] PreflightIds(ErrorRecord e) =>
+        ((e.TargetObject is PSObject ps ? ps.BaseObject : e.TargetObject) as IEnumerable<object> ?? Array.Empty<object>())
+        .Select(o => o is PSObject p ? p.BaseObject : o).OfType<PreflightProblem>().Select(p => p.ErrorId).ToArray();
+
     public static string Journal(SimCluster c) => Path.Combine(c.Root, "journal.json");
 
     public static string Command(SimCluster c, string extra = "-Confirm:$false", int timeoutSec = 30) =>

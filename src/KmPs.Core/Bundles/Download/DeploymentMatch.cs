@@ -6,22 +6,22 @@ namespace KmPs.Bundles.Download;
 public sealed record ChainDeployments(RegistryRuntime Runtime, string Source);
 
 /// <summary>
-/// Whether a downloaded bundle is one the network deployed. The one place Save-KmRuntimeBundle asks
-/// this, so the check can grow without touching the download.
+/// Whether a downloaded bundle is one the network deployed: <see cref="DeploymentCheck"/> (its version
+/// deployed, its enclave identity in that deployment's <c>tee.enclaves</c>, a 25.0+ <c>bundle_checksum</c>
+/// equal to its manifest hash). The one place Save-KmRuntimeBundle asks this.
 /// </summary>
-/// <remarks>
-/// For now it checks only that the bundle's version has a deployment: the enclave identity
-/// (MRENCLAVE/MRSIGNER in the deployment's <c>tee.enclaves</c>) and <c>bundle_checksum</c> come with
-/// KmPs.Bundles.DeploymentCheck (issue 12), which replaces the body of <see cref="Verify"/>.
-/// </remarks>
 public static class DeploymentMatch
 {
     /// <summary>The matching deployment, and how it was matched (for the output's VerifiedAgainst).</summary>
-    /// <exception cref="KmException">BundleNotDeployed.</exception>
+    /// <exception cref="KmException">BundleNotDeployed, or the deployment check's first ErrorId (EnclaveNotDeployed, BundleChecksumMismatch, ...).</exception>
     public static (RuntimeDeployment Deployment, string What) Verify(OrcBundle bundle, ChainDeployments chain, string shownAs)
     {
-        var d = chain.Runtime.Find(bundle.Version)
-                ?? throw DownloadErrors.NotDeployed(shownAs, bundle.Version, chain.Runtime.Id, chain.Source, chain.Runtime.Deployments);
-        return (d, $"deployment {d.Version} (valid from epoch {d.ValidFrom}) read from {chain.Source}; version only, enclave identity not checked");
+        var check = DeploymentCheck.Verify(bundle, chain.Runtime);
+        if (check.Deployment is not { } d)
+            throw DownloadErrors.NotDeployed(shownAs, bundle.Version, chain.Runtime.Id, chain.Source, chain.Runtime.Deployments);
+        if (!check.Ok) throw DownloadErrors.NotTheDeployedBuild(shownAs, chain.Source, check.Problems);
+        var identity = check.BundleIdentity is { } id && d.Enclaves.Contains(id) ? $"; enclave {id.Short} in its tee.enclaves" : "";
+        var checksum = check.BundleChecksumVerified ? "; bundle_checksum is its manifest hash" : "";
+        return (d, $"deployment {d.Version} (valid from epoch {d.ValidFrom}) read from {chain.Source}{identity}{checksum}");
     }
 }

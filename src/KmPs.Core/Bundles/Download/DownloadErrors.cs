@@ -8,6 +8,9 @@ namespace KmPs.Bundles.Download;
 /// </summary>
 public static class DownloadErrorIds
 {
+    public const string NodeAndSocket = nameof(NodeAndSocket);
+    public const string ProxyConflict = nameof(ProxyConflict);
+    public const string ProxyCredentialConflict = nameof(ProxyCredentialConflict);
     public const string InvalidVersion = nameof(InvalidVersion);
     public const string NetworkVersionConflict = nameof(NetworkVersionConflict);
     public const string InvalidDownloadUri = nameof(InvalidDownloadUri);
@@ -23,7 +26,6 @@ public static class DownloadErrorIds
     public const string BundleFileExists = nameof(BundleFileExists);
     public const string BundleNotDeployed = nameof(BundleNotDeployed);
     public const string NodeOtherNetwork = nameof(NodeOtherNetwork);
-    public const string DeploymentsUnreadable = nameof(DeploymentsUnreadable);
 }
 
 /// <summary>Builds the download errors, so each message and recommended action is written once.</summary>
@@ -113,6 +115,12 @@ public static class DownloadErrors
             $"(deployed: {string.Join(", ", deployed.Select(d => $"{d.Version}@{d.ValidFrom}"))}); {bundle} was not saved.", bundle)
         { RecommendedAction = "The runtime owner must register a deployment of this version first; check -Version and -Network." };
 
+    /// <summary>The version is deployed, but not this build: the deployment check's problems, under the first one's ErrorId.</summary>
+    public static KmException NotTheDeployedBuild(string bundle, string source, IReadOnlyList<DeploymentProblem> problems) =>
+        new(problems[0].ErrorId, KmErrorCategory.InvalidData,
+            $"{bundle} is not the build the network deployed, as {source} reports it: {string.Join("; ", problems.Select(p => p.Message))}. It was not saved.", bundle)
+        { RecommendedAction = "Download the release of the network's own repository again (or from another mirror); a bundle built elsewhere, even of the right version, cannot run." };
+
     public static KmException NodeOtherNetwork(string node, string nodeRuntime, KmNetwork wanted) =>
         new(DownloadErrorIds.NodeOtherNetwork, KmErrorCategory.InvalidArgument,
             $"The node {node} runs the key manager {nodeRuntime}" +
@@ -121,7 +129,7 @@ public static class DownloadErrors
         { RecommendedAction = "Give -Network to match the node, or a node of the network the bundle is for." };
 
     public static KmException DeploymentsUnreadable(string source, Exception inner) =>
-        new(DownloadErrorIds.DeploymentsUnreadable, KmErrorCategory.ConnectionError,
+        new(DeploymentErrorIds.DeploymentsUnreadable, KmErrorCategory.ConnectionError,
             $"Cannot read the key manager runtime's deployments from {source}: {inner.Message} Nothing was downloaded.", source, inner)
         { RecommendedAction = "Check that the node runs and its control socket can be read, or leave out -Node/-Socket (then only the bundle's own digests are verified)." };
 

@@ -2,13 +2,6 @@ using KmPs.Status;
 
 namespace KmPs.Bundles.Download;
 
-/// <summary>The Oasis networks whose key manager bundles the module downloads.</summary>
-public enum KmNetwork
-{
-    Mainnet,
-    Testnet,
-}
-
 /// <summary>
 /// Where the key manager ParaTime publishes its bundles, and which runtime each network runs.
 /// The release workflow of oasisprotocol/keymanager-paratime (<c>.github/workflows/release.yml</c>: tags
@@ -19,22 +12,19 @@ public enum KmNetwork
 /// </summary>
 public static class KmRelease
 {
-    public const string MainnetRuntimeId = "4000000000000000000000000000000000000000000000008c5ea5e49b4bc9ac";
-    public const string TestnetRuntimeId = "4000000000000000000000000000000000000000000000004a1a53dff2ae482d";
+    public const string MainnetRuntimeId = KmNetworks.MainnetKeyManager;
+    public const string TestnetRuntimeId = KmNetworks.TestnetKeyManager;
 
     /// <summary>GitHub's release download path of the key manager ParaTime: <c>&lt;base&gt;&lt;tag&gt;/keymanager.orc</c>.</summary>
     public static readonly Uri DefaultBaseUri = new("https://github.com/oasisprotocol/keymanager-paratime/releases/download/");
 
     public const string AssetName = "keymanager.orc";
-    public const string TestnetSuffix = "-testnet";
+    public const string TestnetSuffix = KmNetworks.TestnetSuffix;
 
-    public static string RuntimeId(KmNetwork network) => network == KmNetwork.Mainnet ? MainnetRuntimeId : TestnetRuntimeId;
+    public static string RuntimeId(KmNetwork network) => KmNetworks.KeyManagerOf(network);
 
     /// <summary>The network whose key manager runs <paramref name="runtimeId"/>; null for any other runtime.</summary>
-    public static KmNetwork? NetworkOf(string? runtimeId) =>
-        string.Equals(runtimeId, MainnetRuntimeId, StringComparison.OrdinalIgnoreCase) ? KmNetwork.Mainnet
-        : string.Equals(runtimeId, TestnetRuntimeId, StringComparison.OrdinalIgnoreCase) ? KmNetwork.Testnet
-        : null;
+    public static KmNetwork? NetworkOf(string? runtimeId) => KmNetworks.OfRuntime(runtimeId);
 
     /// <summary>The release tag: v0.6.0 on Mainnet, v0.6.0-testnet on Testnet.</summary>
     public static string Tag(OasisVersion version, KmNetwork network) =>

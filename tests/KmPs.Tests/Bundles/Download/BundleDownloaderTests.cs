@@ -48,7 +48,7 @@ public class BundleDownloaderTests
         Assert.All(progress.Seen, p => Assert.Equal(expected.Length, p.Total));
         Assert.Equal(expected.Length, progress.Seen[^1].Received);
         Assert.Equal(100, progress.Seen[^1].Percent);
-        Assert.Matches(@"^\d+(\.\d)? KB of \d+(\.\d)? KB, \d+(\.\d)? [KMG]?B/s$", progress.Seen[^1].ToString());
+        Assert.Matches(@"^\d+(\.\d)? KB of \d+(\.\d)? KB, \d+(\.\d{1,2})? [KMG]?B/s$", progress.Seen[^1].ToString()); // GB with 2 decimals
     }
 
     [Fact]

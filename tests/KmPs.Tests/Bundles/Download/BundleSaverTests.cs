@@ -72,7 +72,7 @@ public class BundleSaverTests
         Assert.Equal(before, f.OutHash());
     }
 
-    [Fact(Skip = "needs KmPs.Bundles.DeploymentCheck (issue 12, enclave identities): until then DeploymentMatch checks only the version")]
+    [Fact]
     public async Task The_right_version_of_another_build_is_refused_when_its_identity_is_not_deployed()
     {
         await using var f = await ReleaseFixture.StartAsync();
@@ -85,15 +85,15 @@ public class BundleSaverTests
             Deployments = new[] { new RuntimeDeployment { Version = V6, ValidFrom = 42, Tee = Tee(deployed.EnclaveIdentity!) } },
         }, "km1");
         var e = await Assert.ThrowsAsync<KmException>(() => BundleSaver.SaveAsync(d, Request(f, chain: chain)));
-        Assert.NotEqual(DownloadErrorIds.BundleNotDeployed, e.ErrorId);
+        Assert.Equal(DeploymentErrorIds.EnclaveNotDeployed, e.ErrorId);
+        Assert.Contains(deployed.EnclaveIdentity!.Short, e.Message);
+        Assert.Contains("is not the build the network deployed", e.Message);
         Assert.Empty(Directory.GetFileSystemEntries(f.Out));
     }
 
     /// <summary>CBOR(SGXConstraints v1) allowing one enclave, as the simulator's deployments carry it.</summary>
-    private static byte[] Tee(string mrEnclave) => KmPs.Wire.CborCodec.Encode(new KmPs.Wire.CborMapBuilder()
-        .Add("v", KmPs.Wire.CborNode.UInt(1))
-        .Add("enclaves", new KmPs.Wire.CborArray(new KmPs.Wire.CborNode[] { new KmPs.Sgx.EnclaveIdentity(mrEnclave, new string('5', 64)).ToCbor() }))
-        .Build());
+    private static byte[] Tee(KmPs.Sgx.EnclaveIdentity enclave) =>
+        KmPs.Wire.CborCodec.Encode(new SgxConstraints { Version = 1, Enclaves = new[] { enclave } }.ToCbor());
 
     [Fact]
     public async Task A_tampered_file_is_a_digest_mismatch_and_leaves_nothing()

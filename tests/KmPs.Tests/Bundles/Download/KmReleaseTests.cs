@@ -1,3 +1,4 @@
+using KmPs.Bundles;
 using KmPs.Bundles.Download;
 using KmPs.Status;
 

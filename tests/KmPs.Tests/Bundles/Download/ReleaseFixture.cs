@@ -1,4 +1,4 @@
-using System.Security.Cryptography;
+using KmPs.Sgx;
 using System.Text;
 using KmPs.Bundles;
 using KmPs.Bundles.Download;
@@ -41,22 +41,12 @@ public sealed class ReleaseFixture : IAsyncDisposable
     public OrcBundle Publish(string tag, string runtimeId = KmRelease.MainnetRuntimeId, string? version = null, int build = 0, int sgxBytes = 256 * 1024) =>
         WriteBundle(Server.AssetPath(tag), runtimeId, version ?? tag.TrimStart('v').Replace("-testnet", ""), build, sgxBytes);
 
-    public static OrcBundle WriteBundle(string path, string runtimeId, string version, int build = 0, int sgxBytes = 256 * 1024)
-    {
-        byte[] Blob(string what, int size) =>
-            Enumerable.Range(0, (size + 31) / 32)
-                .SelectMany(i => SHA256.HashData(Encoding.UTF8.GetBytes($"{runtimeId}/{version}/{build}/{what}/{i}"))).Take(size).ToArray();
-        return OrcWriter.Write(path, new OrcSpec
-        {
-            RuntimeId = runtimeId,
-            Name = "keymanager",
-            Version = OasisVersion.Parse(version),
-            Layout = OrcLayout.Components,
-            Elf = new byte[] { 0x7f, (byte)'E', (byte)'L', (byte)'F' }.Concat(Blob("elf", 1024)).ToArray(),
-            Sgx = Blob("sgxs", sgxBytes),
-            SgxSignature = Blob("sigstruct", 1808),
-        });
-    }
+    /// <param name="build">0: the build a simulated cluster deploys; another number: another build of that version (another MRENCLAVE).</param>
+    /// <param name="sgxBytes">About how large the .sgxs is (its code is 4096/5184 of it: each page carries its measurement records).</param>
+    public static OrcBundle WriteBundle(string path, string runtimeId, string version, int build = 0, int sgxBytes = 256 * 1024) =>
+        OrcWriter.Write(path, OrcSpec.Simulated(runtimeId, OasisVersion.Parse(version), OrcLayout.Components,
+            build: build == 0 ? "" : build.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            codeBytes: Math.Max(Sgxs.PageSize, (int)((long)sgxBytes * Sgxs.PageSize / (Sgxs.RecordSize + Sgxs.PageSize / Sgxs.ExtendSize * (Sgxs.RecordSize + Sgxs.ExtendSize))))));
 
     /// <summary>The asset of <paramref name="tag"/> with its enclave file replaced but the manifest (and its digests) kept: a tampered file.</summary>
     public void PublishTampered(string tag, string runtimeId = KmRelease.MainnetRuntimeId)

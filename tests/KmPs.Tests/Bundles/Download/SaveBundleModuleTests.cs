@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using KmPs.Bundles;
 using KmPs.Bundles.Download;
 using KmPs.Simulator.Shapes;
 using KmPs.Status;
@@ -123,7 +124,7 @@ public class SaveBundleModuleTests
         if (kind == "othernode") Assert.Empty(f.Server.Requests); // refused before anything was downloaded
     }
 
-    [Fact(Skip = "needs KmPs.Bundles.DeploymentCheck (issue 12): until then only the deployed version is matched, so another build of 0.6.0 passes")]
+    [Fact]
     public async Task The_right_version_of_another_build_is_refused_against_a_node()
     {
         await using var f = await ReleaseFixture.StartAsync();
@@ -131,11 +132,11 @@ public class SaveBundleModuleTests
         f.Publish("v0.6.0", build: 9);
         var s = Statuses.Ready(SchemaGeneration.V24);
         s.KmRuntimeId = KmRelease.MainnetRuntimeId;
-        s.Deployments = new[] { new SimDeployment { Version = "0.6.0", ValidFrom = 10, Enclave = deployed.EnclaveIdentity } };
+        s.Deployments = new[] { new SimDeployment { Version = "0.6.0", ValidFrom = 10, Identity = deployed.EnclaveIdentity!.ToString() } };
         await using var n = await SnapshotNode.StartAsync(s);
         using var ps = new PsEngine();
         var r = ps.Run($"Save-KmRuntimeBundle 0.6.0 -BaseUri '{f.Server.BaseUri}' -Destination '{f.Out}' -Socket '{n.Address}'");
-        Assert.Single(r.Errors);
+        Assert.Equal("EnclaveNotDeployed,KmPs.Cmdlets.SaveKmRuntimeBundleCommand", Assert.Single(r.Errors).FullyQualifiedErrorId);
         Assert.Empty(Directory.GetFileSystemEntries(f.Out));
     }
 

@@ -1,0 +1,18 @@
+namespace KmPs.Orchestration;
+
+/// <summary>The stable ErrorIds of the safe upgrade's plan, journal and run (scripts match on these).</summary>
+public static class UpgradeErrorIds
+{
+    public const string InvalidFirstHalf = nameof(InvalidFirstHalf);
+    public const string InventoryIncomplete = nameof(InventoryIncomplete);
+    public const string JournalChanged = nameof(JournalChanged);
+    public const string JournalInUse = nameof(JournalInUse);
+    public const string JournalInvalid = nameof(JournalInvalid);
+    public const string JournalMismatch = nameof(JournalMismatch);
+    public const string JournalUnusable = nameof(JournalUnusable);
+    public const string PlanRefused = nameof(PlanRefused);
+    public const string ResumeStateMismatch = nameof(ResumeStateMismatch);
+    public const string SingleNodeRefused = nameof(SingleNodeRefused);
+    public const string UpgradeDeclined = nameof(UpgradeDeclined);
+    public const string UpgradeStopped = nameof(UpgradeStopped);
+}
