@@ -71,9 +71,9 @@ public sealed class ModelNodeHost(Func<ModelCluster> cluster, IHostCallWatcher w
 
     /// <summary>What ControlClient throws for a socket nothing listens on.</summary>
     private KmException Silent(string path, ModelNode? n) => n is { StaleSocket: true }
-        ? new KmException("ConnectionRefused", KmErrorCategory.ConnectionError,
+        ? new KmException(ControlErrorIds.ConnectionRefused, KmErrorCategory.ConnectionError,
             $"Nothing accepts connections on {path}: the node is stopped or crashed and left its socket file behind.", path)
-        : new KmException("SocketNotFound", KmErrorCategory.ObjectNotFound,
+        : new KmException(ControlErrorIds.SocketNotFound, KmErrorCategory.ObjectNotFound,
             $"No control socket at {path}: the node is not running, or the path is not its data dir.", path)
         {
             RecommendedAction = "Check the node's data dir (common.data_dir / datadir in its config) and that the node is started.",
@@ -101,7 +101,7 @@ public sealed class ModelNodeHost(Func<ModelCluster> cluster, IHostCallWatcher w
         {
             Answering(socket);
             if (KeyManagerRuntimeId.Validate(runtimeId) != ModelCluster.RuntimeId)
-                throw new KmException("GrpcError", KmErrorCategory.InvalidResult, "registry: no such runtime", socket);
+                throw new KmException(ControlErrorIds.GrpcError, KmErrorCategory.InvalidResult, "registry: no such runtime", socket);
             return RegistryRuntime.FromCbor(CborCodec.Decode(RegistryShapes.EncodeRuntime(ModelCluster.RuntimeId, C.SimDeployments)));
         });
 
@@ -117,7 +117,7 @@ public sealed class ModelNodeHost(Func<ModelCluster> cluster, IHostCallWatcher w
         });
 
     private ModelNode Config(string configPath) =>
-        C.ByConfig(configPath) ?? throw new KmException("ConfigNotFound", KmErrorCategory.ObjectNotFound, $"No config file at {configPath}.", configPath);
+        C.ByConfig(configPath) ?? throw new KmException(ConfigErrorIds.ConfigNotFound, KmErrorCategory.ObjectNotFound, $"No config file at {configPath}.", configPath);
 
     public Task<IReadOnlyList<string>> GetKmBundlesAsync(string configPath, CancellationToken ct) =>
         Call("GetKmBundles", C.ByConfig(configPath), false, () => (IReadOnlyList<string>)new[] { Config(configPath).Bundle });
@@ -129,9 +129,9 @@ public sealed class ModelNodeHost(Func<ModelCluster> cluster, IHostCallWatcher w
             var n = Config(node.ConfigPath ?? "");
             if (node.RuntimeId is null) node.RuntimeId = ModelCluster.RuntimeId;
             else if (node.RuntimeId != ModelCluster.RuntimeId)
-                throw new KmException("BundleRuntimeMismatch", KmErrorCategory.InvalidData, $"Node '{node.Name}': the inventory says runtime {node.RuntimeId} but {node.ConfigPath} configures {ModelCluster.RuntimeId}.", node.Name);
+                throw new KmException(ConfigErrorIds.BundleRuntimeMismatch, KmErrorCategory.InvalidData, $"Node '{node.Name}': the inventory says runtime {node.RuntimeId} but {node.ConfigPath} configures {ModelCluster.RuntimeId}.", node.Name);
             if (node.DataDir != n.DataDir)
-                throw new KmException("ConfigDataDirMismatch", KmErrorCategory.InvalidData, $"Node '{node.Name}': its config names the data dir {n.DataDir}, not {node.DataDir}.", node.Name);
+                throw new KmException(ConfigErrorIds.ConfigDataDirMismatch, KmErrorCategory.InvalidData, $"Node '{node.Name}': its config names the data dir {n.DataDir}, not {node.DataDir}.", node.Name);
             node.LogPath ??= n.LogPath;
             return node;
         });
@@ -140,9 +140,9 @@ public sealed class ModelNodeHost(Func<ModelCluster> cluster, IHostCallWatcher w
     {
         var id = KeyManagerRuntimeId.Validate(r.RuntimeId);
         if (id != ModelCluster.RuntimeId)
-            throw new KmException("DataDirNotFound", KmErrorCategory.ObjectNotFound, $"No runtime {id} in '{r.DataDir}'.", r.DataDir);
+            throw new KmException(LocalStateErrorIds.DataDirNotFound, KmErrorCategory.ObjectNotFound, $"No runtime {id} in '{r.DataDir}'.", r.DataDir);
         return C.ByDataDir(LocalStatePath.Normalize(r.DataDir))
-               ?? throw new KmException("DataDirNotFound", KmErrorCategory.ObjectNotFound, $"The data dir '{r.DataDir}' does not exist.", r.DataDir);
+               ?? throw new KmException(LocalStateErrorIds.DataDirNotFound, KmErrorCategory.ObjectNotFound, $"The data dir '{r.DataDir}' does not exist.", r.DataDir);
     }
 
     public Task<NodeStatePath> ResolveStateAsync(NodeStateRef node, CancellationToken ct) =>
@@ -186,7 +186,7 @@ public sealed class ModelNodeHost(Func<ModelCluster> cluster, IHostCallWatcher w
     private void Lock(ModelNode n)
     {
         if (n.Answering(C.Now))
-            throw new KmException("LocalStateInUse", KmErrorCategory.ResourceUnavailable,
+            throw new KmException(LocalStateErrorIds.LocalStateInUse, KmErrorCategory.ResourceUnavailable,
                 $"{C.StorageDir(n)} is open in another process: the database is locked, so the node is still running, whatever its control socket says.", C.StorageDir(n));
     }
 
@@ -204,7 +204,7 @@ public sealed class ModelNodeHost(Func<ModelCluster> cluster, IHostCallWatcher w
             {
                 // The host's own last check: the cmdlet's guard, just before, should never have let this through.
                 C.WipesWhileRunning.Add($"{n.Name}: the wipe was asked while its socket answers (the host refused it)");
-                throw new KmException("WipeRefused", KmErrorCategory.InvalidOperation, $"Refusing to wipe: {stop.Problem}.", n.Socket);
+                throw new KmException(LocalStateErrorIds.WipeRefused, KmErrorCategory.InvalidOperation, $"Refusing to wipe: {stop.Problem}.", n.Socket);
             }
             if (n.State is null) return NothingToWipe(n, display);
             Lock(n);
@@ -230,7 +230,7 @@ public sealed class ModelNodeHost(Func<ModelCluster> cluster, IHostCallWatcher w
     private LocalStateRecord NothingToWipe(ModelNode n, string display)
     {
         if (n.State is not null)
-            throw new KmException("LocalStateAppeared", KmErrorCategory.InvalidOperation,
+            throw new KmException(LocalStateErrorIds.LocalStateAppeared, KmErrorCategory.InvalidOperation,
                 $"{C.StorageDir(n)} appeared after it was found absent; nothing was wiped.", C.StorageDir(n));
         return Record(n, display, "NothingToWipe", null);
     }
@@ -241,15 +241,15 @@ public sealed class ModelNodeHost(Func<ModelCluster> cluster, IHostCallWatcher w
             var n = StateNode(request.Node);
             var stop = Stopped(request.Node.Socket ?? n.Socket);
             if (!stop.Stopped)
-                throw new KmException("NodeRunning", KmErrorCategory.InvalidOperation, $"Refusing to restore under a running node: {stop.State}.", n.Socket);
+                throw new KmException(LocalStateErrorIds.NodeRunning, KmErrorCategory.InvalidOperation, $"Refusing to restore under a running node: {stop.State}.", n.Socket);
             if (n.State is not null)
-                throw new KmException("LocalStateExists", KmErrorCategory.ResourceExists, $"{C.StorageDir(n)} exists; restoring would replace it.", C.StorageDir(n));
+                throw new KmException(LocalStateErrorIds.LocalStateExists, KmErrorCategory.ResourceExists, $"{C.StorageDir(n)} exists; restoring would replace it.", C.StorageDir(n));
             var backups = Ordered(n).ToList();
             if (backups.Count == 0)
-                throw new KmException("NoLocalStateBackup", KmErrorCategory.ObjectNotFound, $"No backup of the local state in {C.RuntimeDir(n)}.", C.RuntimeDir(n));
+                throw new KmException(LocalStateErrorIds.NoLocalStateBackup, KmErrorCategory.ObjectNotFound, $"No backup of the local state in {C.RuntimeDir(n)}.", C.RuntimeDir(n));
             var chosen = string.IsNullOrEmpty(request.Backup) ? backups[0]
                 : backups.FirstOrDefault(b => b.Path == request.Backup || Path.GetFileName(b.Path) == request.Backup)
-                  ?? throw new KmException("NoLocalStateBackup", KmErrorCategory.ObjectNotFound, $"'{request.Backup}' is not a local state backup of {C.RuntimeDir(n)}.", request.Backup);
+                  ?? throw new KmException(LocalStateErrorIds.NoLocalStateBackup, KmErrorCategory.ObjectNotFound, $"'{request.Backup}' is not a local state backup of {C.RuntimeDir(n)}.", request.Backup);
             n.Backups.Remove(chosen);
             n.State = chosen.Content;
             C.Note($"{n.Name}: {Path.GetFileName(chosen.Path)} restored");
@@ -260,12 +260,12 @@ public sealed class ModelNodeHost(Func<ModelCluster> cluster, IHostCallWatcher w
     private (string Destination, bool Present) Place(ModelNode n, BundleChangeRequest request)
     {
         if (request.BundleRuntimeId != ModelCluster.RuntimeId)
-            throw new KmException("BundleRuntimeMismatch", KmErrorCategory.InvalidData,
+            throw new KmException(ConfigErrorIds.BundleRuntimeMismatch, KmErrorCategory.InvalidData,
                 $"{request.FileName} is a bundle of runtime {request.BundleRuntimeId}, but {n.ConfigPath} configures key manager {ModelCluster.RuntimeId}.", n.ConfigPath);
         var destination = Path.Combine(Path.GetDirectoryName(n.Bundle)!, request.FileName);
         if (!C.Files.TryGetValue(destination, out var f)) return (destination, false);
         if (f.Digest == request.Digest) return (destination, true);
-        throw new KmException("BundleConflict", KmErrorCategory.ResourceExists,
+        throw new KmException(BundleErrorIds.BundleConflict, KmErrorCategory.ResourceExists,
             $"{destination} already exists with other contents than the ORC to install (SHA-512/256 differs); it was left alone.", destination);
     }
 
@@ -304,7 +304,7 @@ public sealed class ModelNodeHost(Func<ModelCluster> cluster, IHostCallWatcher w
         });
 
     private ModelNode Lifecycle(KmNode node) =>
-        C.BySocket(Address(node.Socket).Path) ?? throw new KmException("LifecycleScriptFailed", KmErrorCategory.InvalidOperation, $"No node '{node.Name}' in the model.", node.Name);
+        C.BySocket(Address(node.Socket).Path) ?? throw new KmException(LifecycleErrorIds.LifecycleScriptFailed, KmErrorCategory.InvalidOperation, $"No node '{node.Name}' in the model.", node.Name);
 
     public Task<KmLifecycleResult> StopAsync(KmNode node, bool useControlApi, TimeSpan timeout, IHostEvents events, CancellationToken ct) =>
         Call("Stop", C.BySocket(Address(node.Socket).Path), true, () =>
