@@ -24,21 +24,12 @@ public interface IHostListener
 /// choice's label) and reports each step's start from the orchestrator's step bar; what the engine
 /// writes is kept as the listener's last lines.
 /// </summary>
-public sealed class ExplorerHost(IHostListener listener) : PSHost
+public sealed class ExplorerHost(IHostListener listener) : Tests.Infrastructure.ConsoleLessHost
 {
     private readonly ExplorerUI _ui = new(listener);
 
-    public override CultureInfo CurrentCulture => CultureInfo.InvariantCulture;
-    public override CultureInfo CurrentUICulture => CultureInfo.InvariantCulture;
-    public override Guid InstanceId { get; } = Guid.NewGuid();
     public override string Name => "KmPs.Explorer";
     public override PSHostUserInterface UI => _ui;
-    public override Version Version => new(1, 0);
-    public override void EnterNestedPrompt() => throw new NotSupportedException();
-    public override void ExitNestedPrompt() => throw new NotSupportedException();
-    public override void NotifyBeginApplication() { }
-    public override void NotifyEndApplication() { }
-    public override void SetShouldExit(int exitCode) { }
 
     private sealed class ExplorerUI(IHostListener listener) : PSHostUserInterface
     {

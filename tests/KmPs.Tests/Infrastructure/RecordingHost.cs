@@ -12,7 +12,7 @@ namespace KmPs.Tests.Infrastructure;
 /// prompts from a script: PromptForChoice returns the next scripted choice index
 /// (0 Yes, 1 Yes to All, 2 No, 3 No to All for ShouldProcess).
 /// </summary>
-public sealed class RecordingHost : PSHost
+public sealed class RecordingHost : ConsoleLessHost
 {
     private readonly RecordingUI _ui;
     public RecordingHost(params int[] answers) => _ui = new RecordingUI(new Queue<int>(answers));
@@ -20,17 +20,8 @@ public sealed class RecordingHost : PSHost
     public string Text => _ui.Text.ToString();
     public List<string> Prompts => _ui.Prompts;
 
-    public override CultureInfo CurrentCulture => CultureInfo.InvariantCulture;
-    public override CultureInfo CurrentUICulture => CultureInfo.InvariantCulture;
-    public override Guid InstanceId { get; } = Guid.NewGuid();
     public override string Name => "RecordingHost";
     public override PSHostUserInterface UI => _ui;
-    public override Version Version => new(1, 0);
-    public override void EnterNestedPrompt() => throw new NotSupportedException();
-    public override void ExitNestedPrompt() => throw new NotSupportedException();
-    public override void NotifyBeginApplication() { }
-    public override void NotifyEndApplication() { }
-    public override void SetShouldExit(int exitCode) { }
 
     private sealed class RecordingUI(Queue<int> answers) : PSHostUserInterface
     {

@@ -1,6 +1,21 @@
+using System.Globalization;
 using System.Management.Automation.Host;
 
 namespace KmPs.Tests.Infrastructure;
+
+/// <summary>A PSHost with no console and no nested prompts, in the invariant culture; a subclass gives its name and UI (RecordingHost, the schedule explorer's host).</summary>
+public abstract class ConsoleLessHost : PSHost
+{
+    public override CultureInfo CurrentCulture => CultureInfo.InvariantCulture;
+    public override CultureInfo CurrentUICulture => CultureInfo.InvariantCulture;
+    public override Guid InstanceId { get; } = Guid.NewGuid();
+    public override Version Version => new(1, 0);
+    public override void EnterNestedPrompt() => throw new NotSupportedException();
+    public override void ExitNestedPrompt() => throw new NotSupportedException();
+    public override void NotifyBeginApplication() { }
+    public override void NotifyEndApplication() { }
+    public override void SetShouldExit(int exitCode) { }
+}
 
 /// <summary>The raw console of a PSHost with no console: a fixed 160x50 buffer that reads no keys (RecordingHost, the schedule explorer's host).</summary>
 public sealed class FixedRawUI : PSHostRawUserInterface
