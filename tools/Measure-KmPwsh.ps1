@@ -78,7 +78,7 @@ try {
     $extra = 'omlzaWduYXR1cmVYQG7nDuKTOUKAlJAfukdY6Xljox376lCLI0cIP0zPw2B8abJxa31j+NoQAWA0KZuHD41XPyICmjXDTpjDXukEEgVtaW5pdF9yZXNwb25zZaNoY2hlY2tzdW1YIEWZF5YaFQChstrZ9u1UdgyqZCagmNfghvyQna9WkmvyaWlzX3NlY3VyZfVvcG9saWN5X2NoZWNrc3VtWCCsrqRzYjx05t+KoCYz7wFSdKJ720g2LQBAsRKXmClMvw=='
     # KmPs.Core loads in the module's own load context: its types are reached through the loaded assembly.
     $core = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'KmPs.Core' } | Select-Object -First 1
-    $clientType = $core.GetType('KmPs.Control.ControlClient', $true); $addressType = $core.GetType('KmPs.Control.SocketAddress', $true)
+    $clientType = $core.GetType('KmPs.Core.Control.ControlClient', $true); $addressType = $core.GetType('KmPs.Core.Control.SocketAddress', $true)
     $client = $clientType::For($addressType::Parse($socket, $null))
     $rawTimeout = [Nullable[TimeSpan]]::new([TimeSpan]::FromSeconds(10)); $none = [Threading.CancellationToken]::None
     $status = [double[]]::new($Calls); $var = [double[]]::new($Calls); $conv = [double[]]::new($Calls); $raw = [double[]]::new($Calls)

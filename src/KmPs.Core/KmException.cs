@@ -1,4 +1,4 @@
-namespace KmPs;
+namespace KmPs.Core;
 
 /// <summary>
 /// Error categories, named like System.Management.Automation.ErrorCategory so the cmdlets can map

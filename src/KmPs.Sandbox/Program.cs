@@ -103,10 +103,10 @@ public static class Program
         return exit;
     }
 
-    private static string Describe(KmPs.Status.SchemaGeneration g) => g switch
+    private static string Describe(KmPs.Core.Status.SchemaGeneration g) => g switch
     {
-        KmPs.Status.SchemaGeneration.V22_2 => "oasis-core 22.2 shapes",
-        KmPs.Status.SchemaGeneration.V23_0 => "oasis-core 23.0 shapes",
+        KmPs.Core.Status.SchemaGeneration.V22_2 => "oasis-core 22.2 shapes",
+        KmPs.Core.Status.SchemaGeneration.V23_0 => "oasis-core 23.0 shapes",
         _ => "oasis-core 24+ shapes",
     };
 

@@ -1,10 +1,10 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
-using KmPs.Control;
+using KmPs.Core.Control;
 using KmPs.Simulator.Cluster;
 using KmPs.Simulator.Control;
 using KmPs.Simulator.Node;
-using KmPs.Status;
+using KmPs.Core.Status;
 
 namespace KmPs.Simulator;
 
@@ -58,7 +58,7 @@ public static class SimulatorCli
                 _ => Fail($"unknown command '{string.Join(' ', args.Take(2))}'\n\n{Usage}"),
             };
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or TimeoutException or KmException or IOException)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or TimeoutException or KmPs.Core.KmException or IOException)
         {
             return Fail(e.Message);
         }
@@ -106,7 +106,7 @@ public static class SimulatorCli
         var generation = spec.Node(name).Generation ?? spec.Generation;
         NodeSetup setup;
         try { setup = NodeSetup.Load(layout.ConfigFile(name), generation); }
-        catch (Exception e) when (e is NodeStartupException or KmException)
+        catch (Exception e) when (e is NodeStartupException or KmPs.Core.KmException)
         {
             // oasis-node logs the fatal error and exits non-zero; the service manager sees it.
             new NodeLog(layout.LogFile(name)).Error("node", "failed to start node", ("err", e.Message));
@@ -198,9 +198,9 @@ public static class SimulatorCli
                 var version = o.Required("version");
                 var runtimeId = o.Optional("network") is { } net ? NetworkRuntimeId(net) : spec.KmRuntimeId;
                 var build = o.Optional("build") ?? "";
-                var kind = spec.Generation >= SchemaGeneration.V24 ? Bundles.OrcLayout.Components : Bundles.OrcLayout.Legacy;
+                var kind = spec.Generation >= SchemaGeneration.V24 ? KmPs.Core.Bundles.OrcLayout.Components : KmPs.Core.Bundles.OrcLayout.Legacy;
                 var path = o.Optional("out") ?? Path.Combine(layout.Root, $"keymanager-{version}{(build.Length > 0 ? "-" + build : "")}" +
-                    $"{(Bundles.KmNetworks.OfRuntime(runtimeId) == Bundles.KmNetwork.Testnet && Bundles.KmNetworks.OfRuntime(spec.KmRuntimeId) != Bundles.KmNetwork.Testnet ? "-testnet" : "")}.orc");
+                    $"{(KmPs.Core.Bundles.KmNetworks.OfRuntime(runtimeId) == KmPs.Core.Bundles.KmNetwork.Testnet && KmPs.Core.Bundles.KmNetworks.OfRuntime(spec.KmRuntimeId) != KmPs.Core.Bundles.KmNetwork.Testnet ? "-testnet" : "")}.orc");
                 var bundle = ClusterBuilder.WriteOrc(layout, runtimeId, version, kind, build, Path.GetFullPath(path));
                 Console.WriteLine($"{bundle.Path}: runtime {bundle.RuntimeId} version {bundle.Version} enclave {bundle.EnclaveIdentity} manifest hash {bundle.ManifestHash}");
                 return 0;
@@ -211,8 +211,8 @@ public static class SimulatorCli
     }
 
     private static string NetworkRuntimeId(string network) =>
-        Enum.TryParse<Bundles.KmNetwork>(network, ignoreCase: true, out var n) && Enum.IsDefined(n)
-            ? Bundles.KmNetworks.KeyManagerOf(n)
+        Enum.TryParse<KmPs.Core.Bundles.KmNetwork>(network, ignoreCase: true, out var n) && Enum.IsDefined(n)
+            ? KmPs.Core.Bundles.KmNetworks.KeyManagerOf(n)
             : throw new ArgumentException($"--network must be mainnet or testnet (got '{network}')");
 
     /// <summary>

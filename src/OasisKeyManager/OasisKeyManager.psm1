@@ -125,13 +125,13 @@ function Invoke-KmSafeUpgrade {
     is copied to each host, and the sessions are closed at the end.
 
     .OUTPUTS
-    KmPs.Orchestration.UpgradeResult
+    KmPs.Core.Orchestration.UpgradeResult
     #>
     [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High', DefaultParameterSetName = 'Node')]
-    [OutputType([KmPs.Orchestration.UpgradeResult])]
+    [OutputType([KmPs.Core.Orchestration.UpgradeResult])]
     param(
         [Parameter(Mandatory = $true, ValueFromPipeline = $true, ParameterSetName = 'Node')]
-        [KmPs.Inventory.KmNode[]] $Node,
+        [KmPs.Core.Inventory.KmNode[]] $Node,
 
         [Parameter(Mandatory = $true, ParameterSetName = 'Inventory')]
         [ValidateNotNullOrEmpty()]
@@ -160,7 +160,7 @@ function Invoke-KmSafeUpgrade {
     )
 
     begin {
-        $collected = [System.Collections.Generic.List[KmPs.Inventory.KmNode]]::new()
+        $collected = [System.Collections.Generic.List[KmPs.Core.Inventory.KmNode]]::new()
     }
 
     process {
@@ -179,7 +179,7 @@ function Invoke-KmSafeUpgrade {
                 $importErrors = $null
                 $imported = @(Import-KmNode -Path $InventoryPath -ErrorAction SilentlyContinue -ErrorVariable importErrors)
                 if ($importErrors) { Stop-KmUpgradeRun @($importErrors)[0] }
-                $collected.AddRange([KmPs.Inventory.KmNode[]]$imported)
+                $collected.AddRange([KmPs.Core.Inventory.KmNode[]]$imported)
                 foreach ($s in $imported | Where-Object Session | Select-Object -ExpandProperty Session) {
                     if (-not $ownSessions.Contains($s)) { $ownSessions.Add($s) }
                 }
@@ -198,24 +198,24 @@ function Invoke-KmSafeUpgrade {
             # ---- journal (read-only under -WhatIf) and pre-flight: nothing is changed before this passes
             $version = $bundleDigest = $bundleFileDigest = $null
             try {
-                $orc = [KmPs.Bundles.OrcBundle]::Open($bundle)
+                $orc = [KmPs.Core.Bundles.OrcBundle]::Open($bundle)
                 $version = $orc.Version
                 $bundleDigest = $orc.ContentDigest
                 # Every SetBundle checks the file is still the one planned with (a CI workspace may be rebuilt mid-run).
-                $bundleFileDigest = [KmPs.Bundles.BundleStaging]::Digest($bundle)
+                $bundleFileDigest = [KmPs.Core.Bundles.BundleStaging]::Digest($bundle)
             }
             catch { $version = $null }   # the pre-flight reports the bad ORC, with every other problem
             $midUpgrade = [System.Collections.Generic.HashSet[string]]::new()
             if ($null -ne $version) {
-                $planId = [KmPs.Orchestration.UpgradePlanner]::PlanId($nodes, $bundle, $version, $bundleDigest)
-                try { $journal = [KmPs.Orchestration.UpgradeJournal]::Open($JournalPath, $planId, $version.ToString(), -not $whatIf) }
+                $planId = [KmPs.Core.Orchestration.UpgradePlanner]::PlanId($nodes, $bundle, $version, $bundleDigest)
+                try { $journal = [KmPs.Core.Orchestration.UpgradeJournal]::Open($JournalPath, $planId, $version.ToString(), -not $whatIf) }
                 catch { Stop-KmUpgradeRun $_ -ErrorId JournalUnusable }
                 $midUpgrade.UnionWith([string[]]@($journal.TouchedNodes))
             }
             # Remote nodes are read on their machines through their sessions, all nodes at once.
             $runPreflight = {
                 $cancel = [System.Threading.CancellationTokenSource]::new()
-                Invoke-KmAwait -Cancel $cancel ([KmPs.Orchestration.UpgradePreflight]::RunAsync($nodes, $bundle, $midUpgrade,
+                Invoke-KmAwait -Cancel $cancel ([KmPs.Core.Orchestration.UpgradePreflight]::RunAsync($nodes, $bundle, $midUpgrade,
                     [KmPs.Remoting.NodeHosts]::Resolver($PSCmdlet.GetUnresolvedProviderPathFromPSPath('.')), [TimeSpan]::FromSeconds(15), $cancel.Token))
             }
             $preflight = & $runPreflight
@@ -226,13 +226,13 @@ function Invoke-KmSafeUpgrade {
             }
 
             if ($null -ne $journal -and $null -ne $journal.Halves) {
-                $plan = [KmPs.Orchestration.UpgradePlanner]::Resume($nodes, $journal.Halves, $version, $bundle, $preflight.RuntimeId, $preflight.UpgradeEpoch, $VerifyEpochs, $bundleDigest)
+                $plan = [KmPs.Core.Orchestration.UpgradePlanner]::Resume($nodes, $journal.Halves, $version, $bundle, $preflight.RuntimeId, $preflight.UpgradeEpoch, $VerifyEpochs, $bundleDigest)
                 Write-Verbose "Resuming from $JournalPath ($($journal.Completed.Count) step(s) done)."
             }
             else {
                 $first = if ($PSBoundParameters.ContainsKey('FirstHalfCount')) { [Nullable[int]]$FirstHalfCount } else { $null }
                 try {
-                    $plan = [KmPs.Orchestration.UpgradePlanner]::Plan($nodes, $preflight.Upgraded, $version, $bundle, $preflight.RuntimeId, $preflight.UpgradeEpoch, $first, $VerifyEpochs, $bundleDigest)
+                    $plan = [KmPs.Core.Orchestration.UpgradePlanner]::Plan($nodes, $preflight.Upgraded, $version, $bundle, $preflight.RuntimeId, $preflight.UpgradeEpoch, $first, $VerifyEpochs, $bundleDigest)
                 }
                 catch { Stop-KmUpgradeRun $_ -ErrorId PlanRefused }
             }
@@ -377,7 +377,7 @@ function Assert-KmInventoryComplete([object[]] $Nodes) {
 
 # The run's result, one row per node with its half and its version before the upgrade.
 function New-KmUpgradeResult($Plan, [object[]] $Nodes, $Preflight, [string] $JournalPath, [bool] $WhatIf, [bool] $Resumed) {
-    $result = [KmPs.Orchestration.UpgradeResult]::new()
+    $result = [KmPs.Core.Orchestration.UpgradeResult]::new()
     $result.NewVersion = $Plan.NewVersion
     $result.UpgradeEpoch = $Plan.UpgradeEpoch
     $result.Plan = $Plan
@@ -385,9 +385,9 @@ function New-KmUpgradeResult($Plan, [object[]] $Nodes, $Preflight, [string] $Jou
     $result.Resumed = $Resumed
     $result.WhatIf = $WhatIf
     $result.NewEnclave = $Preflight.NewEnclave
-    $result.OldEnclaves.AddRange([KmPs.Sgx.EnclaveIdentity[]]@($Preflight.CurrentEnclaves))
+    $result.OldEnclaves.AddRange([KmPs.Core.Sgx.EnclaveIdentity[]]@($Preflight.CurrentEnclaves))
     foreach ($n in $Nodes) {
-        $r = [KmPs.Orchestration.UpgradeNodeResult]::new()
+        $r = [KmPs.Core.Orchestration.UpgradeNodeResult]::new()
         $r.Name = $n.Name
         $r.Half = if ($Plan.FirstHalf -contains $n.Name) { 'First' } elseif ($Plan.SecondHalf -contains $n.Name) { 'Second' } else { 'Skipped' }
         if ($Preflight.Statuses.ContainsKey($n.Name)) { $r.BeforeVersion = [string]$Preflight.Statuses[$n.Name].RegisteredVersion }
@@ -402,14 +402,14 @@ function Get-KmNodeResult($Run, [string] $Name) { $Run.Result.Nodes | Where-Obje
 # rolled back with Restore-KmLocalState, has its steps done again; a state no step explains is refused.
 function Sync-KmResumedJournal($Run) {
     $journal = $Run.Journal
-    [KmPs.Orchestration.NodeObservation[]]$seen = @($journal.TouchedNodes | Where-Object { $Run.ByName.ContainsKey($_) } |
+    [KmPs.Core.Orchestration.NodeObservation[]]$seen = @($journal.TouchedNodes | Where-Object { $Run.ByName.ContainsKey($_) } |
         ForEach-Object { Get-KmNodeObservation $Run $Run.ByName[$_] })
     $doneKeys = [string[]]@($journal.Completed | Select-Object -ExpandProperty Key)
-    $decision = [KmPs.Orchestration.ResumeCheck]::Decide($Run.Plan, $doneKeys, $seen)
+    $decision = [KmPs.Core.Orchestration.ResumeCheck]::Decide($Run.Plan, $doneKeys, $seen)
     foreach ($o in $seen) { Write-Verbose "Resume: found $o" }
     foreach ($note in $decision.Notes) { Write-Host "Resume: $note"; Write-Verbose "Resume: $note" }
     if ($decision.Refusal) {
-        $resumeStep = [KmPs.Orchestration.UpgradeStep]::new(0, 'resume', 'resume', 'Resume', 'resume')
+        $resumeStep = [KmPs.Core.Orchestration.UpgradeStep]::new(0, 'resume', 'resume', 'Resume', 'resume')
         $report = Get-KmUpgradeState $Run $resumeStep
         Stop-KmUpgradeRun "Cannot resume: $($decision.Refusal)`n$($report.Render())" -ErrorId ResumeStateMismatch -Target $report
     }
@@ -420,20 +420,20 @@ function Sync-KmResumedJournal($Run) {
 # How long the plan waits: in epochs, and in wall time from the epoch length a local node's chain
 # gives (or the epochs it is seen to change); epochs alone when every node is on another machine.
 function Get-KmUpgradeDuration($Plan, [object[]] $Nodes, [uint64] $CurrentEpoch) {
-    $length = [KmPs.Timing.EpochLengthEstimate]::Unknown('every node is on another machine')
+    $length = [KmPs.Core.Timing.EpochLengthEstimate]::Unknown('every node is on another machine')
     $local = $Nodes | Where-Object { -not $_.IsRemote } | Select-Object -First 1
     if ($local) {
         try {
             $cancel = [System.Threading.CancellationTokenSource]::new()
-            $clock = [KmPs.Timing.EpochEtaClock]::new([KmPs.Control.SocketAddress]::Parse($local.Socket), 32)
+            $clock = [KmPs.Core.Timing.EpochEtaClock]::new([KmPs.Core.Control.SocketAddress]::Parse($local.Socket), 32)
             $eta = Invoke-KmAwait -Cancel $cancel ($clock.EstimateAsync($Plan.UpgradeEpoch, $cancel.Token, [TimeSpan]::FromSeconds(10)))
             $length = $eta.Length
             Write-Verbose "Epoch length: $($length.Basis)"
         }
         catch [System.Management.Automation.PipelineStoppedException] { throw }
-        catch { $length = [KmPs.Timing.EpochLengthEstimate]::Unknown("cannot read it from $($local.Name): $($_.Exception.Message)") }
+        catch { $length = [KmPs.Core.Timing.EpochLengthEstimate]::Unknown("cannot read it from $($local.Name): $($_.Exception.Message)") }
     }
-    [KmPs.Orchestration.UpgradeDuration]::Of($Plan, $CurrentEpoch, $length)
+    [KmPs.Core.Orchestration.UpgradeDuration]::Of($Plan, $CurrentEpoch, $length)
 }
 
 # The pre-flight's only problem is the policy update that lets the new enclave replicate, scheduled for the
@@ -558,11 +558,11 @@ function Get-KmNodeObservation($Run, $Node) {
     }
     catch [System.Management.Automation.PipelineStoppedException] { throw }
     catch { $onNew = $null }
-    [KmPs.Orchestration.NodeObservation]::new($Node.Name, $running, $state, $backupPresent, $onNew)
+    [KmPs.Core.Orchestration.NodeObservation]::new($Node.Name, $running, $state, $backupPresent, $onNew)
 }
 
 # What each node is doing now, from the journal and a status probe, and what to do next (a
-# KmPs.Orchestration.UpgradeStopReport: the stopped run's TargetObject, its Render() the message's end).
+# KmPs.Core.Orchestration.UpgradeStopReport: the stopped run's TargetObject, its Render() the message's end).
 function Get-KmUpgradeState($Run, $FailedStep) {
     $journal = $Run.Journal
     $states = foreach ($name in $Run.ByName.Keys) {
@@ -571,7 +571,7 @@ function Get-KmUpgradeState($Run, $FailedStep) {
         $probe = $null
         $live = @($n | Get-KmStatus -TimeoutSec 5 -ErrorAction SilentlyContinue -ErrorVariable probe)
         $lost = $probe | Where-Object { $_.FullyQualifiedErrorId -like 'SessionLost,*' -or $_.FullyQualifiedErrorId -like 'NoSession,*' }
-        [KmPs.Orchestration.NodeStopState]@{
+        [KmPs.Core.Orchestration.NodeStopState]@{
             Name     = $name
             HostName = if ($n.IsRemote) { $n.HostName } else { $null }
             Done     = [string[]]$done
@@ -580,7 +580,7 @@ function Get-KmUpgradeState($Run, $FailedStep) {
             Version  = if ($live) { [string]$live[0].RegisteredVersion } else { $null }
         }
     }
-    [KmPs.Orchestration.UpgradeStopReport]::Of($FailedStep, [KmPs.Orchestration.NodeStopState[]]@($states))
+    [KmPs.Core.Orchestration.UpgradeStopReport]::Of($FailedStep, [KmPs.Core.Orchestration.NodeStopState[]]@($states))
 }
 
 # Ends the run with one terminating error of the calling cmdlet. $Cause: an ErrorRecord (its

@@ -159,7 +159,7 @@ Describe 'ErrorIds with $ErrorActionPreference = ''Stop'' and try/catch' {
             $caught.Exception.Message | Should -Match 'What to do'
             # The node states as data: every node, none touched (the failed Stop is not done), both answering.
             $report = $caught.TargetObject
-            $report | Should -BeOfType ([KmPs.Orchestration.UpgradeStopReport])
+            $report | Should -BeOfType ([KmPs.Core.Orchestration.UpgradeStopReport])
             $report.Nodes.Name | Should -Be @('km1', 'km2')
             $report.Nodes.Untouched | Should -Be @($true, $true)
             $report.Nodes.Liveness | Should -Be @('Running', 'Running')

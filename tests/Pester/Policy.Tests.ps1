@@ -7,8 +7,8 @@ BeforeAll {
     $script:Cluster = New-TestCluster -Nodes 2 -UpgradeIn 100000 -Generation 25.6 -PolicyNotUpdated
     # The update: serial 2, in effect in 100000 epochs, shown as next_policy from epoch 1 on.
     $null = Invoke-Simulator cluster policy --dir $Cluster.Dir --allow --in 100000 --show-from 1
-    $script:Old = [KmPs.Bundles.OrcBundle]::Open($Cluster.OldOrc).EnclaveIdentity
-    $script:New = [KmPs.Bundles.OrcBundle]::Open($Cluster.NewOrc).EnclaveIdentity
+    $script:Old = [KmPs.Core.Bundles.OrcBundle]::Open($Cluster.OldOrc).EnclaveIdentity
+    $script:New = [KmPs.Core.Bundles.OrcBundle]::Open($Cluster.NewOrc).EnclaveIdentity
     Push-Location $Cluster.Dir
 }
 

@@ -44,7 +44,7 @@ Describe 'Save-KmRuntimeBundle' {
         $out = Join-Path $Cluster.Dir 'fetched'
         $null = New-Item -ItemType Directory $out
         $r = $Nodes | Save-KmRuntimeBundle 0.6.0 -BaseUri $Fast.BaseUri -Destination $out -WarningVariable warnings
-        $r | Should -BeOfType ([KmPs.Bundles.Download.SavedKmBundle])
+        $r | Should -BeOfType ([KmPs.Core.Bundles.Download.SavedKmBundle])
         $r.Network | Should -Be 'Testnet'
         $r.Path | Should -Be (Join-Path $out 'keymanager-0.6.0-testnet.orc')
         $r.DeploymentVerified | Should -BeTrue

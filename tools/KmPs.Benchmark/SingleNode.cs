@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using System.Text.Json;
-using KmPs.Control;
+using KmPs.Core.Control;
 using KmPs.Simulator.Control;
 using KmPs.Simulator.Shapes;
-using KmPs.Status;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
+using KmPs.Core;
 
 namespace KmPs.Benchmark;
 

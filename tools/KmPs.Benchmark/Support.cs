@@ -4,7 +4,7 @@ using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using System.Reflection;
 using KmPs.Simulator.Shapes;
-using KmPs.Status;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
 
 namespace KmPs.Benchmark;

@@ -1,13 +1,14 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
-using KmPs.Bundles;
-using KmPs.Control;
+using KmPs.Core.Bundles;
+using KmPs.Core.Control;
 using KmPs.Simulator.Cluster;
 using KmPs.Simulator.Node;
-using KmPs.Status;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
 using KmPs.Tools;
+using KmPs.Core;
 
 namespace KmPs.Chaos;
 
@@ -207,7 +208,7 @@ public sealed class ChaosRun
     {
         var clear = o.ErrorId switch
         {
-            "UpgradeStopped" or "UpgradeDeclined" => o.Target is KmPs.Orchestration.UpgradeStopReport r
+            "UpgradeStopped" or "UpgradeDeclined" => o.Target is KmPs.Core.Orchestration.UpgradeStopReport r
                                                      && r.Nodes.Select(n => n.Name).Order(StringComparer.Ordinal).SequenceEqual(_nodeNames.Order(StringComparer.Ordinal))
                                                      && r.Advice.Length > 0 && o.Message?.Contains(r.Render()) == true,
             "PreflightFailed" => o.Message?.Contains("nothing was changed") == true,

@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
-using KmPs.Control;
+using KmPs.Core.Control;
 using KmPs.Simulator.Cluster;
-using KmPs.Status;
+using KmPs.Core.Status;
+using KmPs.Core;
 
 namespace KmPs.Chaos;
 

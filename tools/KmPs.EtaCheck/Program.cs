@@ -1,7 +1,7 @@
 using System.Globalization;
-using KmPs.Control;
+using KmPs.Core.Control;
 using KmPs.Simulator.Cluster;
-using KmPs.Timing;
+using KmPs.Core.Timing;
 
 // ETA check: how far the estimated time to epoch now+N is from the actual time, on a simulated node
 // (one real process) per epoch length. For each trial: ask EpochEtaClock for now+N, then wait until

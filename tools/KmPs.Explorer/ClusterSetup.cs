@@ -1,8 +1,8 @@
-using KmPs.Bundles;
+using KmPs.Core.Bundles;
 using KmPs.Explorer.Model;
-using KmPs.Inventory;
+using KmPs.Core.Inventory;
 using KmPs.Simulator.Cluster;
-using KmPs.Status;
+using KmPs.Core.Status;
 
 namespace KmPs.Explorer;
 

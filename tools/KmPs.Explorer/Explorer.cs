@@ -1,7 +1,7 @@
 using KmPs.Explorer.Model;
-using KmPs.Inventory;
-using KmPs.Orchestration;
-using KmPs.Status;
+using KmPs.Core.Inventory;
+using KmPs.Core.Orchestration;
+using KmPs.Core.Status;
 
 namespace KmPs.Explorer;
 

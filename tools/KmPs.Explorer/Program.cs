@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using KmPs.Explorer;
 using KmPs.Simulator;
-using KmPs.Status;
+using KmPs.Core.Status;
 
 // The schedule explorer: the real Invoke-KmSafeUpgrade, in one pwsh engine per worker, against an
 // in-memory cluster (tools/KmPs.Explorer/Model), over EVERY schedule of 2-5 nodes and each status

@@ -1,6 +1,6 @@
 using System.Globalization;
 using KmPs.Explorer.Model;
-using KmPs.Status;
+using KmPs.Core.Status;
 
 namespace KmPs.Explorer;
 

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Management.Automation;
 using KmPs.Explorer.Model;
-using KmPs.Orchestration;
-using KmPs.Status;
-using KmPs.Timing;
+using KmPs.Core.Orchestration;
+using KmPs.Core.Status;
+using KmPs.Core.Timing;
 using KmPs.Tools;
 
 namespace KmPs.Explorer;

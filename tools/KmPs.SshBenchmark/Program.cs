@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
-using KmPs.Inventory;
+using KmPs.Core.Inventory;
 using KmPs.Simulator.Cluster;
 using KmPs.Tests.Infrastructure;
 

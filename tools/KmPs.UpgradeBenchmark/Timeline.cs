@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using KmPs.Inventory;
+using KmPs.Core.Inventory;
 using KmPs.Simulator.Cluster;
 using KmPs.Tools;
 

@@ -1,4 +1,4 @@
-namespace KmPs.Bundles;
+namespace KmPs.Core.Bundles;
 
 /// <summary>The stable ErrorIds of runtime ids and ORC bundles (scripts match on these).</summary>
 public static class BundleErrorIds

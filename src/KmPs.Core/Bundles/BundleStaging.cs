@@ -1,6 +1,6 @@
-using KmPs.Config;
+using KmPs.Core.Config;
 
-namespace KmPs.Bundles;
+namespace KmPs.Core.Bundles;
 
 /// <summary>Where a new ORC goes on a node's machine, and whether an identical copy is already there.</summary>
 public sealed record BundlePlace(string Destination, bool Present);

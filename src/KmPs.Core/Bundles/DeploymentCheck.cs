@@ -1,7 +1,7 @@
-using KmPs.Sgx;
-using KmPs.Status;
+using KmPs.Core.Sgx;
+using KmPs.Core.Status;
 
-namespace KmPs.Bundles;
+namespace KmPs.Core.Bundles;
 
 /// <summary>
 /// The stable ErrorIds of <see cref="DeploymentCheck"/>: why a bundle cannot run as a deployment of

@@ -1,4 +1,4 @@
-namespace KmPs.Bundles;
+namespace KmPs.Core.Bundles;
 
 /// <summary>The public Oasis networks whose key manager runtimes the module knows.</summary>
 public enum KmNetwork

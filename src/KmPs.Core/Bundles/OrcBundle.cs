@@ -1,7 +1,7 @@
 using System.IO.Compression;
-using KmPs.Sgx;
+using KmPs.Core.Sgx;
 
-namespace KmPs.Bundles;
+namespace KmPs.Core.Bundles;
 
 /// <summary>A file inside a bundle, its digest as the manifest says and as read.</summary>
 public sealed record OrcFile(string Name, long Size, string? ExpectedDigest, string ActualDigest)

@@ -1,6 +1,6 @@
-using KmPs.Status;
+using KmPs.Core.Status;
 
-namespace KmPs.Bundles;
+namespace KmPs.Core.Bundles;
 
 /// <summary>SGX files of a runtime: the SGXS enclave and its (optional) SIGSTRUCT.</summary>
 public sealed record OrcSgx(string Executable, string? Signature = null);

@@ -1,7 +1,7 @@
-using KmPs.Status;
-using KmPs.Wire;
+using KmPs.Core.Status;
+using KmPs.Core.Wire;
 
-namespace KmPs.Bundles;
+namespace KmPs.Core.Bundles;
 
 /// <summary>
 /// The manifest as oasis-core 25.x hashes it (go/runtime/bundle manifest.go Manifest.Hash, component.go):

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using KmPs.Status;
+using KmPs.Core.Status;
 
-namespace KmPs.Bundles;
+namespace KmPs.Core.Bundles;
 
 /// <summary>
 /// Reads and writes manifest JSON the way oasis-node's Go encoding/json does: keys match

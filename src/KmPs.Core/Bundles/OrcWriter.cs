@@ -1,10 +1,10 @@
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
-using KmPs.Sgx;
-using KmPs.Status;
+using KmPs.Core.Sgx;
+using KmPs.Core.Status;
 
-namespace KmPs.Bundles;
+namespace KmPs.Core.Bundles;
 
 /// <summary>Which manifest form <see cref="OrcWriter"/> writes.</summary>
 public enum OrcLayout

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
-using KmPs.Status;
+using KmPs.Core.Status;
 
-namespace KmPs.Bundles;
+namespace KmPs.Core.Bundles;
 
 /// <summary>
 /// oasis-core runtime ids (common.Namespace): 32 bytes, written as 64 hex digits. The first 8 bytes,

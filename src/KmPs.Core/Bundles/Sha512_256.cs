@@ -1,7 +1,7 @@
-using KmPs.Status;
+using KmPs.Core.Status;
 using Org.BouncyCastle.Crypto.Digests;
 
-namespace KmPs.Bundles;
+namespace KmPs.Core.Bundles;
 
 /// <summary>
 /// SHA-512/256 (FIPS 180-4 truncated SHA-512 with its own IV), the hash oasis-core uses for bundle

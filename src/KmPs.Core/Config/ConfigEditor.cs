@@ -1,10 +1,10 @@
 using System.Text;
-using KmPs.Bundles;
-using KmPs.Files;
+using KmPs.Core.Bundles;
+using KmPs.Core.Files;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
-namespace KmPs.Config;
+namespace KmPs.Core.Config;
 
 /// <summary>A prepared change of the key manager bundle path; nothing is written until <see cref="ConfigEditor.Save(ConfigEdit, DateTimeOffset?)"/>.</summary>
 public sealed record ConfigEdit(NodeConfig Config, string NewText, RuntimePathEntry Entry, string NewValue, OrcBundle Bundle)

@@ -1,4 +1,4 @@
-namespace KmPs.Config;
+namespace KmPs.Core.Config;
 
 /// <summary>The stable ErrorIds of node configs and their edits (scripts match on these).</summary>
 public static class ConfigErrorIds

@@ -1,4 +1,4 @@
-namespace KmPs.Config;
+namespace KmPs.Core.Config;
 
 /// <summary>What Set-KmRuntimeBundle changed.</summary>
 public sealed class KmBundleChange

@@ -1,7 +1,7 @@
-using KmPs.Status;
+using KmPs.Core.Status;
 using YamlDotNet.RepresentationModel;
 
-namespace KmPs.Config;
+namespace KmPs.Core.Config;
 
 /// <summary>A key that a 23.0+ oasis-node would refuse, where it is, and why.</summary>
 public sealed record UnknownConfigKey(string Key, long Line, long Column, string Reason);

@@ -1,10 +1,10 @@
 using System.Text;
-using KmPs.Bundles;
-using KmPs.Status;
+using KmPs.Core.Bundles;
+using KmPs.Core.Status;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
-namespace KmPs.Config;
+namespace KmPs.Core.Config;
 
 /// <summary>The two config file layouts of oasis-node.</summary>
 public enum ConfigLayout

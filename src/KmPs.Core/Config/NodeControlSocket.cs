@@ -1,6 +1,6 @@
-using KmPs.Control;
+using KmPs.Core.Control;
 
-namespace KmPs.Config;
+namespace KmPs.Core.Config;
 
 /// <summary>
 /// Where a node's own control socket is, the one place that decides it for every command that

@@ -1,6 +1,6 @@
 using YamlDotNet.RepresentationModel;
 
-namespace KmPs.Config;
+namespace KmPs.Core.Config;
 
 /// <summary>Finds a setting by its dotted name in a YAML mapping.</summary>
 internal static class YamlPath

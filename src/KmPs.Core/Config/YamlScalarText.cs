@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 
-namespace KmPs.Config;
+namespace KmPs.Core.Config;
 
 /// <summary>
 /// Writes one scalar value as YAML source text in a given quoting style. YamlDotNet's emitter writes

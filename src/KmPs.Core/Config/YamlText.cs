@@ -2,7 +2,7 @@ using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
-namespace KmPs.Config;
+namespace KmPs.Core.Config;
 
 /// <summary>Loads YAML text into YamlDotNet's representation model, with errors that say where.</summary>
 internal static class YamlText

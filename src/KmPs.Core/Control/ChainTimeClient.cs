@@ -1,8 +1,8 @@
 using Grpc.Core;
-using KmPs.Timing;
-using KmPs.Wire;
+using KmPs.Core.Timing;
+using KmPs.Core.Wire;
 
-namespace KmPs.Control;
+namespace KmPs.Core.Control;
 
 /// <summary>
 /// The beacon and consensus calls that say when epochs began, on the same internal.sock as the

@@ -1,6 +1,6 @@
-using KmPs.Wire;
+using KmPs.Core.Wire;
 
-namespace KmPs.Control;
+namespace KmPs.Core.Control;
 
 /// <summary>
 /// consensus.Block (go/consensus/api/api.go, every tag v22.2.13..v26.1): height int64, hash bstr(32),

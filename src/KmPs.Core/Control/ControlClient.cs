@@ -2,10 +2,10 @@ using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Grpc.Core;
 using Grpc.Net.Client;
-using KmPs.Status;
-using KmPs.Wire;
+using KmPs.Core.Status;
+using KmPs.Core.Wire;
 
-namespace KmPs.Control;
+namespace KmPs.Core.Control;
 
 /// <summary>
 /// Client of oasis-node's control API on its unix socket: plaintext HTTP/2, gRPC framing, CBOR

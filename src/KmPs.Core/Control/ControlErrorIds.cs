@@ -1,4 +1,4 @@
-namespace KmPs.Control;
+namespace KmPs.Core.Control;
 
 /// <summary>The stable ErrorIds of a node's control socket and its gRPC calls (scripts match on these).</summary>
 public static class ControlErrorIds

@@ -1,4 +1,4 @@
-namespace KmPs.Control;
+namespace KmPs.Core.Control;
 
 /// <summary>gRPC method paths served on a node's internal.sock (spec: oasis-control-api.md §1-§2, §6).</summary>
 public static class ControlMethods

@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using Grpc.Core;
-using KmPs.Policy;
-using KmPs.Wire;
+using KmPs.Core.Policy;
+using KmPs.Core.Wire;
 
-namespace KmPs.Control;
+namespace KmPs.Core.Control;
 
 /// <summary>
 /// The consensus key manager status as a node answers it (raw CBOR), the service that answered, and

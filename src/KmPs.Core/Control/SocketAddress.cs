@@ -1,4 +1,4 @@
-namespace KmPs.Control;
+namespace KmPs.Core.Control;
 
 /// <summary>
 /// Where a node's control API listens: always a unix socket file. Accepts what operators type:
@@ -101,7 +101,7 @@ public sealed record SocketAddress
     }
 
     private static KmException Invalid(string? input, string why) =>
-        new(KmPs.Inventory.InventoryErrorIds.InvalidSocketAddress, KmErrorCategory.InvalidArgument,
+        new(KmPs.Core.Inventory.InventoryErrorIds.InvalidSocketAddress, KmErrorCategory.InvalidArgument,
             $"'{input}' is not a usable control socket address: {why}.", input)
         {
             RecommendedAction = "Give the node's socket as unix:/path/to/datadir/internal.sock, the socket path, or the data dir.",

@@ -1,4 +1,4 @@
-namespace KmPs.Diagnosis;
+namespace KmPs.Core.Diagnosis;
 
 /// <summary>The stable ErrorIds of reading a node's log (scripts match on these).</summary>
 public static class DiagnosisErrorIds

@@ -1,6 +1,6 @@
-using KmPs.Hosting;
+using KmPs.Core.Hosting;
 
-namespace KmPs.Diagnosis;
+namespace KmPs.Core.Diagnosis;
 
 /// <summary>Reads the tail of a node's log (it is being written while read) and finds the known problems in it.</summary>
 public static class LogScanner

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace KmPs.Diagnosis;
+namespace KmPs.Core.Diagnosis;
 
 /// <summary>A known key manager failure found in a node's log, with the fix in one sentence.</summary>
 public sealed class UpgradeProblem

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
-namespace KmPs.Files;
+namespace KmPs.Core.Files;
 
 /// <summary>
 /// The lock Badger holds on an open database: <c>flock(LOCK_EX|LOCK_NB)</c> on the database

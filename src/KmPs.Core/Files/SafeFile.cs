@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace KmPs.Files;
+namespace KmPs.Core.Files;
 
 /// <summary>The stable ErrorIds of file writes.</summary>
 public static class FileErrorIds

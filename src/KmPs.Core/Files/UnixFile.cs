@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace KmPs.Files;
+namespace KmPs.Core.Files;
 
 /// <summary>
 /// The few POSIX calls .NET lacks: a file's owner (statx, whose layout is the same on every Linux

@@ -1,11 +1,11 @@
-using KmPs.Bundles;
-using KmPs.Config;
-using KmPs.Diagnosis;
-using KmPs.Inventory;
-using KmPs.LocalState;
-using KmPs.Status;
+using KmPs.Core.Bundles;
+using KmPs.Core.Config;
+using KmPs.Core.Diagnosis;
+using KmPs.Core.Inventory;
+using KmPs.Core.LocalState;
+using KmPs.Core.Status;
 
-namespace KmPs.Hosting;
+namespace KmPs.Core.Hosting;
 
 /// <summary>
 /// Everything that happens to one node, done where the node runs: reads (status, deployments,
@@ -97,7 +97,7 @@ public sealed class NoHostEvents : IHostEvents
     public void Verbose(string text) { }
     public void Warning(string text) { }
     public Task RunScriptAsync(string script, KmNode node, CancellationToken ct) =>
-        throw new KmException(KmPs.Lifecycle.LifecycleErrorIds.LifecycleScriptFailed, KmErrorCategory.InvalidOperation, $"Node '{node.Name}': its script lifecycle needs PowerShell to run.", node.Name);
+        throw new KmException(KmPs.Core.Lifecycle.LifecycleErrorIds.LifecycleScriptFailed, KmErrorCategory.InvalidOperation, $"Node '{node.Name}': its script lifecycle needs PowerShell to run.", node.Name);
 }
 
 /// <summary>The node whose state a request is about, as bound from the inventory (paths of the node's machine).</summary>

@@ -1,14 +1,14 @@
 using System.Diagnostics;
-using KmPs.Bundles;
-using KmPs.Config;
-using KmPs.Control;
-using KmPs.Diagnosis;
-using KmPs.Inventory;
-using KmPs.Lifecycle;
-using KmPs.LocalState;
-using KmPs.Status;
+using KmPs.Core.Bundles;
+using KmPs.Core.Config;
+using KmPs.Core.Control;
+using KmPs.Core.Diagnosis;
+using KmPs.Core.Inventory;
+using KmPs.Core.Lifecycle;
+using KmPs.Core.LocalState;
+using KmPs.Core.Status;
 
-namespace KmPs.Hosting;
+namespace KmPs.Core.Hosting;
 
 /// <summary>
 /// A node on this machine: the one implementation of every node operation. The module's cmdlets

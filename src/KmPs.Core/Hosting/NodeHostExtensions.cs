@@ -1,7 +1,7 @@
-using KmPs.Control;
-using KmPs.Status;
+using KmPs.Core.Control;
+using KmPs.Core.Status;
 
-namespace KmPs.Hosting;
+namespace KmPs.Core.Hosting;
 
 public static class NodeHostExtensions
 {

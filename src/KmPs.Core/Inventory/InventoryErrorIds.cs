@@ -1,4 +1,4 @@
-namespace KmPs.Inventory;
+namespace KmPs.Core.Inventory;
 
 /// <summary>The stable ErrorIds of inventory files and nodes (scripts match on these).</summary>
 public static class InventoryErrorIds

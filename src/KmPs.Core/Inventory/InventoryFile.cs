@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace KmPs.Inventory;
+namespace KmPs.Core.Inventory;
 
 /// <summary>
 /// The JSON inventory: <c>{"nodes": [ {"name": ..., "dataDir": ..., ...} ]}</c> or a bare array.

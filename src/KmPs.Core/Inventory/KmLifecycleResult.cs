@@ -1,4 +1,4 @@
-namespace KmPs.Inventory;
+namespace KmPs.Core.Inventory;
 
 /// <summary>What Stop-KmNode / Start-KmNode did.</summary>
 public sealed class KmLifecycleResult

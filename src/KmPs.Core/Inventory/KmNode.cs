@@ -1,8 +1,8 @@
 using System.Text.Json.Serialization;
-using KmPs.Control;
-using KmPs.LocalState;
+using KmPs.Core.Control;
+using KmPs.Core.LocalState;
 
-namespace KmPs.Inventory;
+namespace KmPs.Core.Inventory;
 
 /// <summary>How a node is started and stopped.</summary>
 public enum LifecycleKind

@@ -1,8 +1,8 @@
-using KmPs.Config;
-using KmPs.Inventory;
-using KmPs.LocalState;
+using KmPs.Core.Config;
+using KmPs.Core.Inventory;
+using KmPs.Core.LocalState;
 
-namespace KmPs.Inventory;
+namespace KmPs.Core.Inventory;
 
 /// <summary>Completes an inventory node from its config file (runtime id, log file) and checks they agree.</summary>
 public static class NodeConfigFill

@@ -1,4 +1,4 @@
-namespace KmPs.Lifecycle;
+namespace KmPs.Core.Lifecycle;
 
 /// <summary>The stable ErrorIds of stopping and starting a node (scripts match on these).</summary>
 public static class LifecycleErrorIds

@@ -1,9 +1,9 @@
 using System.Diagnostics;
-using KmPs.Control;
-using KmPs.Hosting;
-using KmPs.Inventory;
+using KmPs.Core.Control;
+using KmPs.Core.Hosting;
+using KmPs.Core.Inventory;
 
-namespace KmPs.Lifecycle;
+namespace KmPs.Core.Lifecycle;
 
 /// <summary>Stopping and starting a node on its machine: its service manager or scripts, then its socket watched.</summary>
 public static class NodeLifecycle
@@ -23,7 +23,7 @@ public static class NodeLifecycle
     {
         LifecycleKind.Systemd => Systemctl.RunAsync(verb, node.Unit!, timeout, ct),
         LifecycleKind.Script => events.RunScriptAsync(verb == "stop" ? node.StopScript! : node.StartScript!, node, ct),
-        _ => throw new KmException(KmPs.Orchestration.PreflightErrorIds.NoLifecycle, KmErrorCategory.InvalidOperation,
+        _ => throw new KmException(KmPs.Core.Orchestration.PreflightErrorIds.NoLifecycle, KmErrorCategory.InvalidOperation,
             $"Node '{node.Name}' has no lifecycle (systemd unit or start/stop scripts); the module cannot {verb} it.", node.Name)
         {
             RecommendedAction = "Give the node -SystemdUnit or -StartScript/-StopScript in New-KmNode or the inventory file.",

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace KmPs.Lifecycle;
+namespace KmPs.Core.Lifecycle;
 
 /// <summary>
 /// Runs <c>systemctl stop|start &lt;unit&gt;</c> for a node. Both output streams are read to the end

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace KmPs.LocalState;
+namespace KmPs.Core.LocalState;
 
 /// <summary>
 /// A moved-aside state folder and what the wiper recorded about it, in a small file beside it

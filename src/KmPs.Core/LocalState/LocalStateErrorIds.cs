@@ -1,4 +1,4 @@
-namespace KmPs.LocalState;
+namespace KmPs.Core.LocalState;
 
 /// <summary>The stable ErrorIds of a node's sealed local state and its guarded wipe (scripts match on these).</summary>
 public static class LocalStateErrorIds

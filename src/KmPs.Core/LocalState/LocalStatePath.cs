@@ -1,4 +1,4 @@
-namespace KmPs.LocalState;
+namespace KmPs.Core.LocalState;
 
 /// <summary>
 /// Resolves the one folder a key manager wipe may touch:

@@ -1,7 +1,7 @@
 using System.Globalization;
-using KmPs.Files;
+using KmPs.Core.Files;
 
-namespace KmPs.LocalState;
+namespace KmPs.Core.LocalState;
 
 /// <summary>What Clear-KmLocalState / Restore-KmLocalState did, for the pipeline and the journal.</summary>
 public sealed class LocalStateRecord

@@ -1,4 +1,4 @@
-namespace KmPs.LocalState;
+namespace KmPs.Core.LocalState;
 
 /// <summary>
 /// Mount points from /proc/self/mountinfo (field 5, octal escapes as the kernel writes them). A bind

@@ -1,7 +1,7 @@
-using KmPs.Control;
-using KmPs.Status;
+using KmPs.Core.Control;
+using KmPs.Core.Status;
 
-namespace KmPs.LocalState;
+namespace KmPs.Core.LocalState;
 
 /// <summary>What a staying peer reported when the wipe was checked.</summary>
 public sealed record PeerCheck(string Socket, string? Status, string? Checksum, string? Error)

@@ -1,6 +1,6 @@
-using KmPs.Bundles;
+using KmPs.Core.Bundles;
 
-namespace KmPs.Orchestration;
+namespace KmPs.Core.Orchestration;
 
 /// <summary>
 /// The stable ErrorIds of the pre-flight's refusals. The run stops with PreflightFailed; each

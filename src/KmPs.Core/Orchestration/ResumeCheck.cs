@@ -1,4 +1,4 @@
-namespace KmPs.Orchestration;
+namespace KmPs.Core.Orchestration;
 
 /// <summary>
 /// What a resumed run found on one node it had touched. Null means "could not be seen" (a lost

@@ -1,6 +1,6 @@
-using KmPs.Timing;
+using KmPs.Core.Timing;
 
-namespace KmPs.Orchestration;
+namespace KmPs.Core.Orchestration;
 
 /// <summary>One phase's waiting in epochs, and its wall time when the epoch length is known.</summary>
 public sealed record UpgradePhaseEstimate(string Phase, string Why, ulong Epochs, TimeSpan? WallTime);

@@ -1,4 +1,4 @@
-namespace KmPs.Orchestration;
+namespace KmPs.Core.Orchestration;
 
 /// <summary>The stable ErrorIds of the safe upgrade's plan, journal and run (scripts match on these).</summary>
 public static class UpgradeErrorIds

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace KmPs.Orchestration;
+namespace KmPs.Core.Orchestration;
 
 /// <summary>A completed step in the journal.</summary>
 public sealed class JournalEntry

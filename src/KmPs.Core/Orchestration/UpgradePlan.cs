@@ -1,7 +1,7 @@
-using KmPs.Inventory;
-using KmPs.Status;
+using KmPs.Core.Inventory;
+using KmPs.Core.Status;
 
-namespace KmPs.Orchestration;
+namespace KmPs.Core.Orchestration;
 
 /// <summary>One step of the safe upgrade, as the plan prints it and the journal records it.</summary>
 public sealed record UpgradeStep(int Index, string Phase, string Node, string Action, string Description)

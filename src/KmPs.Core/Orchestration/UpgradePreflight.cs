@@ -1,11 +1,11 @@
-using KmPs.Bundles;
-using KmPs.Config;
-using KmPs.Hosting;
-using KmPs.Inventory;
-using KmPs.Sgx;
-using KmPs.Status;
+using KmPs.Core.Bundles;
+using KmPs.Core.Config;
+using KmPs.Core.Hosting;
+using KmPs.Core.Inventory;
+using KmPs.Core.Sgx;
+using KmPs.Core.Status;
 
-namespace KmPs.Orchestration;
+namespace KmPs.Core.Orchestration;
 
 /// <summary>
 /// One reason the pre-flight refuses: its own stable ErrorId (the run as a whole stops with

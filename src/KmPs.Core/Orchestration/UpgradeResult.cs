@@ -1,4 +1,4 @@
-namespace KmPs.Orchestration;
+namespace KmPs.Core.Orchestration;
 
 /// <summary>One node's part of the upgrade result.</summary>
 public sealed class UpgradeNodeResult

@@ -1,4 +1,4 @@
-namespace KmPs.Orchestration;
+namespace KmPs.Core.Orchestration;
 
 /// <summary>How a node answered when a run stopped.</summary>
 public enum NodeLiveness

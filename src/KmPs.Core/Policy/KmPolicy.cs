@@ -1,9 +1,9 @@
-using KmPs.Sgx;
-using KmPs.Status;
-using KmPs.Wire;
+using KmPs.Core.Sgx;
+using KmPs.Core.Status;
+using KmPs.Core.Wire;
 using Org.BouncyCastle.Crypto.Digests;
 
-namespace KmPs.Policy;
+namespace KmPs.Core.Policy;
 
 /// <summary>
 /// One enclave's entry in the key manager policy (oasis-core EnclavePolicySGX: go/keymanager/api/policy_sgx.go

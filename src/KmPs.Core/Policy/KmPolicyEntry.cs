@@ -1,6 +1,6 @@
-using KmPs.Sgx;
+using KmPs.Core.Sgx;
 
-namespace KmPs.Policy;
+namespace KmPs.Core.Policy;
 
 /// <summary>
 /// One enclave of a key manager policy, as Get-KmPolicy gives it: a row per enclave of the policy in

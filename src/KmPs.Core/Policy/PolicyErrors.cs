@@ -1,4 +1,4 @@
-namespace KmPs.Policy;
+namespace KmPs.Core.Policy;
 
 /// <summary>The stable ErrorIds of reading the key manager policy (scripts match on these).</summary>
 public static class PolicyErrorIds

@@ -1,6 +1,6 @@
-using KmPs.Sgx;
+using KmPs.Core.Sgx;
 
-namespace KmPs.Policy;
+namespace KmPs.Core.Policy;
 
 /// <summary>Why a policy lets one enclave replicate from another, or not.</summary>
 public enum ReplicationDecision

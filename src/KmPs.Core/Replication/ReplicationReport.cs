@@ -1,6 +1,6 @@
-using KmPs.Status;
+using KmPs.Core.Status;
 
-namespace KmPs.Replication;
+namespace KmPs.Core.Replication;
 
 /// <summary>One node's part of a replication check.</summary>
 public sealed class ReplicationNodeResult

@@ -1,6 +1,6 @@
-using KmPs.Wire;
+using KmPs.Core.Wire;
 
-namespace KmPs.Sgx;
+namespace KmPs.Core.Sgx;
 
 /// <summary>
 /// An SGX enclave's identity as oasis-core names it (go/common/sgx EnclaveIdentity): MRENCLAVE, the
@@ -49,7 +49,7 @@ public sealed record EnclaveIdentity
     {
         var t = text?.Trim() ?? "";
         if (!Status.Hex.TryDecode(t, 64, out _))
-            throw new KmException(KmPs.Bundles.BundleErrorIds.InvalidEnclaveIdentity, KmErrorCategory.InvalidArgument,
+            throw new KmException(KmPs.Core.Bundles.BundleErrorIds.InvalidEnclaveIdentity, KmErrorCategory.InvalidArgument,
                 $"'{text}' is not an enclave identity: expected 128 hex digits (MRENCLAVE then MRSIGNER).", text);
         return new EnclaveIdentity(t[..64], t[64..]);
     }

@@ -10,7 +10,7 @@ using Org.BouncyCastle.Crypto.Prng;
 using Org.BouncyCastle.Crypto.Signers;
 using Org.BouncyCastle.Security;
 
-namespace KmPs.Sgx;
+namespace KmPs.Core.Sgx;
 
 /// <summary>An enclave's two bundle files and the identity they give.</summary>
 public sealed record SgxEnclaveFiles(byte[] Sgxs, byte[] SigStruct)

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace KmPs.Sgx;
+namespace KmPs.Core.Sgx;
 
 /// <summary>
 /// The SGX stream (.sgxs) format: the measurement blobs of ECREATE, EADD and EEXTEND (each a 64-byte

@@ -2,9 +2,9 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Numerics;
 using System.Security.Cryptography;
-using KmPs.Bundles;
+using KmPs.Core.Bundles;
 
-namespace KmPs.Sgx;
+namespace KmPs.Core.Sgx;
 
 /// <summary>A SIGSTRUCT that does not verify; <see cref="ErrorId"/> is one of the Bundle* ids in <see cref="BundleErrorIds"/>.</summary>
 public sealed class SigStructException(string errorId, string message) : Exception(message)

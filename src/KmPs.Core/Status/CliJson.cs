@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Numerics;
 using System.Text.Json.Nodes;
-using KmPs.Wire;
+using KmPs.Core.Wire;
 
-namespace KmPs.Status;
+namespace KmPs.Core.Status;
 
 /// <summary>
 /// Renders a CBOR control status the way <c>oasis-node control status</c> prints it: Go's

@@ -1,4 +1,4 @@
-namespace KmPs.Status;
+namespace KmPs.Core.Status;
 
 /// <summary>Lower-case hex as oasis-core prints namespaces and hashes.</summary>
 public static class Hex

@@ -1,4 +1,4 @@
-namespace KmPs.Status;
+namespace KmPs.Core.Status;
 
 /// <summary>A deployment of the KM runtime as Get-KmUpgradeEpoch shows it.</summary>
 public sealed class KmDeployment

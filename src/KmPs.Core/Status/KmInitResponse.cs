@@ -1,6 +1,6 @@
-using KmPs.Wire;
+using KmPs.Core.Wire;
 
-namespace KmPs.Status;
+namespace KmPs.Core.Status;
 
 /// <summary>
 /// The key manager enclave's signed init response, which a KM node registers as the

@@ -1,4 +1,4 @@
-namespace KmPs.Status;
+namespace KmPs.Core.Status;
 
 /// <summary>
 /// A key manager node's control status, normalised across the 22.2, 23.0 and 24+ shapes.

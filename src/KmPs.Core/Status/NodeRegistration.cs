@@ -1,4 +1,4 @@
-namespace KmPs.Status;
+namespace KmPs.Core.Status;
 
 /// <summary>When the network counts a node's registration as lapsed.</summary>
 public static class NodeRegistration

@@ -1,7 +1,7 @@
 using System.Globalization;
-using KmPs.Wire;
+using KmPs.Core.Wire;
 
-namespace KmPs.Status;
+namespace KmPs.Core.Status;
 
 /// <summary>
 /// oasis-core version.Version: major.minor.patch, each uint16 and omitempty on the wire

@@ -1,8 +1,8 @@
 using System.Text.Json.Serialization;
-using KmPs.Sgx;
-using KmPs.Wire;
+using KmPs.Core.Sgx;
+using KmPs.Core.Wire;
 
-namespace KmPs.Status;
+namespace KmPs.Core.Status;
 
 /// <summary>
 /// A deployment's TEE constraints for SGX runtimes (go/common/node/sgx.go SGXConstraints, the same

@@ -1,4 +1,4 @@
-namespace KmPs.Status;
+namespace KmPs.Core.Status;
 
 /// <summary>
 /// The three shapes of oasis-node's control status that matter for key managers

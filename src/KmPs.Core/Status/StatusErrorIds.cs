@@ -1,4 +1,4 @@
-namespace KmPs.Status;
+namespace KmPs.Core.Status;
 
 /// <summary>The stable ErrorIds of node status input (scripts match on these).</summary>
 public static class StatusErrorIds

@@ -1,6 +1,6 @@
-using KmPs.Wire;
+using KmPs.Core.Wire;
 
-namespace KmPs.Status;
+namespace KmPs.Core.Status;
 
 /// <summary>
 /// Reads a GetStatus response (CBOR control.Status) into <see cref="KmStatus"/>, detecting which of

@@ -1,6 +1,6 @@
-using KmPs.Control;
+using KmPs.Core.Control;
 
-namespace KmPs.Timing;
+namespace KmPs.Core.Timing;
 
 /// <summary>
 /// Reads a <see cref="ChainTiming"/> from a node: the latest block (Consensus/GetBlock 0), the epoch

@@ -1,4 +1,4 @@
-namespace KmPs.Timing;
+namespace KmPs.Core.Timing;
 
 /// <summary>
 /// Pure arithmetic from epoch samples to an epoch length and an ETA; no I/O, no clock reads.

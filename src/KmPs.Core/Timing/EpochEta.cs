@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace KmPs.Timing;
+namespace KmPs.Core.Timing;
 
 /// <summary>How long an epoch lasts, and how sure we are.</summary>
 public sealed record EpochLengthEstimate

@@ -1,6 +1,6 @@
-using KmPs.Control;
+using KmPs.Core.Control;
 
-namespace KmPs.Timing;
+namespace KmPs.Core.Timing;
 
 /// <summary>
 /// The one object a wait needs: "how long until epoch N" for one node. Reads the chain's record

@@ -1,4 +1,4 @@
-namespace KmPs.Timing;
+namespace KmPs.Core.Timing;
 
 /// <summary>Where an epoch length came from, best first.</summary>
 public enum EpochTimingSource

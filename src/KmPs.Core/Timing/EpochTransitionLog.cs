@@ -1,4 +1,4 @@
-namespace KmPs.Timing;
+namespace KmPs.Core.Timing;
 
 /// <summary>
 /// Turns a poller's epoch readings into transitions: each time the epoch goes up, the new epoch

@@ -1,4 +1,4 @@
-namespace KmPs.Timing;
+namespace KmPs.Core.Timing;
 
 /// <summary>What a wait for an epoch shows on its progress bar at one moment.</summary>
 public sealed record EpochWaitView(string Status, int SecondsRemaining, int PercentComplete);

@@ -1,4 +1,4 @@
-namespace KmPs.Timing;
+namespace KmPs.Core.Timing;
 
 /// <summary>
 /// The pause between two polls of a wait (Wait-KmNode, Test-KmReplication -Repeat, a node's socket

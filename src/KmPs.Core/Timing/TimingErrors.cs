@@ -1,4 +1,4 @@
-namespace KmPs.Timing;
+namespace KmPs.Core.Timing;
 
 /// <summary>The stable ErrorIds of epoch timing (scripts match on these).</summary>
 public static class TimingErrorIds

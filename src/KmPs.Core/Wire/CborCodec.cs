@@ -1,6 +1,6 @@
 using System.Formats.Cbor;
 
-namespace KmPs.Wire;
+namespace KmPs.Core.Wire;
 
 /// <summary>
 /// Reads and writes oasis-core CBOR with System.Formats.Cbor. Decoding follows the node's RPC

@@ -1,4 +1,4 @@
-namespace KmPs.Wire;
+namespace KmPs.Core.Wire;
 
 /// <summary>CBOR that is malformed or does not have the shape a model expects.</summary>
 public sealed class CborDecodeException : Exception

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace KmPs.Wire;
+namespace KmPs.Core.Wire;
 
 /// <summary>
 /// A decoded CBOR data item. oasis-core messages are decoded into this tree first and the typed

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace KmPs.Wire;
+namespace KmPs.Core.Wire;
 
 /// <summary>
 /// Typed reads from the decoded tree with oasis-core's conventions: a missing key or null is the

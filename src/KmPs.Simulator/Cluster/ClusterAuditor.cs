@@ -1,7 +1,8 @@
-using KmPs.Bundles;
-using KmPs.Sgx;
+using KmPs.Core.Bundles;
+using KmPs.Core.Sgx;
 using KmPs.Simulator.Node;
-using KmPs.Status;
+using KmPs.Core.Status;
+using KmPs.Core;
 
 namespace KmPs.Simulator.Cluster;
 

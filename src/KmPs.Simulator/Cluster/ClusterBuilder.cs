@@ -1,11 +1,11 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using KmPs.Bundles;
-using KmPs.Inventory;
-using KmPs.Policy;
+using KmPs.Core.Bundles;
+using KmPs.Core.Inventory;
+using KmPs.Core.Policy;
 using KmPs.Simulator.Shapes;
-using KmPs.Status;
+using KmPs.Core.Status;
 
 namespace KmPs.Simulator.Cluster;
 
@@ -84,7 +84,7 @@ public static class ClusterBuilder
     }
 
     /// <summary>The compute runtime's enclave that may query the key manager (the clients' may_query entry).</summary>
-    public static readonly string ClientEnclave = new KmPs.Sgx.EnclaveIdentity(SimKeys.Derive("client-runtime", "mr_enclave"), SimKeys.Derive("client-runtime", "mr_signer")).ToString();
+    public static readonly string ClientEnclave = new KmPs.Core.Sgx.EnclaveIdentity(SimKeys.Derive("client-runtime", "mr_enclave"), SimKeys.Derive("client-runtime", "mr_signer")).ToString();
 
     /// <summary>A policy entry: the enclave, whom it may replicate to, and the client runtime's enclave that may query it.</summary>
     public static SimEnclavePolicy PolicyEntry(string enclave, IEnumerable<string> mayReplicate) => new()
@@ -114,7 +114,7 @@ public static class ClusterBuilder
     /// the cluster's bundles folder as keymanager-&lt;version&gt;.orc.
     /// </summary>
     public static OrcBundle WriteOrc(ClusterLayout layout, string runtimeId, string version, OrcLayout kind, string build = "", string? path = null,
-        string signer = Sgx.EnclaveSigner.DefaultName) =>
+        string signer = KmPs.Core.Sgx.EnclaveSigner.DefaultName) =>
         OrcWriter.Write(path ?? OrcPath(layout, version), OrcSpec.Simulated(runtimeId, OasisVersion.Parse(version), kind, build, signer));
 
     private static void CreateDataDir(ClusterLayout layout, string node, string runtimeId)

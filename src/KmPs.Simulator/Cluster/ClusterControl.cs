@@ -1,6 +1,7 @@
-using KmPs.Control;
+using KmPs.Core.Control;
 using KmPs.Simulator.Shapes;
-using KmPs.Status;
+using KmPs.Core.Status;
+using KmPs.Core;
 
 namespace KmPs.Simulator.Cluster;
 

@@ -1,3 +1,4 @@
+using KmPs.Core;
 namespace KmPs.Simulator.Cluster;
 
 /// <summary>
@@ -53,7 +54,7 @@ public sealed class ClusterLayout(string root)
             string? configured = null;
             try
             {
-                if (stamp != DateTime.MinValue && KmPs.Config.NodeConfig.Load(config) is { InternalSocket: not null } c) configured = c.SocketPath;
+                if (stamp != DateTime.MinValue && KmPs.Core.Config.NodeConfig.Load(config) is { InternalSocket: not null } c) configured = c.SocketPath;
             }
             catch (KmException) { } // a config being rewritten or broken by a test: the default path
             var path = configured ?? Path.Combine(DataDir(node), "internal.sock");

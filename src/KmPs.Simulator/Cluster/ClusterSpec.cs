@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using KmPs.Status;
+using KmPs.Core.Status;
 
 namespace KmPs.Simulator.Cluster;
 

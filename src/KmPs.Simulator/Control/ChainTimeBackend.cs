@@ -2,8 +2,8 @@ using System.Security.Cryptography;
 using System.Text;
 using Grpc.Core;
 using KmPs.Simulator.Cluster;
-using KmPs.Status;
-using KmPs.Wire;
+using KmPs.Core.Status;
+using KmPs.Core.Wire;
 
 namespace KmPs.Simulator.Control;
 

@@ -1,7 +1,7 @@
 using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
-using KmPs.Control;
-using KmPs.Wire;
+using KmPs.Core.Control;
+using KmPs.Core.Wire;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace KmPs.Simulator.Control;

@@ -1,7 +1,7 @@
-using KmPs.Bundles;
-using KmPs.Config;
-using KmPs.Sgx;
-using KmPs.Status;
+using KmPs.Core.Bundles;
+using KmPs.Core.Config;
+using KmPs.Core.Sgx;
+using KmPs.Core.Status;
 
 namespace KmPs.Simulator.Node;
 

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using KmPs.Sgx;
+using KmPs.Core.Sgx;
 
 namespace KmPs.Simulator.Node;
 

@@ -5,8 +5,9 @@ using Grpc.Core;
 using KmPs.Simulator.Cluster;
 using KmPs.Simulator.Control;
 using KmPs.Simulator.Shapes;
-using KmPs.Status;
-using KmPs.Wire;
+using KmPs.Core.Status;
+using KmPs.Core.Wire;
+using KmPs.Core;
 
 namespace KmPs.Simulator.Node;
 
@@ -75,7 +76,7 @@ public sealed class SimNode : IControlBackend
         // process runs, and LOCK is only a pid file, removed on close.
         // Like identity.LoadOrGenerate (go/common/identity/identity.go): the node's key is created in
         // the data dir at first start and kept; it is what marks a folder as a node's data dir.
-        var identity = Path.Combine(_setup.DataDir, KmPs.LocalState.LocalStateWiper.NodeIdentityFile);
+        var identity = Path.Combine(_setup.DataDir, KmPs.Core.LocalState.LocalStateWiper.NodeIdentityFile);
         if (!File.Exists(identity))
             File.WriteAllText(identity, "-----BEGIN ED25519 PRIVATE KEY-----\n" + Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes("node " + Name))) + "\n-----END ED25519 PRIVATE KEY-----\n");
         Directory.CreateDirectory(StorageDir);
@@ -107,9 +108,9 @@ public sealed class SimNode : IControlBackend
     /// <summary>Badger's Open: the directory lock, refused while another process holds it, then the pid file.</summary>
     private IDisposable OpenDatabase()
     {
-        if (!KmPs.Files.DirectoryLock.TryAcquire(StorageDir, out var held, out var pid))
+        if (!KmPs.Core.Files.DirectoryLock.TryAcquire(StorageDir, out var held, out var pid))
             throw new IOException($"Cannot acquire directory lock on \"{StorageDir}\".  Another process is using this Badger database. (pid {pid})");
-        var pidFile = Path.Combine(StorageDir, KmPs.LocalState.LocalStateWiper.PidFileName);
+        var pidFile = Path.Combine(StorageDir, KmPs.Core.LocalState.LocalStateWiper.PidFileName);
         File.WriteAllText(pidFile, Environment.ProcessId + "\n");
         return new PidFileLock(held!, pidFile);
     }
@@ -246,7 +247,7 @@ public sealed class SimNode : IControlBackend
     /// itself, and when the policy has an entry for it (CachedPolicy::parse fills the sets only from the
     /// entry of the enclave's own identity), every enclave whose entry lists it in may_replicate.
     /// </summary>
-    internal static HashSet<string> MayReplicateFrom(SimPolicy policy, KmPs.Sgx.EnclaveIdentity self)
+    internal static HashSet<string> MayReplicateFrom(SimPolicy policy, KmPs.Core.Sgx.EnclaveIdentity self)
     {
         var from = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { self.ToString() };
         if (policy.EntryFor(self) is null) return from;
@@ -259,7 +260,7 @@ public sealed class SimNode : IControlBackend
     /// Whether a source enclave serves a requester (cached.rs may_replicate_secret): always itself
     /// (another instance of the same enclave), else only enclaves its own entry lists in may_replicate.
     /// </summary>
-    internal static bool MayReplicateSecret(SimPolicy policy, KmPs.Sgx.EnclaveIdentity self, string requester) =>
+    internal static bool MayReplicateSecret(SimPolicy policy, KmPs.Core.Sgx.EnclaveIdentity self, string requester) =>
         SimPolicy.Same(requester, self) ||
         (policy.EntryFor(self)?.MayReplicate.Any(x => string.Equals(x, requester, StringComparison.OrdinalIgnoreCase)) ?? false);
 
@@ -292,7 +293,7 @@ public sealed class SimNode : IControlBackend
 
     private byte[] RequestReplication(ChainRegistration peer)
     {
-        var client = KmPs.Control.ControlClient.For(KmPs.Control.SocketAddress.Parse(peer.P2p is { Length: > 0 } p2p ? p2p : peer.Socket));
+        var client = KmPs.Core.Control.ControlClient.For(KmPs.Core.Control.SocketAddress.Parse(peer.P2p is { Length: > 0 } p2p ? p2p : peer.Socket));
         var request = CborCodec.Encode(new CborMapBuilder()
             .Add("node", CborNode.Text(Name)).Add("identity", CborNode.Text(_setup.Identity.ToString())).Build());
         var body = client.CallAsync(ReplicationService, ReplicateMethod, request, TimeSpan.FromSeconds(2), CancellationToken.None)

@@ -1,7 +1,7 @@
 using Grpc.Core;
-using KmPs.Control;
-using KmPs.Status;
-using KmPs.Wire;
+using KmPs.Core.Control;
+using KmPs.Core.Status;
+using KmPs.Core.Wire;
 
 namespace KmPs.Simulator.Shapes;
 

@@ -1,6 +1,6 @@
-using KmPs.Sgx;
-using KmPs.Status;
-using KmPs.Wire;
+using KmPs.Core.Sgx;
+using KmPs.Core.Status;
+using KmPs.Core.Wire;
 
 namespace KmPs.Simulator.Shapes;
 

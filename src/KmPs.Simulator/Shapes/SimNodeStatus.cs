@@ -1,4 +1,4 @@
-using KmPs.Status;
+using KmPs.Core.Status;
 
 namespace KmPs.Simulator.Shapes;
 

@@ -1,5 +1,5 @@
-using KmPs.Sgx;
-using KmPs.Wire;
+using KmPs.Core.Sgx;
+using KmPs.Core.Wire;
 
 namespace KmPs.Simulator.Shapes;
 
@@ -71,7 +71,7 @@ public sealed class SimPolicy
     }
 
     /// <summary>SHA3-256 of the CBOR signed policy: the policy_checksum an enclave registers (keymanager/src/policy/cached.rs).</summary>
-    public byte[] Checksum(string runtimeIdHex) => Convert.FromHexString(KmPs.Policy.KmPolicy.ChecksumOf(ToCbor(runtimeIdHex)));
+    public byte[] Checksum(string runtimeIdHex) => Convert.FromHexString(KmPs.Core.Policy.KmPolicy.ChecksumOf(ToCbor(runtimeIdHex)));
 
     private static CborArray Identities(IEnumerable<string> ids) =>
         new(ids.Select(i => (CborNode)EnclaveIdentity.Parse(i).ToCbor()).ToArray());

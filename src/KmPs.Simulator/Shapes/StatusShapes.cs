@@ -1,5 +1,5 @@
-using KmPs.Status;
-using KmPs.Wire;
+using KmPs.Core.Status;
+using KmPs.Core.Wire;
 
 namespace KmPs.Simulator.Shapes;
 

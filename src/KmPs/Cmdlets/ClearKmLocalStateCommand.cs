@@ -1,8 +1,9 @@
 using System.Management.Automation;
-using KmPs.Hosting;
-using KmPs.LocalState;
+using KmPs.Core.Hosting;
+using KmPs.Core.LocalState;
 using KmPs.Remoting;
-using KmPs.Status;
+using KmPs.Core.Status;
+using KmPs.Core;
 
 namespace KmPs.Cmdlets;
 

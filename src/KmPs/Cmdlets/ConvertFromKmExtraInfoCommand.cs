@@ -1,6 +1,7 @@
 using System.Management.Automation;
-using KmPs.Status;
-using KmPs.Wire;
+using KmPs.Core.Status;
+using KmPs.Core.Wire;
+using KmPs.Core;
 
 namespace KmPs.Cmdlets;
 

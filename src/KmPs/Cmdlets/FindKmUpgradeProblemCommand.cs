@@ -1,10 +1,11 @@
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
-using KmPs.Control;
-using KmPs.Diagnosis;
-using KmPs.Replication;
-using KmPs.Timing;
-using KmPs.Status;
+using KmPs.Core.Control;
+using KmPs.Core.Diagnosis;
+using KmPs.Core.Replication;
+using KmPs.Core.Timing;
+using KmPs.Core.Status;
+using KmPs.Core;
 
 namespace KmPs.Cmdlets;
 

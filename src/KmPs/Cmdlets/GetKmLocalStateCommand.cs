@@ -1,5 +1,6 @@
 using System.Management.Automation;
-using KmPs.LocalState;
+using KmPs.Core.LocalState;
+using KmPs.Core;
 
 namespace KmPs.Cmdlets;
 

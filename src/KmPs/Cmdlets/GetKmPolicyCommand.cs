@@ -1,11 +1,12 @@
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
-using KmPs.Control;
-using KmPs.Hosting;
-using KmPs.Policy;
+using KmPs.Core.Control;
+using KmPs.Core.Hosting;
+using KmPs.Core.Policy;
 using KmPs.Support;
-using KmPs.Status;
-using KmPs.Wire;
+using KmPs.Core.Status;
+using KmPs.Core.Wire;
+using KmPs.Core;
 
 namespace KmPs.Cmdlets;
 
@@ -48,7 +49,7 @@ public sealed class GetKmPolicyCommand : KmCmdlet
         var timeout = TimeSpan.FromSeconds(TimeoutSec);
         try
         {
-            var requested = RuntimeId is null ? null : LocalState.KeyManagerRuntimeId.Validate(RuntimeId);
+            var requested = RuntimeId is null ? null : KmPs.Core.LocalState.KeyManagerRuntimeId.Validate(RuntimeId);
             var host = HostOf(Session, Socket);
             var source = host.Address(Socket) + OnMachine(host);
             var id = requested ?? Await(host.GetStatusAsync(Socket, timeout, Stopping)).RuntimeId ?? throw NoKeyManager(source);

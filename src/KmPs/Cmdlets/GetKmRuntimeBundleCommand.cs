@@ -1,5 +1,6 @@
 using System.Management.Automation;
-using KmPs.Bundles;
+using KmPs.Core.Bundles;
+using KmPs.Core;
 
 namespace KmPs.Cmdlets;
 

@@ -1,9 +1,10 @@
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using KmPs.Support;
-using KmPs.Control;
-using KmPs.Hosting;
-using KmPs.Status;
+using KmPs.Core.Control;
+using KmPs.Core.Hosting;
+using KmPs.Core.Status;
+using KmPs.Core;
 
 namespace KmPs.Cmdlets;
 

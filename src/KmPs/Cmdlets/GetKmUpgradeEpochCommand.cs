@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
-using KmPs.Hosting;
-using KmPs.Control;
+using KmPs.Core.Hosting;
+using KmPs.Core.Control;
 using KmPs.Remoting;
-using KmPs.Replication;
-using KmPs.Status;
-using KmPs.Timing;
+using KmPs.Core.Replication;
+using KmPs.Core.Status;
+using KmPs.Core.Timing;
+using KmPs.Core;
 
 namespace KmPs.Cmdlets;
 
@@ -43,7 +44,7 @@ public sealed class GetKmUpgradeEpochCommand : KmCmdlet
             var host = HostOf(Session, Socket);
             var address = host.Address(Socket);
             var status = Await(host.GetStatusAsync(Socket, TimeSpan.FromSeconds(10), Stopping));
-            var id = RuntimeId is null ? status.RuntimeId : LocalState.KeyManagerRuntimeId.Validate(RuntimeId);
+            var id = RuntimeId is null ? status.RuntimeId : KmPs.Core.LocalState.KeyManagerRuntimeId.Validate(RuntimeId);
             if (id is null)
                 throw new KmException(StatusErrorIds.NoKeyManagerRuntime, KmErrorCategory.InvalidOperation, $"{address}{OnMachine(host)} runs no key manager; give -RuntimeId.", Socket);
             var runtime = Await(host.GetRuntimeAsync(Socket, id, TimeSpan.FromSeconds(10), Stopping));
@@ -56,9 +57,9 @@ public sealed class GetKmUpgradeEpochCommand : KmCmdlet
             _done = true;
             if (Version is null) { WriteObject(list, true); return; }
             if (!OasisVersion.TryParse(Version, out var v))
-                throw new KmException(KmPs.Bundles.Download.DownloadErrorIds.InvalidVersion, KmErrorCategory.InvalidArgument, $"'{Version}' is not a version (e.g. 0.6.0).", Version);
+                throw new KmException(KmPs.Core.Bundles.Download.DownloadErrorIds.InvalidVersion, KmErrorCategory.InvalidArgument, $"'{Version}' is not a version (e.g. 0.6.0).", Version);
             var match = list.FirstOrDefault(d => d.Version == v.ToString())
-                        ?? throw new KmException(KmPs.Bundles.DeploymentErrorIds.VersionNotDeployed, KmErrorCategory.ObjectNotFound,
+                        ?? throw new KmException(KmPs.Core.Bundles.DeploymentErrorIds.VersionNotDeployed, KmErrorCategory.ObjectNotFound,
                             $"Version {v} is not in the deployments of {runtime.Id} (deployed: {string.Join(", ", list.Select(d => $"{d.Version}@{d.ValidFrom}"))}).", Version)
                         {
                             RecommendedAction = "The runtime owner must register a deployment of this version before any node can run it.",

@@ -3,8 +3,9 @@ using System.Management.Automation;
 using System.Management.Automation.Language;
 using System.Management.Automation.Runspaces;
 using KmPs.Support;
-using KmPs.Inventory;
+using KmPs.Core.Inventory;
 using KmPs.Remoting;
+using KmPs.Core;
 
 namespace KmPs.Cmdlets;
 

@@ -2,8 +2,9 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using System.Management.Automation.Runspaces;
-using KmPs.Inventory;
+using KmPs.Core.Inventory;
 using KmPs.Remoting;
+using KmPs.Core;
 
 namespace KmPs.Cmdlets;
 

@@ -1,6 +1,7 @@
 using System.Management.Automation;
-using KmPs.Hosting;
-using KmPs.LocalState;
+using KmPs.Core.Hosting;
+using KmPs.Core.LocalState;
+using KmPs.Core;
 
 namespace KmPs.Cmdlets;
 

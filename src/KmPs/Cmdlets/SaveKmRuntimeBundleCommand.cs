@@ -1,10 +1,11 @@
 using System.Management.Automation;
-using KmPs.Bundles;
-using KmPs.Bundles.Download;
+using KmPs.Core.Bundles;
+using KmPs.Core.Bundles.Download;
 using System.Management.Automation.Runspaces;
-using KmPs.Hosting;
-using KmPs.Inventory;
-using KmPs.Status;
+using KmPs.Core.Hosting;
+using KmPs.Core.Inventory;
+using KmPs.Core.Status;
+using KmPs.Core;
 
 namespace KmPs.Cmdlets;
 

@@ -1,8 +1,9 @@
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
-using KmPs.Bundles;
-using KmPs.Config;
-using KmPs.Hosting;
+using KmPs.Core.Bundles;
+using KmPs.Core.Config;
+using KmPs.Core.Hosting;
+using KmPs.Core;
 
 namespace KmPs.Cmdlets;
 

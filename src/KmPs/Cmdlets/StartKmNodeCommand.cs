@@ -1,6 +1,7 @@
 using System.Management.Automation;
-using KmPs.Inventory;
-using KmPs.Lifecycle;
+using KmPs.Core.Inventory;
+using KmPs.Core.Lifecycle;
+using KmPs.Core;
 
 namespace KmPs.Cmdlets;
 

@@ -1,11 +1,12 @@
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using KmPs.Support;
-using KmPs.Control;
-using KmPs.Diagnosis;
-using KmPs.Replication;
-using KmPs.Timing;
-using KmPs.Status;
+using KmPs.Core.Control;
+using KmPs.Core.Diagnosis;
+using KmPs.Core.Replication;
+using KmPs.Core.Timing;
+using KmPs.Core.Status;
+using KmPs.Core;
 
 namespace KmPs.Cmdlets;
 
@@ -43,7 +44,7 @@ public sealed class TestKmReplicationCommand : KmNodeSetCommand
         if (ExpectedVersion is not null)
         {
             if (!OasisVersion.TryParse(ExpectedVersion, out var v))
-                ThrowKmError(new KmException(KmPs.Bundles.Download.DownloadErrorIds.InvalidVersion, KmErrorCategory.InvalidArgument, $"'{ExpectedVersion}' is not a version.", ExpectedVersion));
+                ThrowKmError(new KmException(KmPs.Core.Bundles.Download.DownloadErrorIds.InvalidVersion, KmErrorCategory.InvalidArgument, $"'{ExpectedVersion}' is not a version.", ExpectedVersion));
             expected = v;
         }
         var allOk = true;

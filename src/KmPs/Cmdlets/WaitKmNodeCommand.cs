@@ -2,11 +2,12 @@ using System.Diagnostics;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using KmPs.Support;
-using KmPs.Control;
+using KmPs.Core.Control;
 using KmPs.Remoting;
-using KmPs.Replication;
-using KmPs.Status;
-using KmPs.Timing;
+using KmPs.Core.Replication;
+using KmPs.Core.Status;
+using KmPs.Core.Timing;
+using KmPs.Core;
 
 namespace KmPs.Cmdlets;
 
@@ -56,7 +57,7 @@ public sealed class WaitKmNodeCommand : KmNodeSetCommand
         if (Until == KmWaitCondition.Epoch && Epoch == 0)
             ThrowKmError(new KmException(TimingErrorIds.EpochRequired, KmErrorCategory.InvalidArgument, "-Until Epoch needs -Epoch <n>.", null));
         if (Version is not null && !OasisVersion.TryParse(Version, out _))
-            ThrowKmError(new KmException(KmPs.Bundles.Download.DownloadErrorIds.InvalidVersion, KmErrorCategory.InvalidArgument, $"'{Version}' is not a version (e.g. 0.6.0).", Version));
+            ThrowKmError(new KmException(KmPs.Core.Bundles.Download.DownloadErrorIds.InvalidVersion, KmErrorCategory.InvalidArgument, $"'{Version}' is not a version (e.g. 0.6.0).", Version));
     }
 
     protected override void EndProcessing()

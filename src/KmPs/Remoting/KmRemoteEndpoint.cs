@@ -1,10 +1,11 @@
 using System.Text.Json;
 using System.Collections.Concurrent;
 using System.Management.Automation;
-using KmPs.Bundles;
-using KmPs.Hosting;
-using KmPs.Inventory;
-using KmPs.Wire;
+using KmPs.Core.Bundles;
+using KmPs.Core.Hosting;
+using KmPs.Core.Inventory;
+using KmPs.Core.Wire;
+using KmPs.Core;
 
 namespace KmPs.Remoting;
 
@@ -198,7 +199,7 @@ public sealed class RemoteOperation : IHostEvents
             }
             catch (Exception e) when (e is RuntimeException)
             {
-                done.SetException(Lifecycle.NodeLifecycle.ScriptFailed(node, script, e));
+                done.SetException(KmPs.Core.Lifecycle.NodeLifecycle.ScriptFailed(node, script, e));
             }
             catch (Exception e) { done.SetException(e); }
         }));

@@ -5,8 +5,9 @@ using System.Management.Automation.Remoting;
 using System.Management.Automation.Runspaces;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using KmPs.Hosting;
-using KmPs.Inventory;
+using KmPs.Core.Hosting;
+using KmPs.Core.Inventory;
+using KmPs.Core;
 
 namespace KmPs.Remoting;
 

@@ -4,12 +4,13 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using KmPs.Support;
-using KmPs.Config;
-using KmPs.Diagnosis;
-using KmPs.Hosting;
-using KmPs.Inventory;
-using KmPs.LocalState;
-using KmPs.Status;
+using KmPs.Core.Config;
+using KmPs.Core.Diagnosis;
+using KmPs.Core.Hosting;
+using KmPs.Core.Inventory;
+using KmPs.Core.LocalState;
+using KmPs.Core.Status;
+using KmPs.Core;
 
 namespace KmPs.Remoting;
 
@@ -33,7 +34,7 @@ internal static class KmWire
     {
         typeof(KmStatus), typeof(KmLifecycleResult), typeof(LocalStateRecord), typeof(KmBundleChange), typeof(UpgradeProblem),
         typeof(KmDeployment), typeof(KmNode), typeof(RegistryRuntime), typeof(NodeStopCheck), typeof(NodeStatePath),
-        typeof(LocalStateInfo), typeof(BundleChangePreview), typeof(LogScan), typeof(RemoteUpload), typeof(Control.KmStatusAnswer), typeof(string), typeof(string[]), typeof(bool),
+        typeof(LocalStateInfo), typeof(BundleChangePreview), typeof(LogScan), typeof(RemoteUpload), typeof(KmPs.Core.Control.KmStatusAnswer), typeof(string), typeof(string[]), typeof(bool),
     }.ToDictionary(t => t.FullName!);
 
     private const string PsObjectTag = "psobject";

@@ -1,6 +1,6 @@
 using System.Management.Automation.Runspaces;
-using KmPs.Hosting;
-using KmPs.Inventory;
+using KmPs.Core.Hosting;
+using KmPs.Core.Inventory;
 
 namespace KmPs.Remoting;
 

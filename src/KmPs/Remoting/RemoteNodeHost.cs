@@ -1,12 +1,13 @@
 using System.Management.Automation.Runspaces;
-using KmPs.Bundles;
-using KmPs.Config;
-using KmPs.Control;
-using KmPs.Hosting;
-using KmPs.Inventory;
-using KmPs.LocalState;
-using KmPs.Status;
-using KmPs.Wire;
+using KmPs.Core.Bundles;
+using KmPs.Core.Config;
+using KmPs.Core.Control;
+using KmPs.Core.Hosting;
+using KmPs.Core.Inventory;
+using KmPs.Core.LocalState;
+using KmPs.Core.Status;
+using KmPs.Core.Wire;
+using KmPs.Core;
 
 namespace KmPs.Remoting;
 

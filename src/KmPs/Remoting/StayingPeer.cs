@@ -1,7 +1,8 @@
 using System.Management.Automation;
-using KmPs.Hosting;
-using KmPs.Inventory;
-using KmPs.LocalState;
+using KmPs.Core.Hosting;
+using KmPs.Core.Inventory;
+using KmPs.Core.LocalState;
+using KmPs.Core;
 
 namespace KmPs.Remoting;
 

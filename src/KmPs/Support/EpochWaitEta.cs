@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
-using KmPs.Control;
+using KmPs.Core.Control;
 using KmPs.Remoting;
-using KmPs.Replication;
-using KmPs.Status;
-using KmPs.Timing;
+using KmPs.Core.Replication;
+using KmPs.Core.Status;
+using KmPs.Core.Timing;
 using KmPs.Cmdlets;
 
 namespace KmPs.Support;

@@ -2,9 +2,10 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using System.Management.Automation.Runspaces;
-using KmPs.Inventory;
+using KmPs.Core.Inventory;
 using KmPs.Remoting;
 using KmPs.Cmdlets;
+using KmPs.Core;
 
 namespace KmPs.Support;
 

@@ -1,9 +1,10 @@
 using System.Text;
-using KmPs.Bundles;
-using KmPs.Sgx;
-using KmPs.Status;
+using KmPs.Core.Bundles;
+using KmPs.Core.Sgx;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
 using static KmPs.Tests.Bundles.TestOrcs;
+using KmPs.Core;
 
 namespace KmPs.Tests.Bundles;
 

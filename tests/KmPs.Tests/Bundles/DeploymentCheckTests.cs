@@ -1,8 +1,8 @@
-using KmPs.Bundles;
-using KmPs.Sgx;
-using KmPs.Status;
+using KmPs.Core.Bundles;
+using KmPs.Core.Sgx;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
-using KmPs.Wire;
+using KmPs.Core.Wire;
 using static KmPs.Tests.Bundles.TestOrcs;
 
 namespace KmPs.Tests.Bundles;

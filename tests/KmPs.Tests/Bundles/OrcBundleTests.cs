@@ -1,8 +1,9 @@
-using KmPs.Bundles;
-using KmPs.Sgx;
-using KmPs.Status;
+using KmPs.Core.Bundles;
+using KmPs.Core.Sgx;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
 using static KmPs.Tests.Bundles.TestOrcs;
+using KmPs.Core;
 
 namespace KmPs.Tests.Bundles;
 
@@ -204,7 +205,7 @@ public class OrcBundleTests
     [Fact]
     public void BundleUnreadable_without_read_permission()
     {
-        if (KmPs.Files.UnixFile.EffectiveUid == 0) return; // root reads anything
+        if (KmPs.Core.Files.UnixFile.EffectiveUid == 0) return; // root reads anything
         using var dir = new TempDir();
         WriteKm(dir.File("km.orc"), "0.5.0");
         UnixModes.SetMode(dir.File("km.orc"), "000");

@@ -1,5 +1,6 @@
-using KmPs.Bundles;
-using KmPs.Status;
+using KmPs.Core.Bundles;
+using KmPs.Core.Status;
+using KmPs.Core;
 
 namespace KmPs.Tests.Bundles;
 

@@ -1,4 +1,5 @@
-using KmPs.Bundles;
+using KmPs.Core.Bundles;
+using KmPs.Core;
 
 namespace KmPs.Tests.Bundles;
 

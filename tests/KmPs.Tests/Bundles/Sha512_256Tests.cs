@@ -1,4 +1,4 @@
-using KmPs.Bundles;
+using KmPs.Core.Bundles;
 
 namespace KmPs.Tests.Bundles;
 

@@ -1,6 +1,6 @@
 using System.Text;
-using KmPs.Bundles;
-using KmPs.Status;
+using KmPs.Core.Bundles;
+using KmPs.Core.Status;
 
 namespace KmPs.Tests.Bundles;
 

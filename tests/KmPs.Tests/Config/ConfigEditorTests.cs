@@ -1,7 +1,8 @@
-using KmPs.Config;
+using KmPs.Core.Config;
 using KmPs.Tests.Bundles;
 using KmPs.Tests.Infrastructure;
 using static KmPs.Tests.Infrastructure.UnixModes;
+using KmPs.Core;
 
 namespace KmPs.Tests.Config;
 

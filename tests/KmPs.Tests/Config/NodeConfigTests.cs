@@ -1,8 +1,9 @@
 using System.Text;
-using KmPs.Config;
-using KmPs.Status;
+using KmPs.Core.Config;
+using KmPs.Core.Status;
 using KmPs.Tests.Bundles;
 using KmPs.Tests.Infrastructure;
+using KmPs.Core;
 
 namespace KmPs.Tests.Config;
 
@@ -181,7 +182,7 @@ public class NodeConfigTests
         var c = NodeConfig.Load(dir.File("config.yml"));
         Assert.Equal(text, c.Text);
         Assert.True(c.HasByteOrderMark);
-        Assert.Equal(KmPs.Files.SafeFile.HashFile(dir.File("config.yml")), c.ContentHash);
+        Assert.Equal(KmPs.Core.Files.SafeFile.HashFile(dir.File("config.yml")), c.ContentHash);
         Assert.Equal(dir.File("runtimes/km.orc"), c.RuntimePaths[0].FullPath);
     }
 

@@ -1,4 +1,4 @@
-using KmPs.Bundles;
+using KmPs.Core.Bundles;
 using KmPs.Tests.Bundles;
 
 namespace KmPs.Tests.Config;

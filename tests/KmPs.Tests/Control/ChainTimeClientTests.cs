@@ -1,10 +1,11 @@
-using KmPs.Control;
+using KmPs.Core.Control;
 using KmPs.Simulator.Cluster;
 using KmPs.Simulator.Control;
-using KmPs.Status;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
-using KmPs.Timing;
-using KmPs.Wire;
+using KmPs.Core.Timing;
+using KmPs.Core.Wire;
+using KmPs.Core;
 
 namespace KmPs.Tests.Control;
 

@@ -1,11 +1,12 @@
 using System.Net.Sockets;
 using System.Text;
 using Grpc.Core;
-using KmPs.Control;
+using KmPs.Core.Control;
 using KmPs.Simulator.Control;
 using KmPs.Simulator.Shapes;
-using KmPs.Status;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
+using KmPs.Core;
 
 namespace KmPs.Tests.Control;
 

@@ -1,6 +1,7 @@
-using KmPs.Files;
+using KmPs.Core.Files;
 using KmPs.Tests.Infrastructure;
 using static KmPs.Tests.Infrastructure.UnixModes;
+using KmPs.Core;
 
 namespace KmPs.Tests.Files;
 

@@ -1,6 +1,7 @@
-using KmPs.Control;
+using KmPs.Core.Control;
 using KmPs.Simulator.Cluster;
-using KmPs.Status;
+using KmPs.Core.Status;
+using KmPs.Core;
 
 namespace KmPs.Tests.Infrastructure;
 

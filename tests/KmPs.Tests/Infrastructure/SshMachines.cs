@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
-using KmPs.Inventory;
+using KmPs.Core.Inventory;
 using KmPs.Simulator.Cluster;
 
 namespace KmPs.Tests.Infrastructure;

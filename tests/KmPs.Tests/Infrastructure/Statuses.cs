@@ -1,5 +1,5 @@
 using KmPs.Simulator.Shapes;
-using KmPs.Status;
+using KmPs.Core.Status;
 
 namespace KmPs.Tests.Infrastructure;
 

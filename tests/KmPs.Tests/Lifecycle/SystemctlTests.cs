@@ -1,6 +1,7 @@
 using System.Diagnostics;
-using KmPs.Lifecycle;
+using KmPs.Core.Lifecycle;
 using KmPs.Tests.Infrastructure;
+using KmPs.Core;
 
 namespace KmPs.Tests.Lifecycle;
 

@@ -1,4 +1,4 @@
-using KmPs.Bundles;
+using KmPs.Core.Bundles;
 using KmPs.Tests.Bundles;
 using KmPs.Tests.Config;
 using KmPs.Tests.Infrastructure;
@@ -34,14 +34,14 @@ public class BundleModuleTests
         var before = File.ReadAllText(f.Config);
         using var ps = new PsEngine();
         var r = ps.Run($"Set-KmRuntimeBundle -ConfigPath '{f.Config}' -Path '{f.V2}' -Confirm:$false").AssertClean();
-        var change = (KmPs.Config.KmBundleChange)r.Output.Single().BaseObject;
+        var change = (KmPs.Core.Config.KmBundleChange)r.Output.Single().BaseObject;
         Assert.True(change.Changed);
         Assert.Equal("0.5.0", change.NewVersion);
         Assert.Equal(before.Replace(f.V1, f.V2), File.ReadAllText(f.Config));
         Assert.Equal(before, File.ReadAllText(change.BackupPath!));
         // Idempotent: a second run changes nothing.
         var again = ps.Run($"Set-KmRuntimeBundle -ConfigPath '{f.Config}' -Path '{f.V2}' -Confirm:$false").AssertClean();
-        Assert.False(((KmPs.Config.KmBundleChange)again.Output.Single().BaseObject).Changed);
+        Assert.False(((KmPs.Core.Config.KmBundleChange)again.Output.Single().BaseObject).Changed);
     }
 
     [Fact]

@@ -1,6 +1,6 @@
 using System.Management.Automation;
 using System.Xml.Linq;
-using KmPs.Status;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
 
 namespace KmPs.Tests.Module;
@@ -286,15 +286,15 @@ public class GetKmStatusModuleTests
 public class FormatViewTests
 {
     [Theory]
-    [InlineData("KmPs.Orchestration.UpgradeNodeResult", "Half")]
-    [InlineData("KmPs.LocalState.LocalStateRecord", "PeerChecksum")]
-    [InlineData("KmPs.Inventory.KmNode", "Lifecycle")]
-    [InlineData("KmPs.Inventory.KmLifecycleResult", "Seconds")]
-    [InlineData("KmPs.Status.KmDeployment", "EpochsRemaining")]
-    [InlineData("KmPs.Replication.ReplicationReport", "Ready")]
-    [InlineData("KmPs.Replication.ReplicationNodeResult", "Problems")]
-    [InlineData("KmPs.Diagnosis.UpgradeProblem", "Fix")]
-    [InlineData("KmPs.Orchestration.UpgradeResult", "JournalPath")]
+    [InlineData("KmPs.Core.Orchestration.UpgradeNodeResult", "Half")]
+    [InlineData("KmPs.Core.LocalState.LocalStateRecord", "PeerChecksum")]
+    [InlineData("KmPs.Core.Inventory.KmNode", "Lifecycle")]
+    [InlineData("KmPs.Core.Inventory.KmLifecycleResult", "Seconds")]
+    [InlineData("KmPs.Core.Status.KmDeployment", "EpochsRemaining")]
+    [InlineData("KmPs.Core.Replication.ReplicationReport", "Ready")]
+    [InlineData("KmPs.Core.Replication.ReplicationNodeResult", "Problems")]
+    [InlineData("KmPs.Core.Diagnosis.UpgradeProblem", "Fix")]
+    [InlineData("KmPs.Core.Orchestration.UpgradeResult", "JournalPath")]
     public void View_renders_through_Out_Default(string type, string column)
     {
         var host = new RecordingHost();

@@ -1,6 +1,6 @@
 using System.Management.Automation;
-using KmPs.LocalState;
-using KmPs.Status;
+using KmPs.Core.LocalState;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
 
 namespace KmPs.Tests.Module;
@@ -329,7 +329,7 @@ public class LocalStateLockTests : IAsyncLifetime
         using var d = new FakeDataDir();
         Directory.Delete(d.StorageDir, recursive: true);
         using (RealBadger.Open(d.StorageDir)) { }
-        using var held = KmPs.LocalState.LocalStateWiper.LockState(d.StorageDir);
+        using var held = KmPs.Core.LocalState.LocalStateWiper.LockState(d.StorageDir);
         var e = Assert.Throws<InvalidOperationException>(() => RealBadger.Open(d.StorageDir).Dispose());
         Assert.Contains("Cannot acquire directory lock", e.Message);
     }
@@ -356,7 +356,7 @@ public class LocalStateLockTests : IAsyncLifetime
         Assert.Equal(before, d.Hash());
 
         // The inventory takes the socket from the config, so piping the node does the same.
-        var node = ps.Run("New-KmNode -Name km1 -DataDir $dd -ConfigPath $cfg", v).AssertClean().Single<KmPs.Inventory.KmNode>();
+        var node = ps.Run("New-KmNode -Name km1 -DataDir $dd -ConfigPath $cfg", v).AssertClean().Single<KmPs.Core.Inventory.KmNode>();
         Assert.Equal("unix:" + running.SocketPath, node.Socket);
         v["node"] = node;
         r = ps.Run("$node | Clear-KmLocalState -RequirePeer $peers -Confirm:$false", v);

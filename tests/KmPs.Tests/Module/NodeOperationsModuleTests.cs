@@ -1,9 +1,9 @@
 using System.Management.Automation;
-using KmPs.Diagnosis;
-using KmPs.Inventory;
-using KmPs.Replication;
+using KmPs.Core.Diagnosis;
+using KmPs.Core.Inventory;
+using KmPs.Core.Replication;
 using KmPs.Simulator.Shapes;
-using KmPs.Status;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
 
 namespace KmPs.Tests.Module;
@@ -113,8 +113,8 @@ public class NodeOperationsModuleTests
     [Fact]
     public async Task Get_KmUpgradeEpoch_shows_the_deployed_enclaves_and_the_25_bundle_checksum()
     {
-        var a = new KmPs.Sgx.EnclaveIdentity(new string('a', 64), new string('1', 64));
-        var b = new KmPs.Sgx.EnclaveIdentity(new string('b', 64), new string('2', 64));
+        var a = new KmPs.Core.Sgx.EnclaveIdentity(new string('a', 64), new string('1', 64));
+        var b = new KmPs.Core.Sgx.EnclaveIdentity(new string('b', 64), new string('2', 64));
         var status = Statuses.Ready(SchemaGeneration.V24);
         status.SoftwareVersion = "25.6.0";
         status.Deployments = new[]

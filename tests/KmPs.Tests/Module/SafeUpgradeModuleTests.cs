@@ -1,5 +1,5 @@
-using KmPs.Inventory;
-using KmPs.Orchestration;
+using KmPs.Core.Inventory;
+using KmPs.Core.Orchestration;
 using KmPs.Tests.Infrastructure;
 
 namespace KmPs.Tests.Module;

@@ -1,5 +1,5 @@
-using KmPs.Orchestration;
-using KmPs.Timing;
+using KmPs.Core.Orchestration;
+using KmPs.Core.Timing;
 
 namespace KmPs.Tests.Orchestration;
 

@@ -1,7 +1,8 @@
-using KmPs.Inventory;
-using KmPs.Orchestration;
-using KmPs.Status;
+using KmPs.Core.Inventory;
+using KmPs.Core.Orchestration;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
+using KmPs.Core;
 
 namespace KmPs.Tests.Orchestration;
 

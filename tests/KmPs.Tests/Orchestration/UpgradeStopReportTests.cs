@@ -1,4 +1,4 @@
-using KmPs.Orchestration;
+using KmPs.Core.Orchestration;
 
 namespace KmPs.Tests.Orchestration;
 

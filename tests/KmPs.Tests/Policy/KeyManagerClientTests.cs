@@ -1,9 +1,10 @@
-using KmPs.Control;
-using KmPs.Policy;
+using KmPs.Core.Control;
+using KmPs.Core.Policy;
 using KmPs.Simulator.Shapes;
-using KmPs.Status;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
-using KmPs.Wire;
+using KmPs.Core.Wire;
+using KmPs.Core;
 
 namespace KmPs.Tests.Policy;
 

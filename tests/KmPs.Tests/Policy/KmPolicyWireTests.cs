@@ -1,9 +1,10 @@
-using KmPs.Control;
-using KmPs.Policy;
-using KmPs.Sgx;
-using KmPs.Status;
-using KmPs.Wire;
+using KmPs.Core.Control;
+using KmPs.Core.Policy;
+using KmPs.Core.Sgx;
+using KmPs.Core.Status;
+using KmPs.Core.Wire;
 using Org.BouncyCastle.Crypto.Digests;
+using KmPs.Core;
 
 namespace KmPs.Tests.Policy;
 

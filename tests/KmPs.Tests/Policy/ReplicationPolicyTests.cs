@@ -1,5 +1,5 @@
-using KmPs.Policy;
-using KmPs.Sgx;
+using KmPs.Core.Policy;
+using KmPs.Core.Sgx;
 
 namespace KmPs.Tests.Policy;
 

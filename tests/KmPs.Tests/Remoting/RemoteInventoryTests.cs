@@ -1,4 +1,5 @@
-using KmPs.Inventory;
+using KmPs.Core.Inventory;
+using KmPs.Core;
 
 namespace KmPs.Tests.Remoting;
 

@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
-using KmPs.Diagnosis;
-using KmPs.Inventory;
-using KmPs.LocalState;
-using KmPs.Replication;
-using KmPs.Status;
+using KmPs.Core.Diagnosis;
+using KmPs.Core.Inventory;
+using KmPs.Core.LocalState;
+using KmPs.Core.Replication;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
 
 namespace KmPs.Tests.Remoting;
@@ -162,7 +162,7 @@ public class RemoteNodeTests(SshFixture fixture)
         using var ps = new PsEngine();
         // No RuntimeId: the node's own, from its status read on its machine.
         var r = ps.Run("New-KmNode -Name peer -DataDir $peerDir -Session $s2 | Get-KmPolicy", Vars(("peerDir", peer.DataDir))).AssertClean();
-        var rows = r.Output.Select(o => Assert.IsType<KmPs.Policy.KmPolicyEntry>(o.BaseObject)).ToList();
+        var rows = r.Output.Select(o => Assert.IsType<KmPs.Core.Policy.KmPolicyEntry>(o.BaseObject)).ToList();
         Assert.Equal(new uint[] { 1, 1, 2, 2 }, rows.Select(x => x.Serial));
         Assert.Equal(new ulong?[] { null, null, 101, 101 }, rows.Select(x => x.AppliesAtEpoch));
         Assert.Equal(Statuses.OldEnclave, rows[0].Enclave.ToString());

@@ -1,9 +1,10 @@
 using System.Text.Json;
-using KmPs.Control;
-using KmPs.Inventory;
-using KmPs.Orchestration;
-using KmPs.Status;
+using KmPs.Core.Control;
+using KmPs.Core.Inventory;
+using KmPs.Core.Orchestration;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
+using KmPs.Core;
 
 namespace KmPs.Tests.Remoting;
 
@@ -71,7 +72,7 @@ public class RemoteSafetyTests
     }
 
     /// <summary>Every read fails: the pre-flight's own checks on the node list are what is tested.</summary>
-    private static readonly Func<KmNode, KmPs.Hosting.INodeHost> Unreadable = _ => new UnreachableHost();
+    private static readonly Func<KmNode, KmPs.Core.Hosting.INodeHost> Unreadable = _ => new UnreachableHost();
 
     private static KmNode Remote(string name, string host) => new()
     {

@@ -1,4 +1,4 @@
-using KmPs.LocalState;
+using KmPs.Core.LocalState;
 using KmPs.Tests.Infrastructure;
 
 namespace KmPs.Tests.Safety;

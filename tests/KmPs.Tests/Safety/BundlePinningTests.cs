@@ -1,5 +1,5 @@
-using KmPs.Bundles;
-using KmPs.Config;
+using KmPs.Core.Bundles;
+using KmPs.Core.Config;
 using KmPs.Tests.Config;
 using KmPs.Tests.Infrastructure;
 
@@ -100,7 +100,7 @@ public class BundlePinningScenarioTests
         using (var ps = new PsEngine())
         {
             var r = ps.Run($"Invoke-KmSafeUpgrade -InventoryPath '{c.Layout.InventoryFile}' -BundlePath '{orc}' -JournalPath '{Scenarios.UpgradeHarness.Journal(c)}' -TimeoutSec 30 -NodeTimeoutSec 30 -Confirm:$false").AssertClean();
-            Assert.True(r.Single<KmPs.Orchestration.UpgradeResult>().Success);
+            Assert.True(r.Single<KmPs.Core.Orchestration.UpgradeResult>().Success);
         }
         File.Delete(orc);
         foreach (var n in new[] { "km1", "km2" })

@@ -1,6 +1,6 @@
-using KmPs.LocalState;
-using KmPs.Replication;
-using KmPs.Status;
+using KmPs.Core.LocalState;
+using KmPs.Core.Replication;
+using KmPs.Core.Status;
 
 namespace KmPs.Tests.Safety;
 

@@ -1,5 +1,6 @@
-using KmPs.LocalState;
+using KmPs.Core.LocalState;
 using KmPs.Tests.Infrastructure;
+using KmPs.Core;
 
 namespace KmPs.Tests.Safety;
 

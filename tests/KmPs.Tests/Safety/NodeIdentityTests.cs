@@ -1,7 +1,7 @@
-using KmPs.Inventory;
-using KmPs.Orchestration;
+using KmPs.Core.Inventory;
+using KmPs.Core.Orchestration;
 using KmPs.Simulator.Control;
-using KmPs.Status;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
 
 namespace KmPs.Tests.Safety;
@@ -15,14 +15,14 @@ public class NodeIdentityTests
     /// <summary>Answers each node with the status of the node (seed) it really is.</summary>
     private sealed class Machine(string seed) : UnreachableHost
     {
-        public override Task<KmPs.Hosting.StatusRead> GetStatusCborAsync(string socket, TimeSpan timeout, CancellationToken ct) =>
-            Task.FromResult(new KmPs.Hosting.StatusRead(KmPs.Wire.CborCodec.Decode(KmPs.Simulator.Shapes.StatusShapes.Encode(Statuses.Ready(SchemaGeneration.V24, seed))), DateTimeOffset.UtcNow));
+        public override Task<KmPs.Core.Hosting.StatusRead> GetStatusCborAsync(string socket, TimeSpan timeout, CancellationToken ct) =>
+            Task.FromResult(new KmPs.Core.Hosting.StatusRead(KmPs.Core.Wire.CborCodec.Decode(KmPs.Simulator.Shapes.StatusShapes.Encode(Statuses.Ready(SchemaGeneration.V24, seed))), DateTimeOffset.UtcNow));
 
         public override Task<IReadOnlyList<string>> GetKmBundlesAsync(string configPath, CancellationToken ct) =>
             Task.FromResult<IReadOnlyList<string>>(["/node/km.orc"]);
     }
 
-    private static Func<KmNode, KmPs.Hosting.INodeHost> Machines(Dictionary<string, string> seedOf) => n => new Machine(seedOf[n.Name]);
+    private static Func<KmNode, KmPs.Core.Hosting.INodeHost> Machines(Dictionary<string, string> seedOf) => n => new Machine(seedOf[n.Name]);
 
     private static KmNode Remote(string name, string host) => new()
     {

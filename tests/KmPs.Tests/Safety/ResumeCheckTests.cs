@@ -1,6 +1,6 @@
-using KmPs.Inventory;
-using KmPs.Orchestration;
-using KmPs.Status;
+using KmPs.Core.Inventory;
+using KmPs.Core.Orchestration;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
 
 namespace KmPs.Tests.Safety;

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
-using KmPs.LocalState;
-using KmPs.Status;
+using KmPs.Core.LocalState;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
 
 namespace KmPs.Tests.Safety;

@@ -1,9 +1,9 @@
-using KmPs.Config;
-using KmPs.Control;
-using KmPs.Diagnosis;
-using KmPs.Policy;
+using KmPs.Core.Config;
+using KmPs.Core.Control;
+using KmPs.Core.Diagnosis;
+using KmPs.Core.Policy;
 using KmPs.Simulator.Cluster;
-using KmPs.Status;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
 
 namespace KmPs.Tests.Scenarios;
@@ -27,8 +27,8 @@ public class PolicySimulatorTests
     {
         await using var c = await SimCluster.StartAsync(2, upgradeIn: 1000);
         var s = await PolicyAsync(c, "km1");
-        var old = KmPs.Bundles.OrcBundle.Open(c.OldOrc).EnclaveIdentity!;
-        var @new = KmPs.Bundles.OrcBundle.Open(c.NewOrc).EnclaveIdentity!;
+        var old = KmPs.Core.Bundles.OrcBundle.Open(c.OldOrc).EnclaveIdentity!;
+        var @new = KmPs.Core.Bundles.OrcBundle.Open(c.NewOrc).EnclaveIdentity!;
         Assert.Equal(UpgradePolicyOutcome.Allowed, ReplicationPolicy.ForUpgrade(s, new[] { old }, @new).Outcome);
         Assert.Equal(ControlMethods.KeyManager, s.Service); // 24.3.2
         // The committee is the cluster's nodes, by their identity keys.
@@ -72,7 +72,7 @@ public class PolicySimulatorTests
         Assert.Equal(1u, pending.Policy!.Serial);
         Assert.Equal(2u, pending.NextPolicy!.Serial);
         Assert.Equal(UpgradePolicyOutcome.AllowedFromNextEpoch, ReplicationPolicy.ForUpgrade(pending,
-            new[] { KmPs.Bundles.OrcBundle.Open(c.OldOrc).EnclaveIdentity! }, KmPs.Bundles.OrcBundle.Open(c.NewOrc).EnclaveIdentity!).Outcome);
+            new[] { KmPs.Core.Bundles.OrcBundle.Open(c.OldOrc).EnclaveIdentity! }, KmPs.Core.Bundles.OrcBundle.Open(c.NewOrc).EnclaveIdentity!).Outcome);
         // A 25.6 enclave registers the scheduled policy's checksum (cached.rs Policy::init).
         await SimCluster.EventuallyAsync(() => c.StatusAsync("km2"), s => s.PolicyChecksum == pending.NextPolicy.Checksum, Wait, "next policy checksum registered");
         var applied = await SimCluster.EventuallyAsync(() => PolicyAsync(c, "km2"), s => s.NextPolicy is null, Wait, "next policy applied");

@@ -1,9 +1,10 @@
 using System.Management.Automation;
-using KmPs.Diagnosis;
-using KmPs.Orchestration;
+using KmPs.Core.Diagnosis;
+using KmPs.Core.Orchestration;
 using KmPs.Simulator.Cluster;
 using KmPs.Simulator.Node;
 using KmPs.Tests.Infrastructure;
+using KmPs.Core;
 
 namespace KmPs.Tests.Scenarios;
 
@@ -100,7 +101,7 @@ public class SafeUpgradeFailureTests
     {
         await using var c = await UpgradeHarness.ClusterAsync(2, upgradeIn: 1);
         // An operator finishes a node by hand and forgets the wipe.
-        var node = (await Task.FromResult(KmPs.Inventory.InventoryFile.ParseJson(File.ReadAllText(c.Layout.InventoryFile), c.Layout.InventoryFile)))[1];
+        var node = (await Task.FromResult(KmPs.Core.Inventory.InventoryFile.ParseJson(File.ReadAllText(c.Layout.InventoryFile), c.Layout.InventoryFile)))[1];
         using var ps = new PsEngine();
         ps.Run($"$n = Import-KmNode '{c.Layout.InventoryFile}' | Where-Object Name -eq km2; $n | Stop-KmNode -Confirm:$false; $n | Set-KmRuntimeBundle -Path '{c.NewOrc}' -Confirm:$false; $n | Start-KmNode -Confirm:$false").AssertClean();
         await SimCluster.EventuallyAsync(() => Task.FromResult(c.Log("km2")), l => l.Contains("Enclave panicked"), TimeSpan.FromSeconds(20), "panic");
@@ -132,7 +133,7 @@ public class SafeUpgradeFailureTests
         Assert.Equal("UpgradeDeclined,Invoke-KmSafeUpgrade", e.FullyQualifiedErrorId);
         Assert.Equal(yesBefore + 1, host.Prompts.Count);
         // The states as data: what the journal says was done to each node, and the node the run stopped at.
-        var report = Assert.IsType<KmPs.Orchestration.UpgradeStopReport>(e.TargetObject is System.Management.Automation.PSObject p ? p.BaseObject : e.TargetObject);
+        var report = Assert.IsType<KmPs.Core.Orchestration.UpgradeStopReport>(e.TargetObject is System.Management.Automation.PSObject p ? p.BaseObject : e.TargetObject);
         Assert.Equal(new[] { "km1", "km2" }, report.Nodes.Select(n => n.Name));
         // km2 (the first half) gets a prompt before Stop, Wipe and SetBundle; its Start follows the third unasked.
         Assert.Equal(yesBefore < 3 ? new[] { "Stop", "Wipe", "SetBundle" }.Take(yesBefore) : new[] { "Stop", "Wipe", "SetBundle", "Start" }, report.Node("km2")!.Done);

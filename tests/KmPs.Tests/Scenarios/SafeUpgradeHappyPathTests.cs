@@ -1,5 +1,5 @@
-using KmPs.Orchestration;
-using KmPs.Status;
+using KmPs.Core.Orchestration;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
 
 namespace KmPs.Tests.Scenarios;
@@ -37,9 +37,9 @@ public class SafeUpgradeHappyPathTests
     public async Task Upgrades_a_25_cluster_whose_deployment_names_the_bundle_by_manifest_hash()
     {
         await using var c = await UpgradeHarness.ClusterAsync(2, configure: o => o.SoftwareVersion = "25.6.0");
-        var runtime = await KmPs.Control.ControlClient.For(KmPs.Control.SocketAddress.Parse(c.Socket("km1")))
+        var runtime = await KmPs.Core.Control.ControlClient.For(KmPs.Core.Control.SocketAddress.Parse(c.Socket("km1")))
             .GetRuntimeAsync(Convert.FromHexString(c.Spec.KmRuntimeId));
-        Assert.Equal(KmPs.Bundles.OrcBundle.Open(c.NewOrc).ManifestHash, runtime.Find(OasisVersion.Parse(c.Options.NewVersion))!.BundleChecksum);
+        Assert.Equal(KmPs.Core.Bundles.OrcBundle.Open(c.NewOrc).ManifestHash, runtime.Find(OasisVersion.Parse(c.Options.NewVersion))!.BundleChecksum);
         var before = (await c.StatusAsync("km1")).Checksum!;
         await UpgradeHarness.AssertUpgradedAsync(c, UpgradeHarness.Run(c).AssertClean().Single<UpgradeResult>(), before);
     }
@@ -74,8 +74,8 @@ public class SafeUpgradeHappyPathTests
         var whatIfs = host.Text.Split('\n').Count(l => l.StartsWith("What if:", StringComparison.Ordinal));
         Assert.Equal(result.Plan!.Steps.Count, whatIfs);
         // The plan names the enclaves it checked: the new bundle's (in its deployment) and the nodes' (their version's deployment).
-        var oldId = KmPs.Bundles.OrcBundle.Open(c.OldOrc).EnclaveIdentity!;
-        var newId = KmPs.Bundles.OrcBundle.Open(c.NewOrc).EnclaveIdentity!;
+        var oldId = KmPs.Core.Bundles.OrcBundle.Open(c.OldOrc).EnclaveIdentity!;
+        var newId = KmPs.Core.Bundles.OrcBundle.Open(c.NewOrc).EnclaveIdentity!;
         Assert.Contains($"Deployment check: 0.6.0 deploys the new enclave {newId.Short} (the nodes run {oldId.Short}, 0.5.0).", host.Text);
         Assert.Equal(newId, result.NewEnclave);
         Assert.Equal(new[] { oldId }, result.OldEnclaves);

@@ -1,6 +1,6 @@
-using KmPs.Bundles;
-using KmPs.Orchestration;
-using KmPs.Policy;
+using KmPs.Core.Bundles;
+using KmPs.Core.Orchestration;
+using KmPs.Core.Policy;
 using KmPs.Simulator.Cluster;
 using KmPs.Tests.Infrastructure;
 

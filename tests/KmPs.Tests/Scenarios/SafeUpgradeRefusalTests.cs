@@ -1,6 +1,6 @@
-using KmPs.Orchestration;
-using KmPs.Bundles;
-using KmPs.Status;
+using KmPs.Core.Orchestration;
+using KmPs.Core.Bundles;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
 
 namespace KmPs.Tests.Scenarios;

@@ -1,6 +1,6 @@
-using KmPs.Inventory;
-using KmPs.Orchestration;
-using KmPs.Status;
+using KmPs.Core.Inventory;
+using KmPs.Core.Orchestration;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
 
 namespace KmPs.Tests.Scenarios;
@@ -212,7 +212,7 @@ public class SafeUpgradeRemoteTests(SshFixture fixture)
         var c = m.Cluster;
         var before = UpgradeHarness.Snapshot(c);
         var other = Path.Combine(c.Root, "admin", "compute.orc");
-        KmPs.Bundles.OrcWriter.Write(other, new KmPs.Bundles.OrcSpec
+        KmPs.Core.Bundles.OrcWriter.Write(other, new KmPs.Core.Bundles.OrcSpec
         {
             RuntimeId = "000000000000000000000000000000000000000000000000a6d1e3ebf60dff6c", Version = new OasisVersion(0, 6, 0),
             Elf = new byte[] { 0x7f, 0x45, 0x4c, 0x46 }, Sgx = new byte[64],

@@ -1,5 +1,5 @@
 using System.Management.Automation;
-using KmPs.Orchestration;
+using KmPs.Core.Orchestration;
 using KmPs.Simulator.Cluster;
 using KmPs.Tests.Infrastructure;
 
@@ -101,7 +101,7 @@ public class SafeUpgradeResumeReverifyTests
         var before = await FirstHalfVerifiedThenDeclinedAsync(c);
         // While no run watches, the upgraded first-half node keeps running but stops registering.
         c.SetFaults("km2", new Simulator.Node.Faults { RegistrationFails = true });
-        await SimCluster.EventuallyAsync(() => c.StatusAsync("km2"), s => Status.NodeRegistration.IsExpired(s.RegistrationExpiration, s.Epoch), TimeSpan.FromSeconds(20), "km2's registration stale");
+        await SimCluster.EventuallyAsync(() => c.StatusAsync("km2"), s => KmPs.Core.Status.NodeRegistration.IsExpired(s.RegistrationExpiration, s.Epoch), TimeSpan.FromSeconds(20), "km2's registration stale");
         var e = UpgradeHarness.SingleError(UpgradeHarness.Run(c));
         Assert.Equal("UpgradeStopped,Invoke-KmSafeUpgrade", e.FullyQualifiedErrorId);
         Assert.Contains("Before resuming with the second half, the first half no longer verifies", e.Exception.Message);

@@ -1,9 +1,10 @@
-using KmPs.Config;
-using KmPs.Diagnosis;
+using KmPs.Core.Config;
+using KmPs.Core.Diagnosis;
 using KmPs.Simulator.Cluster;
 using KmPs.Simulator.Node;
-using KmPs.Status;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
+using KmPs.Core;
 
 namespace KmPs.Tests.Scenarios;
 
@@ -175,7 +176,7 @@ public class SimulatorScenarioTests
     public async Task Shutdown_through_the_control_api_deregisters_then_exits_and_sigterm_exits_now()
     {
         await using var c = await SimCluster.StartAsync(2);
-        var client = KmPs.Control.ControlClient.For(KmPs.Control.SocketAddress.Parse(c.Socket("km2")));
+        var client = KmPs.Core.Control.ControlClient.For(KmPs.Core.Control.SocketAddress.Parse(c.Socket("km2")));
         await client.RequestShutdownAsync(wait: true, TimeSpan.FromSeconds(10));
         Assert.True(NodeProcesses.IsRunning(c.Layout, "km2", out var pid) == false || NodeProcesses.WaitExit(pid, Wait));
         Assert.True(new Chain(c.Layout).Registration("km2")!.Deregistered);

@@ -1,7 +1,7 @@
 using System.Management.Automation;
-using KmPs.Orchestration;
+using KmPs.Core.Orchestration;
 using KmPs.Simulator.Cluster;
-using KmPs.Status;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
 
 namespace KmPs.Tests.Scenarios;

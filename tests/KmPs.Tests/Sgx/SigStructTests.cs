@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
-using KmPs.Sgx;
+using KmPs.Core.Sgx;
 
 namespace KmPs.Tests.Sgx;
 

@@ -1,4 +1,5 @@
-using KmPs.Timing;
+using KmPs.Core.Timing;
+using KmPs.Core;
 
 namespace KmPs.Tests.Timing;
 

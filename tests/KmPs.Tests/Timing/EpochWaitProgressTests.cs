@@ -1,4 +1,4 @@
-using KmPs.Timing;
+using KmPs.Core.Timing;
 
 namespace KmPs.Tests.Timing;
 

@@ -1,6 +1,6 @@
-using KmPs.Control;
-using KmPs.Status;
-using KmPs.Wire;
+using KmPs.Core.Control;
+using KmPs.Core.Status;
+using KmPs.Core.Wire;
 
 namespace KmPs.Tests.Wire;
 

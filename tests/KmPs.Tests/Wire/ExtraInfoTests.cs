@@ -1,7 +1,7 @@
 using System.Text.Json;
-using KmPs.Status;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
-using KmPs.Wire;
+using KmPs.Core.Wire;
 
 namespace KmPs.Tests.Wire;
 

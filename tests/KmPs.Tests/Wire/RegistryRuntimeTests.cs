@@ -1,8 +1,8 @@
 using System.Text.Json;
-using KmPs.Sgx;
+using KmPs.Core.Sgx;
 using KmPs.Simulator.Shapes;
-using KmPs.Status;
-using KmPs.Wire;
+using KmPs.Core.Status;
+using KmPs.Core.Wire;
 
 namespace KmPs.Tests.Wire;
 

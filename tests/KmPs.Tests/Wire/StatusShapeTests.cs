@@ -1,8 +1,8 @@
 using System.Text.Json.Nodes;
 using KmPs.Simulator.Shapes;
-using KmPs.Status;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
-using KmPs.Wire;
+using KmPs.Core.Wire;
 
 namespace KmPs.Tests.Wire;
 

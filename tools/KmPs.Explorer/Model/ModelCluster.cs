@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using KmPs.Simulator.Cluster;
 using KmPs.Simulator.Shapes;
-using KmPs.Status;
+using KmPs.Core.Status;
 
 namespace KmPs.Explorer.Model;
 
@@ -160,7 +160,7 @@ public sealed class ModelCluster
 
     public ModelNode? ByConfig(string configPath) => Nodes.FirstOrDefault(n => n.ConfigPath == configPath);
 
-    public string StorageDir(ModelNode n) => Path.Combine(n.DataDir, "runtimes", RuntimeId, LocalState.LocalStatePath.StorageName);
+    public string StorageDir(ModelNode n) => Path.Combine(n.DataDir, "runtimes", RuntimeId, KmPs.Core.LocalState.LocalStatePath.StorageName);
 
     public string RuntimeDir(ModelNode n) => Path.Combine(n.DataDir, "runtimes", RuntimeId);
 

@@ -1,14 +1,15 @@
-using KmPs.Bundles;
-using KmPs.Config;
-using KmPs.Control;
-using KmPs.Hosting;
-using KmPs.Inventory;
-using KmPs.Lifecycle;
-using KmPs.LocalState;
+using KmPs.Core.Bundles;
+using KmPs.Core.Config;
+using KmPs.Core.Control;
+using KmPs.Core.Hosting;
+using KmPs.Core.Inventory;
+using KmPs.Core.Lifecycle;
+using KmPs.Core.LocalState;
 using KmPs.Simulator.Shapes;
-using KmPs.Status;
-using KmPs.Timing;
-using KmPs.Wire;
+using KmPs.Core.Status;
+using KmPs.Core.Timing;
+using KmPs.Core.Wire;
+using KmPs.Core;
 
 namespace KmPs.Explorer.Model;
 

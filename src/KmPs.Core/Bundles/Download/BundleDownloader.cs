@@ -4,7 +4,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace KmPs.Bundles.Download;
+namespace KmPs.Core.Bundles.Download;
 
 /// <summary>How far a download is: bytes in the partial file, the whole size if the server said it, the rate.</summary>
 public sealed record DownloadProgress(long Received, long? Total, double BytesPerSecond, TimeSpan Elapsed, long ResumedFrom)

@@ -1,6 +1,6 @@
-using KmPs.Status;
+using KmPs.Core.Status;
 
-namespace KmPs.Bundles.Download;
+namespace KmPs.Core.Bundles.Download;
 
 /// <summary>One bundle to fetch: from where, to which file, and what it must be.</summary>
 public sealed record BundleSaveRequest

@@ -1,6 +1,6 @@
-using KmPs.Status;
+using KmPs.Core.Status;
 
-namespace KmPs.Bundles.Download;
+namespace KmPs.Core.Bundles.Download;
 
 /// <summary>The key manager runtime as a node's registry reports it (Registry/GetRuntime), and which node that was.</summary>
 public sealed record ChainDeployments(RegistryRuntime Runtime, string Source);

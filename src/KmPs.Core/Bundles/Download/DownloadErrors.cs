@@ -1,6 +1,6 @@
-using KmPs.Status;
+using KmPs.Core.Status;
 
-namespace KmPs.Bundles.Download;
+namespace KmPs.Core.Bundles.Download;
 
 /// <summary>
 /// The stable ErrorIds of Save-KmRuntimeBundle (scripts match on these). A downloaded file that is

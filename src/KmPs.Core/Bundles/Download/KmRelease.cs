@@ -1,6 +1,6 @@
-using KmPs.Status;
+using KmPs.Core.Status;
 
-namespace KmPs.Bundles.Download;
+namespace KmPs.Core.Bundles.Download;
 
 /// <summary>
 /// Where the key manager ParaTime publishes its bundles, and which runtime each network runs.

@@ -1,4 +1,4 @@
-namespace KmPs.Bundles.Download;
+namespace KmPs.Core.Bundles.Download;
 
 /// <summary>A key manager bundle that Save-KmRuntimeBundle downloaded, verified and saved.</summary>
 public sealed class SavedKmBundle

@@ -2,10 +2,11 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using System.Collections.Concurrent;
-using KmPs.Hosting;
-using KmPs.Inventory;
-using KmPs.Lifecycle;
+using KmPs.Core.Hosting;
+using KmPs.Core.Inventory;
+using KmPs.Core.Lifecycle;
 using KmPs.Remoting;
+using KmPs.Core;
 
 namespace KmPs.Cmdlets;
 

@@ -1,5 +1,5 @@
 using System.Management.Automation;
-using KmPs.Inventory;
+using KmPs.Core.Inventory;
 
 namespace KmPs.Cmdlets;
 

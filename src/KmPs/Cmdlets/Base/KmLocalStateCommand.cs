@@ -1,6 +1,6 @@
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
-using KmPs.Hosting;
+using KmPs.Core.Hosting;
 
 namespace KmPs.Cmdlets;
 

@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text;
-using KmPs.Bundles.Download;
+using KmPs.Core.Bundles.Download;
+using KmPs.Core;
 
 namespace KmPs.Tests.Bundles.Download;
 

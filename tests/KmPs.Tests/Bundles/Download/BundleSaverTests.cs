@@ -1,6 +1,7 @@
-using KmPs.Bundles;
-using KmPs.Bundles.Download;
-using KmPs.Status;
+using KmPs.Core.Bundles;
+using KmPs.Core.Bundles.Download;
+using KmPs.Core.Status;
+using KmPs.Core;
 
 namespace KmPs.Tests.Bundles.Download;
 
@@ -92,8 +93,8 @@ public class BundleSaverTests
     }
 
     /// <summary>CBOR(SGXConstraints v1) allowing one enclave, as the simulator's deployments carry it.</summary>
-    private static byte[] Tee(KmPs.Sgx.EnclaveIdentity enclave) =>
-        KmPs.Wire.CborCodec.Encode(new SgxConstraints { Version = 1, Enclaves = new[] { enclave } }.ToCbor());
+    private static byte[] Tee(KmPs.Core.Sgx.EnclaveIdentity enclave) =>
+        KmPs.Core.Wire.CborCodec.Encode(new SgxConstraints { Version = 1, Enclaves = new[] { enclave } }.ToCbor());
 
     [Fact]
     public async Task A_tampered_file_is_a_digest_mismatch_and_leaves_nothing()

@@ -1,6 +1,7 @@
-using KmPs.Bundles;
-using KmPs.Bundles.Download;
-using KmPs.Status;
+using KmPs.Core.Bundles;
+using KmPs.Core.Bundles.Download;
+using KmPs.Core.Status;
+using KmPs.Core;
 
 namespace KmPs.Tests.Bundles.Download;
 

@@ -1,9 +1,9 @@
-using KmPs.Sgx;
+using KmPs.Core.Sgx;
 using System.Text;
-using KmPs.Bundles;
-using KmPs.Bundles.Download;
+using KmPs.Core.Bundles;
+using KmPs.Core.Bundles.Download;
 using KmPs.Simulator.Releases;
-using KmPs.Status;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
 
 namespace KmPs.Tests.Bundles.Download;

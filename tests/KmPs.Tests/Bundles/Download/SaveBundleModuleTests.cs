@@ -1,8 +1,8 @@
 using System.Management.Automation;
-using KmPs.Bundles;
-using KmPs.Bundles.Download;
+using KmPs.Core.Bundles;
+using KmPs.Core.Bundles.Download;
 using KmPs.Simulator.Shapes;
-using KmPs.Status;
+using KmPs.Core.Status;
 using KmPs.Tests.Infrastructure;
 
 namespace KmPs.Tests.Bundles.Download;
