@@ -6,7 +6,7 @@ using KmPs.Core.Control;
 using KmPs.Simulator.Cluster;
 using KmPs.Simulator.Node;
 using KmPs.Core.Status;
-using KmPs.Tests.Infrastructure;
+using KmPs.Tests.Harness;
 using KmPs.Tools;
 using KmPs.Core;
 
