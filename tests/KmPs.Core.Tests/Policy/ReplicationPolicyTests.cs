@@ -114,4 +114,78 @@ public class ReplicationPolicyTests
         // A secure key manager without a policy is a refusal (the enclave requires one).
         Assert.Equal(UpgradePolicyOutcome.Forbidden, ReplicationPolicy.ForUpgrade(Status(null), new[] { Old }, New).Outcome);
     }
+
+    /// <summary>Every decision of <see cref="ReplicationPolicy.MayReplicate"/>: which policy gives it, whether it allows, and the serial it names.</summary>
+    public static TheoryData<string, ReplicationDecision, bool, uint?> Decisions => new()
+    {
+        { "both entries, the old lists the new", ReplicationDecision.Allowed, true, 5u },
+        { "no policy, the same enclave", ReplicationDecision.SameEnclave, true, null },
+        { "a policy, the same enclave", ReplicationDecision.SameEnclave, true, 5u },
+        { "no policy", ReplicationDecision.NoPolicy, false, null },
+        { "no entry for the new", ReplicationDecision.NoEntryForNew, false, 5u },
+        { "no entry for the old", ReplicationDecision.NoEntryForOld, false, 5u },
+        { "the old lists another", ReplicationDecision.NotListed, false, 5u },
+        { "only a third enclave lists the new", ReplicationDecision.NotListed, false, 5u },
+    };
+
+    private static (KmPolicy? Policy, EnclaveIdentity From, EnclaveIdentity To) Case(string name) => name switch
+    {
+        "both entries, the old lists the new" => (Policy(5, (Old, [New]), (New, [])), Old, New),
+        "no policy, the same enclave" => (null, New, New),
+        "a policy, the same enclave" => (Policy(5, (Old, [])), New, New),
+        "no policy" => (null, Old, New),
+        "no entry for the new" => (Policy(5, (Old, [New])), Old, New),
+        "no entry for the old" => (Policy(5, (New, [Old])), Old, New),
+        "the old lists another" => (Policy(5, (Old, [Other]), (New, [])), Old, New),
+        // Not transitive: Other may give to New, and Old to Other, but Old's own entry does not list New.
+        "only a third enclave lists the new" => (Policy(5, (Old, [Other]), (Other, [New]), (New, [])), Old, New),
+        _ => throw new ArgumentOutOfRangeException(nameof(name)),
+    };
+
+    [Theory]
+    [MemberData(nameof(Decisions))]
+    public void Each_decision_says_whether_it_allows_and_names_the_serial(string name, ReplicationDecision decision, bool allowed, uint? serial)
+    {
+        var (policy, from, to) = Case(name);
+        var v = ReplicationPolicy.MayReplicate(policy, from, to);
+        Assert.Equal(decision, v.Decision);
+        Assert.Equal(allowed, v.Allowed);
+        Assert.Equal(serial, v.Serial);
+        Assert.Equal(from, v.From);
+        Assert.Equal(to, v.To);
+        // Both forms of the sentence name both enclaves (the short one in the plan line, the whole MRENCLAVE in messages).
+        Assert.Contains(to.Short, v.Describe(full: false));
+        Assert.Contains(to.MrEnclave, v.Describe());
+        if (from != to)
+        {
+            Assert.Contains(from.Short, v.Describe(full: false));
+            Assert.Contains(from.MrEnclave, v.Describe());
+        }
+        if (serial is { } s && decision != ReplicationDecision.SameEnclave) Assert.Contains($"serial {s}", v.Describe());
+    }
+
+    [Fact]
+    public void Every_decision_has_its_own_sentence()
+    {
+        var sentences = Decisions.Select(d => (string)d[0]).Select(Case).Select(c => ReplicationPolicy.MayReplicate(c.Policy, c.From, c.To))
+            .GroupBy(v => v.Decision).Select(g => g.First().Describe()).ToList();
+        Assert.Equal(Enum.GetValues<ReplicationDecision>().Length, sentences.Count);
+        Assert.Equal(sentences.Count, sentences.Distinct().Count());
+    }
+
+    [Fact]
+    public void Enclaves_are_required()
+    {
+        Assert.Throws<ArgumentNullException>(() => ReplicationPolicy.MayReplicate(Policy(1), null!, New));
+        Assert.Throws<ArgumentNullException>(() => ReplicationPolicy.MayReplicate(Policy(1), Old, null!));
+    }
+
+    [Fact]
+    public void Another_signer_is_another_enclave()
+    {
+        // Same MRENCLAVE, another MRSIGNER: not the same enclave, so it needs the policy like any other.
+        var resigned = new EnclaveIdentity(New.MrEnclave, new string('f', 64));
+        Assert.Equal(ReplicationDecision.NoEntryForNew, ReplicationPolicy.MayReplicate(Policy(5, (Old, [New]), (New, [])), Old, resigned).Decision);
+        Assert.Equal(ReplicationDecision.NoPolicy, ReplicationPolicy.MayReplicate(null, New, resigned).Decision);
+    }
 }

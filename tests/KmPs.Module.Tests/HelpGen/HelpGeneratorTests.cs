@@ -174,7 +174,7 @@ public class HelpGeneratorTests
         var result = HelpGenerator.Generate(new[] { typeof(GetSampleCommand), typeof(SetSampleCommand) }, dir.Path);
         Assert.False(result.Succeeded);
         Assert.Equal(2, result.Errors.Count);
-        Assert.Contains("cmdlet Set-Sample (KmPs.Tests.HelpGen.SetSampleCommand) has no help file; write Set-Sample.md in", result.Errors[0].Message);
+        Assert.Contains("cmdlet Set-Sample (KmPs.Module.Tests.HelpGen.SetSampleCommand) has no help file; write Set-Sample.md in", result.Errors[0].Message);
         Assert.EndsWith("Set-Sample.md", result.Errors[0].File);
         Assert.Contains("no cmdlet named Get-Nothing", result.Errors[1].Message);
     }
