@@ -47,15 +47,6 @@ public class ControlClientTests
     }
 
     [Fact]
-    public void One_method_object_per_path_so_the_channel_cache_does_not_grow_per_call()
-    {
-        var m = ControlClient.MethodFor(ControlMethods.NodeController, ControlMethods.GetStatus);
-        Assert.Same(m, ControlClient.MethodFor(ControlMethods.NodeController, ControlMethods.GetStatus));
-        Assert.Equal("/oasis-core.NodeController/GetStatus", m.FullName);
-        Assert.NotSame(m, ControlClient.MethodFor(ControlMethods.NodeController, ControlMethods.IsReady));
-    }
-
-    [Fact]
     public async Task GetStatus_error_carries_grpc_message()
     {
         var st = Statuses.Ready(SchemaGeneration.V24);
@@ -203,52 +194,5 @@ public class ControlClientTests
         public Task WaitReadyAsync(CancellationToken ct) => Task.Delay(Timeout.Infinite, ct);
         public Task RequestShutdownAsync(bool wait, CancellationToken ct) { lock (Shutdowns) Shutdowns.Add(wait); return Task.CompletedTask; }
         public byte[] GetRuntime(byte[] request) => throw new RpcException(new Grpc.Core.Status(StatusCode.Unimplemented, "no"));
-    }
-}
-
-public class SocketAddressTests
-{
-    [Theory]
-    [InlineData("unix:/node/data/internal.sock", "/node/data/internal.sock")]
-    [InlineData("unix:///node/data/internal.sock", "/node/data/internal.sock")]
-    [InlineData("/node/data/internal.sock", "/node/data/internal.sock")]
-    [InlineData("/node/data/../data/internal.sock", "/node/data/internal.sock")]
-    [InlineData("unix:rel/internal.sock", "/base/rel/internal.sock")]
-    [InlineData("internal.sock", "/base/internal.sock")]
-    public void Parses_operator_forms(string input, string expected) =>
-        Assert.Equal(expected, SocketAddress.Parse(input, "/base").Path);
-
-    [Fact]
-    public void Data_dir_means_its_internal_sock()
-    {
-        using var dir = new TempDir();
-        Assert.Equal(dir.File("internal.sock"), SocketAddress.Parse(dir.Path).Path);
-        Assert.Equal(dir.File("internal.sock"), SocketAddress.Parse("unix:" + dir.Path).Path);
-    }
-
-    [Theory]
-    [InlineData(null)]
-    [InlineData("")]
-    [InlineData("   ")]
-    [InlineData("unix:")]
-    [InlineData("unix://host/x.sock")]
-    [InlineData("tcp://10.0.0.1:9000")]
-    [InlineData("http://localhost:42")]
-    [InlineData("10.0.0.1:9000")]
-    [InlineData("km1.example.org:42261")]
-    [InlineData("/tmp/a\0b")]
-    public void Malformed_addresses_are_InvalidSocketAddress(string? input)
-    {
-        var e = Assert.Throws<KmException>(() => SocketAddress.Parse(input, "/base"));
-        Assert.Equal("InvalidSocketAddress", e.ErrorId);
-        Assert.Equal(KmErrorCategory.InvalidArgument, e.Category);
-        Assert.NotNull(e.RecommendedAction);
-    }
-
-    [Fact]
-    public void Too_long_path_is_refused_before_connecting()
-    {
-        var e = Assert.Throws<KmException>(() => SocketAddress.Parse("/" + new string('a', 120) + "/internal.sock"));
-        Assert.Contains("107 bytes", e.Message);
     }
 }
