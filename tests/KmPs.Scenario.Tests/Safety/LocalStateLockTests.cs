@@ -32,17 +32,6 @@ public class LocalStateLockTests : IAsyncLifetime
         Assert.Equal(before, d.Hash());
     }
 
-    [Fact]
-    public void A_LOCK_file_alone_is_only_badgers_pid_file_and_does_not_block_a_wipe()
-    {
-        using var d = new FakeDataDir();
-        File.WriteAllText(Path.Combine(d.StorageDir, "LOCK"), "4242\n");
-        using var ps = new PsEngine();
-        var rec = ps.Run("Clear-KmLocalState -DataDir $dd -RuntimeId $rid -RequirePeer $peers -Confirm:$false", Vars(d)).AssertClean()
-            .Single<LocalStateRecord>();
-        Assert.Equal("MovedAside", rec.Action);
-    }
-
     [Theory]
     [InlineData("")]
     [InlineData(" -Delete -Force")]
@@ -81,78 +70,5 @@ public class LocalStateLockTests : IAsyncLifetime
         using var held = KmPs.Core.LocalState.LocalStateWiper.LockState(d.StorageDir);
         var e = Assert.Throws<InvalidOperationException>(() => RealBadger.Open(d.StorageDir).Dispose());
         Assert.Contains("Cannot acquire directory lock", e.Message);
-    }
-
-    [Theory]
-    [InlineData("24")]
-    [InlineData("22.2")]
-    public async Task A_node_whose_config_moves_its_socket_is_seen_running_there(string layout)
-    {
-        using var d = new FakeDataDir();
-        await using var running = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24, "moved"));
-        var config = Path.Combine(d.Root, "config.yml");
-        File.WriteAllText(config, layout == "24"
-            ? $"mode: keymanager\ncommon:\n  data_dir: {d.DataDir}\n  internal_socket_path: {running.SocketPath}\nkeymanager:\n  runtime_id: {d.RuntimeId}\n"
-            : $"datadir: {d.DataDir}\ndebug:\n  grpc:\n    internal:\n      socket_path: {running.SocketPath}\nruntime:\n  mode: keymanager\nworker:\n  keymanager:\n    runtime:\n      id: {d.RuntimeId}\n");
-        var before = d.Hash();
-        using var ps = new PsEngine();
-        var v = Vars(d);
-        v["cfg"] = config;
-        var r = ps.Run("Clear-KmLocalState -DataDir $dd -RuntimeId $rid -ConfigPath $cfg -RequirePeer $peers -Confirm:$false", v);
-        var e = Assert.Single(r.Errors);
-        Assert.Equal("WipeRefused,KmPs.Cmdlets.ClearKmLocalStateCommand", e.FullyQualifiedErrorId);
-        Assert.Contains("the node is running", e.Exception.Message);
-        Assert.Equal(before, d.Hash());
-
-        // The inventory takes the socket from the config, so piping the node does the same.
-        var node = ps.Run("New-KmNode -Name km1 -DataDir $dd -ConfigPath $cfg", v).AssertClean().Single<KmPs.Core.Inventory.KmNode>();
-        Assert.Equal("unix:" + running.SocketPath, node.Socket);
-        v["node"] = node;
-        r = ps.Run("$node | Clear-KmLocalState -RequirePeer $peers -Confirm:$false", v);
-        Assert.Equal("WipeRefused,KmPs.Cmdlets.ClearKmLocalStateCommand", Assert.Single(r.Errors).FullyQualifiedErrorId);
-        Assert.Equal(before, d.Hash());
-    }
-
-    [Fact]
-    public void A_config_of_another_data_dir_is_refused_before_anything_is_checked()
-    {
-        using var d = new FakeDataDir();
-        var config = Path.Combine(d.Root, "config.yml");
-        File.WriteAllText(config, $"mode: keymanager\ncommon:\n  data_dir: /srv/other/data\nkeymanager:\n  runtime_id: {d.RuntimeId}\n");
-        var before = d.Hash();
-        using var ps = new PsEngine();
-        var v = Vars(d);
-        v["cfg"] = config;
-        var r = ps.Run("Clear-KmLocalState -DataDir $dd -RuntimeId $rid -ConfigPath $cfg -RequirePeer $peers -Confirm:$false", v);
-        Assert.Equal("ConfigDataDirMismatch,KmPs.Cmdlets.ClearKmLocalStateCommand", Assert.Single(r.Errors).FullyQualifiedErrorId);
-        Assert.Equal(before, d.Hash());
-    }
-
-    [Fact]
-    public async Task Peer_of_another_key_manager_runtime_does_not_count()
-    {
-        using var d = new FakeDataDir();
-        var other = Statuses.Ready(SchemaGeneration.V24, "other");
-        other.KmRuntimeId = "4000000000000000000000000000000000000000000000008c5ea5e49b4bc9ac";
-        await using var foreign = await SnapshotNode.StartAsync(other);
-        var before = d.Hash();
-        using var ps = new PsEngine();
-        var r = ps.Run("Clear-KmLocalState -DataDir $dd -RuntimeId $rid -RequirePeer $peers -Confirm:$false",
-            new Dictionary<string, object?> { ["dd"] = d.DataDir, ["rid"] = d.RuntimeId, ["peers"] = new[] { foreign.Address } });
-        var e = Assert.Single(r.Errors);
-        Assert.Equal("WipeRefused,KmPs.Cmdlets.ClearKmLocalStateCommand", e.FullyQualifiedErrorId);
-        Assert.Contains("runs key manager runtime 4000000000000000000000000000000000000000000000008c5ea5e49b4bc9ac", e.Exception.Message);
-        Assert.Equal(before, d.Hash());
-    }
-
-    [Fact]
-    public void Relative_socket_resolves_against_the_current_location()
-    {
-        using var d = new FakeDataDir();
-        using var ps = new PsEngine();
-        // The relative '.' is the data dir here; with the process's working directory it would be elsewhere.
-        var r = ps.Run("$ExecutionContext.SessionState.Path.SetLocation($dd) | Out-Null; Clear-KmLocalState -DataDir $dd -RuntimeId $rid -Socket . -RequirePeer $peers -WhatIf -Verbose",
-            new Dictionary<string, object?> { ["dd"] = d.DataDir, ["rid"] = d.RuntimeId, ["peers"] = new[] { _peer.Address } }).AssertClean();
-        Assert.Contains(r.Verbose, v => v.Message.Contains($"node unix:{d.DataDir}/internal.sock"));
     }
 }

@@ -63,28 +63,6 @@ public class VisibilityTests : IAsyncLifetime
         Assert.Equal(before, d.Hash());
     }
 
-    [Fact]
-    public void A_data_dir_that_is_not_a_nodes_is_not_nothing_to_wipe()
-    {
-        using var t = new TempDir("kmw");
-        var wrong = Path.Combine(t.Path, "data"); // a typo'd DataDir: exists, holds nothing of a node
-        Directory.CreateDirectory(wrong);
-        using var ps = new PsEngine();
-        var r = ps.Run("Clear-KmLocalState -DataDir $dd -RuntimeId $rid -RequirePeer $peer -Confirm:$false",
-            new Dictionary<string, object?> { ["dd"] = wrong, ["rid"] = TestOrcs.TestnetKm, ["peer"] = _peer.Address });
-        var e = Assert.Single(r.Errors);
-        Assert.Equal("DataDirNotNode,KmPs.Cmdlets.ClearKmLocalStateCommand", e.FullyQualifiedErrorId);
-        Assert.Empty(r.Output);
-        Assert.Empty(Directory.GetFileSystemEntries(wrong));
-
-        // A node's data dir whose state is already gone (a wipe done before) is nothing to wipe.
-        using var d = new FakeDataDir();
-        Directory.Delete(d.StorageDir, true);
-        var rec = ps.Run("Clear-KmLocalState -DataDir $dd -RuntimeId $rid -RequirePeer $peer -Confirm:$false",
-            new Dictionary<string, object?> { ["dd"] = d.DataDir, ["rid"] = d.RuntimeId, ["peer"] = _peer.Address }).AssertClean().Single<LocalStateRecord>();
-        Assert.Equal("NothingToWipe", rec.Action);
-    }
-
     [Theory]
     [InlineData("storage")]
     [InlineData("below")]
