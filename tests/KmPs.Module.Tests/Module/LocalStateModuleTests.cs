@@ -290,15 +290,8 @@ public class LocalStateFreshnessTests
 /// and flock, are KmPs.Scenario.Tests' LocalStateLockTests): Badger's LOCK file, the socket the config
 /// names, the node's own config and data dir, peers of another runtime, relative sockets, a data dir that is not a node's.
 /// </summary>
-public class LocalStateGuardModuleTests : IAsyncLifetime
+public class LocalStateGuardModuleTests : WithReadyPeer
 {
-    private SnapshotNode _peer = null!;
-    public async Task InitializeAsync() => _peer = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24, "peer"));
-    public async Task DisposeAsync() => await _peer.DisposeAsync();
-
-    private Dictionary<string, object?> Vars(FakeDataDir d) =>
-        new() { ["dd"] = d.DataDir, ["rid"] = d.RuntimeId, ["peers"] = new[] { _peer.Address } };
-
     [Fact]
     public void A_LOCK_file_alone_is_only_badgers_pid_file_and_does_not_block_a_wipe()
     {
@@ -379,7 +372,7 @@ public class LocalStateGuardModuleTests : IAsyncLifetime
         using var ps = new PsEngine();
         // The relative '.' is the data dir here; with the process's working directory it would be elsewhere.
         var r = ps.Run("$ExecutionContext.SessionState.Path.SetLocation($dd) | Out-Null; Clear-KmLocalState -DataDir $dd -RuntimeId $rid -Socket . -RequirePeer $peers -WhatIf -Verbose",
-            new Dictionary<string, object?> { ["dd"] = d.DataDir, ["rid"] = d.RuntimeId, ["peers"] = new[] { _peer.Address } }).AssertClean();
+            new Dictionary<string, object?> { ["dd"] = d.DataDir, ["rid"] = d.RuntimeId, ["peers"] = new[] { Peer.Address } }).AssertClean();
         Assert.Contains(r.Verbose, v => v.Message.Contains($"node unix:{d.DataDir}/internal.sock"));
     }
 
@@ -391,7 +384,7 @@ public class LocalStateGuardModuleTests : IAsyncLifetime
         Directory.CreateDirectory(wrong);
         using var ps = new PsEngine();
         var r = ps.Run("Clear-KmLocalState -DataDir $dd -RuntimeId $rid -RequirePeer $peer -Confirm:$false",
-            new Dictionary<string, object?> { ["dd"] = wrong, ["rid"] = TestOrcs.TestnetKm, ["peer"] = _peer.Address });
+            new Dictionary<string, object?> { ["dd"] = wrong, ["rid"] = TestOrcs.TestnetKm, ["peer"] = Peer.Address });
         var e = Assert.Single(r.Errors);
         Assert.Equal("DataDirNotNode,KmPs.Cmdlets.ClearKmLocalStateCommand", e.FullyQualifiedErrorId);
         Assert.Empty(r.Output);
@@ -401,7 +394,7 @@ public class LocalStateGuardModuleTests : IAsyncLifetime
         using var d = new FakeDataDir();
         Directory.Delete(d.StorageDir, true);
         var rec = ps.Run("Clear-KmLocalState -DataDir $dd -RuntimeId $rid -RequirePeer $peer -Confirm:$false",
-            new Dictionary<string, object?> { ["dd"] = d.DataDir, ["rid"] = d.RuntimeId, ["peer"] = _peer.Address }).AssertClean().Single<LocalStateRecord>();
+            new Dictionary<string, object?> { ["dd"] = d.DataDir, ["rid"] = d.RuntimeId, ["peer"] = Peer.Address }).AssertClean().Single<LocalStateRecord>();
         Assert.Equal("NothingToWipe", rec.Action);
     }
 }

@@ -7,15 +7,8 @@ using KmPs.Tests.Harness;
 namespace KmPs.Scenario.Tests.Safety;
 
 /// <summary>Clear-KmLocalState against a database held open by another process: real Badger (a Go process) and util-linux flock.</summary>
-public class LocalStateLockTests : IAsyncLifetime
+public class LocalStateLockTests : WithReadyPeer
 {
-    private SnapshotNode _peer = null!;
-    public async Task InitializeAsync() => _peer = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24, "peer"));
-    public async Task DisposeAsync() => await _peer.DisposeAsync();
-
-    private Dictionary<string, object?> Vars(FakeDataDir d) =>
-        new() { ["dd"] = d.DataDir, ["rid"] = d.RuntimeId, ["peers"] = new[] { _peer.Address } };
-
     [Theory]
     [InlineData("")]
     [InlineData(" -Delete -Force")]

@@ -12,14 +12,11 @@ namespace KmPs.Scenario.Tests.Safety;
 /// Issue 9 #2: "cannot see" is not "absent", and "nothing to wipe" is proven, never assumed. The
 /// unreadable case runs as an unprivileged user (nobody) in its own process: root reads everything.
 /// </summary>
-public class VisibilityTests : IAsyncLifetime
+public class VisibilityTests : WithReadyPeer
 {
     private const int Nobody = 65534;
-    private SnapshotNode _peer = null!;
 
-    public async Task InitializeAsync() => _peer = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24, "peer"));
 
-    public async Task DisposeAsync() => await _peer.DisposeAsync();
 
     private static bool Root => Environment.UserName == "root";
 
@@ -46,7 +43,7 @@ public class VisibilityTests : IAsyncLifetime
             "param($dd, $rid, $peer) Clear-KmLocalState -DataDir $dd -RuntimeId $rid -RequirePeer $peer -Confirm:$false; " +
             "Clear-KmLocalState -DataDir $dd -RuntimeId $rid -RequirePeer $peer -Delete -Force -Confirm:$false; " +
             "Restore-KmLocalState -DataDir $dd -RuntimeId $rid -Confirm:$false",
-            d.DataDir, d.RuntimeId, _peer.Address);
+            d.DataDir, d.RuntimeId, Peer.Address);
         Assert.Equal(3, errors.Count);
         Assert.StartsWith("LocalStateUnreadable,KmPs.Cmdlets.ClearKmLocalStateCommand ", errors[0]);
         Assert.Contains("permission denied", errors[0]);
@@ -80,7 +77,7 @@ public class VisibilityTests : IAsyncLifetime
             var before = d.Hash();
             using var ps = new PsEngine();
             var r = ps.Run("Clear-KmLocalState -DataDir $dd -RuntimeId $rid -RequirePeer $peer -Delete -Force -Confirm:$false",
-                new Dictionary<string, object?> { ["dd"] = d.DataDir, ["rid"] = d.RuntimeId, ["peer"] = _peer.Address });
+                new Dictionary<string, object?> { ["dd"] = d.DataDir, ["rid"] = d.RuntimeId, ["peer"] = Peer.Address });
             Assert.Equal("LocalStateMountPoint,KmPs.Cmdlets.ClearKmLocalStateCommand", Assert.Single(r.Errors).FullyQualifiedErrorId);
             Assert.Equal(before, d.Hash());
             Assert.Equal("another file system's data", File.ReadAllText(Path.Combine(other.Path, "precious")));

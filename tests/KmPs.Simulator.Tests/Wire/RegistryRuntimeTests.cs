@@ -12,8 +12,6 @@ public class RegistryRuntimeTests
     private static readonly EnclaveIdentity A = new(new string('a', 64), new string('1', 64));
     private static readonly EnclaveIdentity B = new(new string('b', 64), new string('2', 64));
 
-    private static CborMap Id(EnclaveIdentity e) => e.ToCbor();
-
     [Fact]
     public void GetRuntime_answers_are_read_with_tee_hardware_enclaves_and_bundle_checksum()
     {
