@@ -42,13 +42,13 @@ public sealed class NodeTick(SimNodeContext ctx, SimNodePorts ports, StateCell<S
             // now, as oasis-node does, not the one the tick began in (that descriptor would be born stale).
             epoch = ports.Clock.Now;
         }
-        if (NodeRegistration.Due(s, epoch)) Register(s, epoch);
+        if (RegistrationWorker.Due(s, epoch)) Register(s, epoch);
         return TickOutcome.Continue;
     }
 
     private void Register(SimNodeState s, ulong epoch)
     {
-        var attempt = NodeRegistration.Attempt(ctx, s, ports.Chain.Deployments(), epoch, ports.UnixNow);
+        var attempt = RegistrationWorker.Attempt(ctx, s, ports.Chain.Deployments(), epoch, ports.UnixNow);
         if (attempt.Descriptor is not null) ports.Chain.Register(attempt.Descriptor);
         cell.Update(x => x with { Registration = attempt.Next });
         // go/worker/registration/worker.go logs "failed to register node" with the error; here once per distinct error.

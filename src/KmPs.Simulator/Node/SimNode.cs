@@ -13,7 +13,7 @@ namespace KmPs.Simulator.Node;
 /// spec/oasis-control-api.md §8 and spec/oasis-operations.md; differences are listed in README.
 /// <para>
 /// Its pieces share one <see cref="StateCell{T}"/> of <see cref="SimNodeState"/>: the loop
-/// (<see cref="NodeTick"/>: <see cref="SecretAcquisition"/>, <see cref="NodeRegistration"/>) and the
+/// (<see cref="NodeTick"/>: <see cref="SecretAcquisition"/>, <see cref="RegistrationWorker"/>) and the
 /// gRPC services (<see cref="NodeControlApi"/>, <see cref="ReplicationSource"/>). The clock and the
 /// fault set come in through <see cref="SimNodePorts"/>, so the same pieces run in a unit test.
 /// </para>

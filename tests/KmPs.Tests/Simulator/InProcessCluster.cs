@@ -7,7 +7,7 @@ using KmPs.Simulator.Shapes;
 using KmPs.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
 
-namespace KmPs.Tests.Simulator;
+namespace KmPs.Tests.SimulatedNode;
 
 /// <summary>
 /// Simulated key manager nodes in this process, on a fake clock: the simulator's own pieces

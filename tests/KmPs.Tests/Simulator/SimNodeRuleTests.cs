@@ -3,9 +3,9 @@ using KmPs.Core.Status;
 using KmPs.Simulator.Cluster;
 using KmPs.Simulator.Node;
 using KmPs.Simulator.Shapes;
-using static KmPs.Tests.Simulator.InProcessCluster;
+using static KmPs.Tests.SimulatedNode.InProcessCluster;
 
-namespace KmPs.Tests.Simulator;
+namespace KmPs.Tests.SimulatedNode;
 
 /// <summary>The simulated node's rules as pure functions: no files, no clock, no processes.</summary>
 public class SimNodeRuleTests
@@ -79,18 +79,18 @@ public class SimNodeRuleTests
     public void Registration_is_due_each_new_epoch_and_as_soon_as_the_secret_arrives_but_not_after_a_shutdown()
     {
         var registered = SimNodeState.Initial with { Registration = RegistrationState.None with { Registered = true, Epoch = 5 } };
-        Assert.True(NodeRegistration.Due(SimNodeState.Initial, 5));
-        Assert.False(NodeRegistration.Due(registered, 5));
-        Assert.True(NodeRegistration.Due(registered, 6));
-        Assert.True(NodeRegistration.Due(registered with { Secret = Secret }, 5));
-        Assert.False(NodeRegistration.Due(Ready, 5));
-        Assert.False(NodeRegistration.Due(registered with { Shutdown = new ShutdownRequest(6) }, 6));
+        Assert.True(RegistrationWorker.Due(SimNodeState.Initial, 5));
+        Assert.False(RegistrationWorker.Due(registered, 5));
+        Assert.True(RegistrationWorker.Due(registered, 6));
+        Assert.True(RegistrationWorker.Due(registered with { Secret = Secret }, 5));
+        Assert.False(RegistrationWorker.Due(Ready, 5));
+        Assert.False(RegistrationWorker.Due(registered with { Shutdown = new ShutdownRequest(6) }, 6));
     }
 
     [Fact]
     public void A_node_without_the_secret_preregisters_with_no_checksum_expiring_two_epochs_later()
     {
-        var a = NodeRegistration.Attempt(Ctx(), SimNodeState.Initial, Deployments, 5, 1_900_000_000);
+        var a = RegistrationWorker.Attempt(Ctx(), SimNodeState.Initial, Deployments, 5, 1_900_000_000);
         Assert.Null(a.Error);
         Assert.False(a.BecameReady);
         Assert.NotNull(a.Descriptor);
@@ -105,10 +105,10 @@ public class SimNodeRuleTests
     public void The_first_registration_with_the_secret_carries_its_checksum_and_makes_the_node_ready_once()
     {
         var s = SimNodeState.Initial with { Secret = Secret };
-        var first = NodeRegistration.Attempt(Ctx(), s, Deployments, 5, 10);
+        var first = RegistrationWorker.Attempt(Ctx(), s, Deployments, 5, 10);
         Assert.True(first.BecameReady);
         Assert.Equal(Hex.Encode(Sealing.Checksum(Secret)), first.Descriptor!.Checksum);
-        var second = NodeRegistration.Attempt(Ctx(), s with { Registration = first.Next }, Deployments, 6, 20);
+        var second = RegistrationWorker.Attempt(Ctx(), s with { Registration = first.Next }, Deployments, 6, 20);
         Assert.False(second.BecameReady);
         Assert.True(second.Next.WithSecret);
         Assert.Equal(8ul, second.Next.Expiration);
@@ -118,21 +118,21 @@ public class SimNodeRuleTests
     public void A_failing_registration_keeps_the_last_descriptor_and_records_the_attempt()
     {
         var s = Ready with { Faults = new Faults { RegistrationFails = true } };
-        var a = NodeRegistration.Attempt(Ctx(), s, Deployments, 6, 99);
+        var a = RegistrationWorker.Attempt(Ctx(), s, Deployments, 6, 99);
         Assert.Null(a.Descriptor);
-        Assert.Equal(NodeRegistration.SimulatedFailure, a.Error);
-        Assert.Equal(s.Registration with { LastAttemptUnix = 99, LastAttemptOk = false, LastAttemptError = NodeRegistration.SimulatedFailure }, a.Next);
+        Assert.Equal(RegistrationWorker.SimulatedFailure, a.Error);
+        Assert.Equal(s.Registration with { LastAttemptUnix = 99, LastAttemptOk = false, LastAttemptError = RegistrationWorker.SimulatedFailure }, a.Next);
     }
 
     [Fact]
     public void The_registry_refuses_an_enclave_its_version_does_not_deploy()
     {
         var other = new[] { new ChainDeployment { Version = OldVersion.ToString(), ValidFrom = 1, Identity = Enclave("rebuilt").ToString() } };
-        var a = NodeRegistration.Attempt(Ctx(), SimNodeState.Initial, other, 5, 10);
-        Assert.Equal(NodeRegistration.UnknownEnclaveVersion, a.Error);
+        var a = RegistrationWorker.Attempt(Ctx(), SimNodeState.Initial, other, 5, 10);
+        Assert.Equal(RegistrationWorker.UnknownEnclaveVersion, a.Error);
         Assert.False(a.Next.Registered);
         // A version with no deployment at all: the same refusal.
-        Assert.Equal(NodeRegistration.UnknownEnclaveVersion, NodeRegistration.Attempt(Ctx(newVersion: true), SimNodeState.Initial, other, 5, 10).Error);
+        Assert.Equal(RegistrationWorker.UnknownEnclaveVersion, RegistrationWorker.Attempt(Ctx(newVersion: true), SimNodeState.Initial, other, 5, 10).Error);
     }
 
     // ---- the unseal backoff

@@ -2,9 +2,10 @@ using Grpc.Core;
 using KmPs.Core.Status;
 using KmPs.Simulator.Cluster;
 using KmPs.Simulator.Node;
-using static KmPs.Tests.Simulator.InProcessCluster;
+using KmPs.Simulator.Shapes;
+using static KmPs.Tests.SimulatedNode.InProcessCluster;
 
-namespace KmPs.Tests.Simulator;
+namespace KmPs.Tests.SimulatedNode;
 
 /// <summary>
 /// The simulated node's pieces run in this process on a fake clock (<see cref="InProcessCluster"/>):
@@ -195,7 +196,7 @@ public class SimNodeTests
         Assert.Equal(KmStatusWords.Starting, s.KmStatus);
         Assert.False(s.Registered);
         Assert.False(s.LastAttemptSuccessful);
-        Assert.Equal(NodeRegistration.SimulatedFailure, s.LastAttemptError);
+        Assert.Equal(RegistrationWorker.SimulatedFailure, s.LastAttemptError);
         Assert.NotNull(s.LastAttemptUnix);
         Assert.Null(s.LastRegistrationUnix);
         Assert.Null(c.Chain.Registration("km1"));
@@ -336,13 +337,13 @@ public class SimNodeTests
     }
 
     [Fact]
-    public void Shutdown_of_a_node_that_never_registered_exits_at_its_next_tick()
+    public async Task Shutdown_of_a_node_that_never_registered_exits_at_its_next_tick()
     {
         using var c = new InProcessCluster();
         var node = c.Start("km1");
         c.SetFaults("km1", new Faults { RegistrationFails = true });
         c.TickAll();
-        node.Api.RequestShutdownAsync(wait: false, CancellationToken.None).GetAwaiter().GetResult();
+        await node.Api.RequestShutdownAsync(wait: false, CancellationToken.None);
         Assert.Equal(new ShutdownRequest(0), node.State.Shutdown);
         Assert.Equal(TickOutcome.Exit, node.Tick());
         Assert.Contains("deregistered, shutting down", c.LogMessages("km1"));
@@ -351,7 +352,7 @@ public class SimNodeTests
     // ---- one consistent snapshot
 
     [Fact]
-    public void Readers_racing_the_tick_always_see_one_consistent_status()
+    public async Task Readers_racing_the_tick_always_see_one_consistent_status()
     {
         using var c = Bootstrapped(2);
         var node = c.Node("km2");
@@ -375,7 +376,7 @@ public class SimNodeTests
             node.Tick();
         }
         done.Cancel();
-        Task.WaitAll(readers.ToArray());
+        await Task.WhenAll(readers);
         Assert.Empty(problems);
         Assert.Equal(KmStatusWords.Ready, c.Status("km2").KmStatus);
     }

@@ -13,7 +13,7 @@ public sealed record RegistrationAttempt(RegistrationState Next, ChainRegistrati
 /// The registration worker (go/worker/registration/worker.go), as pure functions of the node's
 /// state: when it registers, and what an attempt registers or why it fails.
 /// </summary>
-public static class NodeRegistration
+public static class RegistrationWorker
 {
     /// <summary>How long a descriptor lives: registerNode sets Expiration to the epoch + 2.</summary>
     public const ulong Lifetime = 2;
