@@ -7,7 +7,7 @@ using KmPs.Simulator.Shapes;
 using KmPs.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
 
-namespace KmPs.Tests.SimulatedNode;
+namespace KmPs.Tests.SimulatorNode;
 
 /// <summary>
 /// Simulated key manager nodes in this process, on a fake clock: the simulator's own pieces
@@ -114,6 +114,14 @@ internal sealed class InProcessCluster : IDisposable
     }
 
     public SimNode Node(string name) => _members[name].Node;
+
+    /// <summary>The operator guide's per-node upgrade: the process stopped, its local state wiped, started again on the new bundle.</summary>
+    public SimNode UpgradeWiped(string name)
+    {
+        Kill(name);
+        Directory.Delete(StorageDir(name), recursive: true);
+        return Start(name, newVersion: true);
+    }
 
     public void SetFaults(string name, Faults faults) => _members[name].Faults = faults;
 

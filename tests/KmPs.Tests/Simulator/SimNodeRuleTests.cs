@@ -3,9 +3,9 @@ using KmPs.Core.Status;
 using KmPs.Simulator.Cluster;
 using KmPs.Simulator.Node;
 using KmPs.Simulator.Shapes;
-using static KmPs.Tests.SimulatedNode.InProcessCluster;
+using static KmPs.Tests.SimulatorNode.InProcessCluster;
 
-namespace KmPs.Tests.SimulatedNode;
+namespace KmPs.Tests.SimulatorNode;
 
 /// <summary>The simulated node's rules as pure functions: no files, no clock, no processes.</summary>
 public class SimNodeRuleTests

@@ -3,9 +3,9 @@ using KmPs.Core.Status;
 using KmPs.Simulator.Cluster;
 using KmPs.Simulator.Node;
 using KmPs.Simulator.Shapes;
-using static KmPs.Tests.SimulatedNode.InProcessCluster;
+using static KmPs.Tests.SimulatorNode.InProcessCluster;
 
-namespace KmPs.Tests.SimulatedNode;
+namespace KmPs.Tests.SimulatorNode;
 
 /// <summary>
 /// The simulated node's pieces run in this process on a fake clock (<see cref="InProcessCluster"/>):
@@ -57,9 +57,7 @@ public class SimNodeTests
     {
         using var c = Bootstrapped(3, newVersionFrom: 4);
         var checksum = Checksum(c.Status("km1"));
-        c.Kill("km3");
-        Directory.Delete(c.StorageDir("km3"), recursive: true);
-        c.Start("km3", newVersion: true);
+        c.UpgradeWiped("km3");
         c.TickAll();
         c.TickAll();
         var early = c.Status("km3");
@@ -90,9 +88,7 @@ public class SimNodeTests
         using var c = Bootstrapped(2);
         c.SetPolicy(DenyingPolicy(2));
         var served = c.LogMessages("km1").Count(m => m == "replicating master secret to peer");
-        c.Kill("km2");
-        Directory.Delete(c.StorageDir("km2"), recursive: true);
-        c.Start("km2", newVersion: true);
+        c.UpgradeWiped("km2");
         c.TickAll(); // pre-registers
         c.TickAll(); // asks: the policy lets it ask nobody but itself
         c.TickAll(); // the same epoch: not logged again
@@ -136,9 +132,7 @@ public class SimNodeTests
     {
         using var c = Bootstrapped(2);
         c.SetFaults("km1", kind == "refuse" ? new Faults { RefuseReplication = true } : new Faults { Unreachable = true });
-        c.Kill("km2");
-        Directory.Delete(c.StorageDir("km2"), recursive: true);
-        c.Start("km2", newVersion: true);
+        c.UpgradeWiped("km2");
         c.TickAll();
         c.TickAll();
         Assert.Equal(KmStatusWords.Starting, c.Status("km2").KmStatus);
@@ -155,10 +149,8 @@ public class SimNodeTests
     public void Fault_seal_write_error_keeps_the_replicated_secret_out_until_it_can_be_written()
     {
         using var c = Bootstrapped(2);
-        c.Kill("km2");
-        Directory.Delete(c.StorageDir("km2"), recursive: true);
         c.SetFaults("km2", new Faults { SealWriteError = true });
-        c.Start("km2", newVersion: true);
+        c.UpgradeWiped("km2");
         c.TickAll();
         c.TickAll();
         Assert.Contains("failed to persist master secret", c.LogMessages("km2"));
@@ -216,10 +208,8 @@ public class SimNodeTests
     public void Fault_crash_while_replicating_exits_before_sealing_and_a_restart_replicates()
     {
         using var c = Bootstrapped(2);
-        c.Kill("km2");
-        Directory.Delete(c.StorageDir("km2"), recursive: true);
         c.SetFaults("km2", new Faults { CrashWhileReplicating = true });
-        var crashing = c.Start("km2", newVersion: true);
+        var crashing = c.UpgradeWiped("km2");
         Assert.Equal(TickOutcome.Continue, c.TickAll()["km2"]); // pre-registers
         Assert.Equal(TickOutcome.Crash, c.TickAll()["km2"]);
         Assert.Contains("simulated crash while replicating", c.LogMessages("km2"));
