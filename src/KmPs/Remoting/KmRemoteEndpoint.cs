@@ -73,7 +73,7 @@ public static class KmRemoteEndpoint
         }
         catch (Exception e)
         {
-            var km = e as KmException ?? new KmException(e is IOException ? "RemoteIOError" : e is UnauthorizedAccessException ? "RemoteAccessDenied" : "RemoteOperationFailed",
+            var km = e as KmException ?? new KmException(e is IOException ? RemotingErrorIds.RemoteIOError : e is UnauthorizedAccessException ? RemotingErrorIds.RemoteAccessDenied : RemotingErrorIds.RemoteOperationFailed,
                 e is UnauthorizedAccessException ? KmErrorCategory.PermissionDenied : e is IOException ? KmErrorCategory.WriteError : KmErrorCategory.NotSpecified,
                 e.Message, name, e);
             return JsonSerializer.Serialize(new

@@ -78,6 +78,28 @@ public class NodeOperationsModuleTests
         Assert.Contains("epoch 100", err.Exception.Message);
     }
 
+    // Found by the schedule explorer (n3/g24/fault:KillNode@5:km1): an epoch wait that read one node ran to its
+    // timeout when that node was killed. The epoch is the chain's: any node that answers tells it.
+    [Fact]
+    public async Task Wait_KmNode_until_an_epoch_is_not_held_by_a_node_that_does_not_answer()
+    {
+        await using var n = await SnapshotNode.StartAsync(Statuses.Ready(SchemaGeneration.V24));
+        using var dead = new TempDir();
+        var gone = "unix:" + Path.Combine(dead.Path, "internal.sock"); // first: its chain is the one the ETA would read
+        using var ps = new PsEngine();
+        var flip = Task.Run(async () => { await Task.Delay(700); var s = Statuses.Ready(SchemaGeneration.V24); s.Epoch = 101; n.Backend.State = s; });
+        var r = ps.Run($"Wait-KmNode '{gone}','{n.Address}' -Until Epoch -Epoch 101 -TimeoutSec 20 -PollIntervalMs 100").AssertClean();
+        await flip;
+        Assert.Equal(101UL, r.Single<KmStatus>().Epoch); // the statuses of the nodes that answered
+        Assert.Contains(r.Progress, p => p.RecordType == ProgressRecordType.Processing && p.StatusDescription.Contains("epoch"));
+
+        // Ready and Replicated still hold for every node: the silent one times the wait out, named.
+        var t = ps.Run($"Wait-KmNode '{gone}','{n.Address}' -Until Ready -TimeoutSec 1 -PollIntervalMs 100");
+        var err = Assert.Single(t.Errors);
+        Assert.Equal("WaitTimeout,KmPs.Cmdlets.WaitKmNodeCommand", err.FullyQualifiedErrorId);
+        Assert.Contains("unreachable", err.Exception.Message);
+    }
+
     [Fact]
     public async Task Wait_KmNode_is_cancelled_by_Stop()
     {

@@ -30,6 +30,25 @@ public class UpgradeStopReportTests
     }
 
     [Fact]
+    public void A_node_found_running_another_version_at_its_start_is_advised_to_be_upgraded_again()
+    {
+        var km2 = new NodeStopState { Name = "km2", Done = ["Stop", "Wipe", "SetBundle"], Liveness = NodeLiveness.Running, Status = "ready", Version = "0.5.0", RunsNewVersion = false };
+        var r = UpgradeStopReport.Of(Step("km2", "Start"), new[] { km2, Node("km1", NodeLiveness.Running) });
+        Assert.StartsWith("km2 was started outside this run after its stop, and runs another version than the new one", r.Advice);
+        Assert.Contains("wipes it again", r.Advice);
+        Assert.DoesNotContain("holds no key", r.Advice);
+    }
+
+    [Fact]
+    public void A_started_node_that_runs_another_version_is_named_before_the_advice_of_a_whole_half()
+    {
+        var km2 = new NodeStopState { Name = "km2", Done = ["Stop", "Wipe", "SetBundle", "Start"], Liveness = NodeLiveness.Running, Status = "ready", Version = "0.5.0", RunsNewVersion = false };
+        var r = UpgradeStopReport.Of(new UpgradeStep(9, "first", "first", "WaitReplicated", "wait"), new[] { km2, Node("km1", NodeLiveness.Running) });
+        Assert.StartsWith("km2 runs another version than the new one though the run started it on the new bundle", r.Advice);
+        Assert.Contains("the upgraded nodes have not verified yet", r.Advice);
+    }
+
+    [Fact]
     public void A_step_of_a_whole_half_advises_checking_the_upgraded_nodes()
     {
         var r = UpgradeStopReport.Of(new UpgradeStep(9, "first", "first", "Verify", "verify"), new[] { Node("km1", NodeLiveness.Running) });

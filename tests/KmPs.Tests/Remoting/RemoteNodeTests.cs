@@ -183,7 +183,7 @@ public class RemoteNodeTests(SshFixture fixture)
             $d.PSObject.TypeNames[0]
             $d | Out-Default
             """, Vars()).AssertClean();
-        Assert.Equal("Deserialized.KmPs.Status.KmStatus", r.Output[0].ToString());
+        Assert.Equal("Deserialized.KmPs.Core.Status.KmStatus", r.Output[0].ToString());
         // The module's table, not PowerShell's list of every property.
         var text = System.Text.RegularExpressions.Regex.Replace(host.Text, "\u001b\\[[0-9;]*m", "");
         Assert.Matches(@"Name\s+Status\s+Version\s+Node\s+Checksum\s+Epoch\s+Registered \(UTC\)", text);

@@ -56,6 +56,46 @@ public class ResumeCheckTests
         Assert.Equal(["km4:Start"], d.FoundDone);
     }
 
+    // Found by the schedule explorer (n2/g24/fault:RestartedByHand@3:km2): started by hand between its wipe and its
+    // config change, a node rebuilds its state with the old enclave; a config changed afterwards does not make it upgraded.
+    [Fact]
+    public void A_node_that_says_it_runs_another_version_is_upgraded_again_whatever_its_config_names()
+    {
+        var seen = new NodeObservation("km4", true, true, true, true, RunsNewVersion: false);
+        var d = ResumeCheck.Decide(Plan, Done("km4:Stop", "km4:Wipe", "km4:SetBundle"), [seen]);
+        Assert.Equal(["km4:Stop", "km4:Wipe", "km4:SetBundle"], d.Redo);
+        Assert.Empty(d.FoundDone);
+        Assert.Contains("another version than the new one", d.Notes.Single());
+        // Started by the run on the new bundle, then restarted outside it on another config.
+        d = ResumeCheck.Decide(Plan, Done("km4:Stop", "km4:Wipe", "km4:SetBundle", "km4:Start"), [seen]);
+        Assert.Equal(["km4:Stop", "km4:Wipe", "km4:SetBundle", "km4:Start"], d.Redo);
+    }
+
+    [Fact]
+    public void A_node_started_after_its_config_change_whose_version_is_not_told_counts_as_started()
+    {
+        // The SetBundle step changes only a silent node's config, so a later start is on the new bundle (22.2 tells no active version).
+        var d = ResumeCheck.Decide(Plan, Done("km4:Stop", "km4:Wipe", "km4:SetBundle"), [new NodeObservation("km4", true, true, true, true, RunsNewVersion: null)]);
+        Assert.Empty(d.Redo);
+        Assert.Equal(["km4:Start"], d.FoundDone);
+    }
+
+    [Theory]
+    [InlineData(SchemaGeneration.V24, "0.6.0", "0.5.0", true, true)]    // the worker's active_version says so
+    [InlineData(SchemaGeneration.V24, "0.5.0", "0.6.0", true, false)]   // another version, whatever it registered
+    [InlineData(SchemaGeneration.V22_2, "0.6.0", "0.6.0", false, true)] // 22.2: registered with the new version
+    [InlineData(SchemaGeneration.V22_2, "0.5.0", "0.5.0", false, null)] // 22.2: maybe the descriptor from before its wipe
+    public void Whether_a_node_runs_the_new_version_is_told_by_its_worker_or_else_only_by_a_new_registration(
+        SchemaGeneration gen, string active, string registered, bool reported, bool? expected)
+    {
+        var status = new KmStatus
+        {
+            SchemaGeneration = gen, ActiveVersion = OasisVersion.Parse(active), ActiveVersionReported = reported, RegisteredVersion = OasisVersion.Parse(registered),
+        };
+        Assert.Equal(expected, ResumeCheck.RunsVersion(status, "0.6.0"));
+        Assert.Null(ResumeCheck.RunsVersion(null, "0.6.0"));
+    }
+
     [Fact]
     public void Nodes_as_the_run_left_them_change_nothing()
     {

@@ -25,6 +25,8 @@ public class StatusShapeTests
         Assert.True(s.IsSecure);
         Assert.Equal(new OasisVersion(0, 3, 3), s.RegisteredVersion);
         Assert.Equal(new OasisVersion(0, 3, 3), s.ActiveVersion);
+        // 22.2's worker tells no active_version: the registered one stands in, and says so.
+        Assert.Equal(g != SchemaGeneration.V22_2, s.ActiveVersionReported);
         Assert.Equal(100UL, s.Epoch);
         Assert.Equal(12_345L, s.Height);
         Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000), s.LastRegistration);
