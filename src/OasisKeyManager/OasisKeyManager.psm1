@@ -592,14 +592,14 @@ function Stop-KmUpgradeRun($Cause, [string] $ErrorId = 'UpgradeStopped', [string
         $Inner = $Cause.Exception
         if ($Inner -is [System.Management.Automation.MethodInvocationException] -and $Inner.InnerException) { $Inner = $Inner.InnerException }
         $message = $Inner.Message
-        if ($Inner -is [KmPs.KmException]) {
+        if ($Inner -is [KmPs.Core.KmException]) {
             $ErrorId = $Inner.ErrorId
             $Category = $Inner.Category.ToString()
             $advice = $Inner.RecommendedAction
         }
     }
     else { $message = [string]$Cause }
-    $exception = [KmPs.KmException]::new($ErrorId, [KmPs.KmErrorCategory]$Category, $message, $Target, $Inner)
+    $exception = [KmPs.Core.KmException]::new($ErrorId, [KmPs.Core.KmErrorCategory]$Category, $message, $Target, $Inner)
     $record = [System.Management.Automation.ErrorRecord]::new($exception, $ErrorId, $Category, $Target)
     if ($advice) {
         $record.ErrorDetails = [System.Management.Automation.ErrorDetails]::new($message)

@@ -102,7 +102,7 @@ Describe 'A node upgraded by hand before the deployment is active' {
         try { Invoke-KmSafeUpgrade -InventoryPath ./km.json -BundlePath $Cluster.NewOrc -Confirm:$false }
         catch { $caught = $_ }
         $caught.FullyQualifiedErrorId | Should -Be 'PreflightFailed,Invoke-KmSafeUpgrade'
-        $caught.Exception | Should -BeOfType ([KmPs.KmException])
+        $caught.Exception | Should -BeOfType ([KmPs.Core.KmException])
         $caught.Exception.Message | Should -Match 'km3'
         # Each refusal keeps its own ErrorId, on the error's TargetObject.
         ($caught.TargetObject | Where-Object Node -eq km3).ErrorId | Should -Be 'NodeNotReady'
@@ -128,7 +128,7 @@ Describe 'ErrorIds with $ErrorActionPreference = ''Stop'' and try/catch' {
         catch { $caught = $_ }
         $caught.FullyQualifiedErrorId | Should -Be "$Id,$(if ($Command -like '*-*') { $Command } else { "KmPs.Cmdlets.$Command" })"
         [string]$caught.CategoryInfo.Category | Should -Be $Category
-        $caught.Exception | Should -BeOfType ([KmPs.KmException])
+        $caught.Exception | Should -BeOfType ([KmPs.Core.KmException])
         $caught.Exception.ErrorId | Should -Be $Id
     }
 

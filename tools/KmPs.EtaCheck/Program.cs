@@ -39,7 +39,7 @@ foreach (var epochMs in epochLengths)
             {
                 try { clock.Observe(await client.GetEpochAsync(0, null, stop.Token)); }
                 catch (OperationCanceledException) { break; }
-                catch (KmPs.KmException) { /* a missed reading; the next one counts */ }
+                catch (KmPs.Core.KmException) { /* a missed reading; the next one counts */ }
                 try { await Task.Delay(10, stop.Token); } catch (OperationCanceledException) { }
             }
         });

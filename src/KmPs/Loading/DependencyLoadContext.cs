@@ -13,7 +13,7 @@ namespace KmPs.Loading;
 /// It does so also when another module already put another version of the same package into the
 /// default context (the version mismatch raises the event too; tested in pwsh both ways), so
 /// neither module breaks the other. Our own assemblies (KmPs.dll, KmPs.Core.dll) stay in the default
-/// context, so scripts can still name their types (<c>catch [KmPs.KmException]</c>): PowerShell's
+/// context, so scripts can still name their types (<c>catch [KmPs.Core.KmException]</c>): PowerShell's
 /// type literals do not see types of other contexts, by design. This is PowerShell's documented
 /// pattern for dependency conflicts ("Resolving PowerShell module assembly dependency conflicts").
 /// Limit, by .NET's binding rules: a *higher* version already in the default context satisfies the

@@ -19,7 +19,7 @@ public class DependencyIsolationTests
         'other: ' + (ConvertFrom-OtherYaml "answer: 42")['answer']
         'ours: ' + (New-KmNode -Name km1 -DataDir $DataDir -ConfigPath $Config).RuntimeId
         # Our own types stay nameable in scripts (only the packages are in the module's context).
-        try { Get-KmStatus (Join-Path $DataDir 'nowhere') } catch [KmPs.KmException] { 'caught: ' + $_.Exception.ErrorId }
+        try { Get-KmStatus (Join-Path $DataDir 'nowhere') } catch [KmPs.Core.KmException] { 'caught: ' + $_.Exception.ErrorId }
         [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'YamlDotNet' } |
             Sort-Object { $_.GetName().Version } |
             ForEach-Object { 'yaml: {0} in {1}' -f $_.GetName().Version.Major, [Runtime.Loader.AssemblyLoadContext]::GetLoadContext($_).Name }
