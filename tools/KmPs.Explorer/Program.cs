@@ -10,7 +10,7 @@ using KmPs.Core.Status;
 // outside, on the model, after every host call and every pause.
 //
 //   dotnet run -c Release --project tools/KmPs.Explorer -- [--nodes 2-5] [--generations all|22.2,23.0,24]
-//        [--kinds base,stop,handstart,prompt,fault] [--parallel 2] [--limit N] [--replay SCHEDULE] [--verbose]
+//        [--kinds base,stop,handstart,prompt,fault] [--parallel 2] [--limit N] [--replay SCHEDULE] [--verbose] [--no-memo]
 //
 // --limit N: at most N work items per cluster, spread over all kinds (an item is one schedule, or for
 // stops every schedule first stopped at one point). --kinds picks the kinds. --replay runs one
@@ -18,7 +18,7 @@ using KmPs.Core.Status;
 // Invoke-KmSafeUpgrade runs with -TimeoutSec 20 and -NodeTimeoutSec 10: seconds of model time, in which
 // an epoch lasts 2 s.
 
-const string Usage = "usage: KmPs.Explorer [--nodes 2-5] [--generations all|22.2,23.0,24] [--kinds base,stop,handstart,prompt,fault] [--parallel P] [--limit N] [--replay SCHEDULE] [--verbose]";
+const string Usage = "usage: KmPs.Explorer [--nodes 2-5] [--generations all|22.2,23.0,24] [--kinds base,stop,handstart,prompt,fault] [--parallel P] [--limit N] [--replay SCHEDULE] [--verbose] [--no-memo]";
 Options o;
 try { o = Options.Parse(args); }
 catch (ArgumentException e) { Console.Error.WriteLine($"error: {e.Message}\n{Usage}"); return 2; }
@@ -39,6 +39,7 @@ try
     var parallel = Math.Max(1, o.Int("parallel", 2));
     var shard = o.Optional("shard");
     var verbose = o.Optional("verbose") is not null;
+    var memoize = o.Optional("no-memo") is null;
     var setupDir = Path.Combine(work, "clusters");
     var clusters = Enumerable.Range(lo, hi - lo + 1).SelectMany(n => generations.Select(g => ClusterSetup.Create(setupDir, n, g))).ToList();
 
@@ -46,7 +47,7 @@ try
     {
         // A worker process: one engine, its share of every cluster's schedules, one JSON line each.
         var parts = shard.Split('/');
-        RunShard(clusters, kinds, int.Parse(parts[0]), int.Parse(parts[1]), limit, work, l => { lock (Console.Out) Console.WriteLine("SCHEDULE " + l.ToJson()); });
+        RunShard(clusters, kinds, int.Parse(parts[0]), int.Parse(parts[1]), limit, memoize, work, l => { lock (Console.Out) Console.WriteLine("SCHEDULE " + l.ToJson()); });
         return 0;
     }
 
@@ -56,7 +57,7 @@ try
     var summary = new Summary(verbose, replayPrefix);
     var loads = new List<string> { Summary.LoadAverage() };
     using var sampler = new Timer(_ => { lock (loads) loads.Add(Summary.LoadAverage()); }, null, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
-    if (parallel == 1) RunShard(clusters, kinds, 0, 1, limit, work, summary.Add);
+    if (parallel == 1) RunShard(clusters, kinds, 0, 1, limit, memoize, work, summary.Add);
     else
     {
         var children = Enumerable.Range(0, parallel).Select(i => StartWorker(args, i, parallel, summary)).ToList();
@@ -83,9 +84,9 @@ static (int, int) Range(string s)
     return (a, b);
 }
 
-static void RunShard(IReadOnlyList<ClusterSetup> clusters, ISet<ScheduleKind> kinds, int shard, int shards, int? limit, string work, Action<ScheduleLine> report)
+static void RunShard(IReadOnlyList<ClusterSetup> clusters, ISet<ScheduleKind> kinds, int shard, int shards, int? limit, bool memoize, string work, Action<ScheduleLine> report)
 {
-    using var runner = new ScheduleRunner(Path.Combine(work, $"shard{shard}"));
+    using var runner = new ScheduleRunner(Path.Combine(work, $"shard{shard}")) { Memoize = memoize };
     var explorer = new Explorer(runner, r => report(ScheduleLine.Of(r)));
     foreach (var c in clusters) explorer.Explore(c, kinds, shard, shards, limit);
 }

@@ -13,8 +13,14 @@ public sealed class ScheduleResult
 {
     public required Schedule Schedule { get; init; }
     public List<string> Violations { get; } = new();
+    /// <summary>States checked: after every host call and pause of the invocations this schedule ran.</summary>
     public long States { get; set; }
+    /// <summary>The schedule's invocations of Invoke-KmSafeUpgrade (those shared with an earlier schedule's prefix not counted again).</summary>
     public int Invocations { get; set; }
+    /// <summary>Of <see cref="Invocations"/>, those run; the others started from a world and command an explored invocation had (<see cref="ScheduleRunner.Invoke"/>).</summary>
+    public int Executed { get; set; }
+    /// <summary>States of the invocations not run again (checked when their twin ran).</summary>
+    public long CoveredStates { get; set; }
     /// <summary>How the last invocation ended: "completed", or the ErrorId of a clear stop.</summary>
     public string Final { get; set; } = "";
     public bool Finished => Final == "completed";
@@ -181,11 +187,75 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
         (s.Stop is null ? "" : $" stop at {s.Stop}") + (s.Confirm ? $" -Confirm ({s.Answer}@{s.PromptIndex})" : "") +
         (s.Fault is null ? "" : $" fault {s.Fault}@{s.FaultStep}{(s.FaultNode is null ? "" : ":" + s.FaultNode)}");
 
+    /// <summary>Invocations run, and those found explored (<see cref="Invoke"/>).</summary>
+    public long Executions { get; private set; }
+    public long MemoHits { get; private set; }
+
+    /// <summary>False: run every invocation, even one whose world and command an explored invocation had (--no-memo).</summary>
+    public bool Memoize { get; init; } = true;
+
+    /// <summary>An explored invocation without a violation: the world it left, how it ended, what it checked.</summary>
+    private sealed record Explored(World After, InvocationResult Result, long States, int MinHolders, string Run);
+
+    private readonly Dictionary<string, Explored> _explored = new(StringComparer.Ordinal);
+    private ClusterSetup? _exploredSetup;
+    private const int MaxExplored = 100_000;
+
+    /// <summary>
+    /// One invocation of Invoke-KmSafeUpgrade over <paramref name="w"/>. The model, the module and the
+    /// explorer's checks are deterministic: an invocation is a function of its world (<see cref="WorldKey"/>:
+    /// model, journal, what the end checks read) and its command (stop point, prompt answers, fault).
+    /// So when a schedule's prefix reaches a world from which this command already ran without a
+    /// violation (stopped at X, resumed and stopped at Y, the world at Y is the one a single stop at a
+    /// later point left; a recovered fault's world is another fault's), its effect is taken from that
+    /// run: the same end world, outcome and checks, counted as covered, not executed. Every distinct
+    /// (world, command) still runs with every check; one with a violation is never reused, so each
+    /// schedule that reaches it reports it with its own replay line.
+    /// </summary>
     public InvocationResult Invoke(World w, InvocationSpec spec)
+    {
+        if (!Memoize) return Execute(w, spec);
+        if (!ReferenceEquals(_exploredSetup, _setup) || _explored.Count >= MaxExplored)
+        {
+            _explored.Clear();
+            _exploredSetup = _setup;
+        }
+        var key = WorldKey.Of(w) + "\ncommand " + Key(spec);
+        var r = _result!;
+        if (_explored.TryGetValue(key, out var seen))
+        {
+            MemoHits++;
+            w.Become(seen.After);
+            w.Invocations++;
+            r.Invocations++;
+            r.CoveredStates += seen.States;
+            r.MinHolders = Math.Min(r.MinHolders, seen.MinHolders);
+            r.Runs.Add($"run {w.Invocations}{Describe(spec)}: {seen.Run} (as an explored run from the same world)");
+            LastWorld = w;
+            return seen.Result;
+        }
+        var violations = r.Violations.Count;
+        var states = r.States;
+        var minHolders = r.MinHolders;
+        r.MinHolders = int.MaxValue;
+        var result = Execute(w, spec);
+        var runMin = r.MinHolders;
+        r.MinHolders = Math.Min(minHolders, runMin);
+        if (r.Violations.Count == violations)
+            _explored[key] = new Explored(w.Clone(), result, r.States - states, runMin, r.Runs[^1][(r.Runs[^1].IndexOf(": ", StringComparison.Ordinal) + 2)..]);
+        return result;
+    }
+
+    private static string Key(InvocationSpec s) =>
+        $"stop={s.Stop} confirm={s.Confirm} answer={s.Answer}@{s.PromptIndex} fault={s.Fault}@{s.FaultStep}:{s.FaultNode}";
+
+    private InvocationResult Execute(World w, InvocationSpec spec)
     {
         _world = w;
         w.Invocations++;
         _result!.Invocations++;
+        _result.Executed++;
+        Executions++;
         if (w.Journal is null) { if (File.Exists(_journalPath)) File.Delete(_journalPath); }
         else File.WriteAllText(_journalPath, w.Journal);
         var inv = _inv = new Current { Spec = spec, StartedAt = w.Model.Now };

@@ -3,6 +3,7 @@ using System.Text;
 using KmPs.Simulator.Cluster;
 using KmPs.Simulator.Shapes;
 using KmPs.Core.Status;
+using KmPs.Core.Wire;
 
 namespace KmPs.Explorer.Model;
 
@@ -140,6 +141,7 @@ public sealed class ModelCluster
     /// <summary>Files beside the nodes' bundles: path → what it is (the old bundles and the staged copies).</summary>
     public Dictionary<string, ModelFile> Files { get; set; } = new();
     /// <summary>What happened, in order (for a violation's replay).</summary>
+    [NotState]
     public List<string> Events { get; set; } = new();
     /// <summary>Wipes done while the node's process ran (invariant 1 as the model sees it).</summary>
     public List<string> WipesWhileRunning { get; set; } = new();
@@ -398,6 +400,22 @@ public sealed class ModelCluster
 
     /// <summary>The checksum of the policy in effect, which an enclave registers (SimPolicy.Checksum: SHA3-256 of its CBOR).</summary>
     public byte[] PolicyChecksum => _policyChecksum ??= Policy.Checksum(RuntimeId);
+
+    /// <summary>
+    /// The status CBOR a node answers (StatusShapes of <see cref="Snapshot"/>), encoded and decoded as
+    /// ControlClient decodes it; memoized on <see cref="StatusKey"/>.
+    /// </summary>
+    public CborNode StatusCbor(ModelNode n) => ShapeCache.Get(StatusKey(n), () => CborCodec.Decode(StatusShapes.Encode(Snapshot(n))));
+
+    /// <summary>Everything <see cref="Snapshot"/> reads (keep the two together): the cluster's constants, the node's process fields, the epoch, the height, the committee, the policy, the deployments.</summary>
+    private string StatusKey(ModelNode n) => string.Join('|', "status", Generation, OldEnclave, NewEnclave, Checksum, EpochLength.Ticks, UpgradeEpoch,
+        n.Name, n.KmStatus, n.RunVersion ?? "-", n.HasSecret && n.RegisteredWithSecret, n.Registered, n.RegistrationExpiration, n.LastRegistrationUnix,
+        n.LastAttemptUnix, n.LastAttemptOk, n.LastAttemptError ?? "-", Epoch, Height, string.Join(',', Committee(Epoch).Select(c => c.Name)),
+        Convert.ToHexString(PolicyChecksum));
+
+    /// <summary>The registry's runtime descriptor (RegistryShapes), memoized on the deployments.</summary>
+    public CborNode RuntimeCbor() => ShapeCache.Get(string.Join('|', "runtime", OldEnclave, NewEnclave, FirstEpoch, UpgradeEpoch),
+        () => CborCodec.Decode(RegistryShapes.EncodeRuntime(RuntimeId, SimDeployments)));
 
     public SimNodeStatus Snapshot(ModelNode n)
     {
