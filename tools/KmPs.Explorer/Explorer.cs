@@ -2,6 +2,7 @@ using KmPs.Explorer.Model;
 using KmPs.Core.Inventory;
 using KmPs.Core.Orchestration;
 using KmPs.Core.Status;
+using KmPs.Tools;
 
 namespace KmPs.Explorer;
 
@@ -14,6 +15,13 @@ namespace KmPs.Explorer;
 public sealed class Explorer(ScheduleRunner runner, Action<ScheduleResult> report)
 {
     public static readonly ScheduleKind[] AllKinds = { ScheduleKind.Base, ScheduleKind.Stop, ScheduleKind.HandStart, ScheduleKind.Prompt, ScheduleKind.Fault };
+
+    /// <summary>The faults the model's nodes take (ModelCluster.Inject), one at each step of a run.</summary>
+    public static readonly FaultKind[] FaultKinds =
+    {
+        FaultKind.CrashWhileReplicating, FaultKind.ReplicationRefused, FaultKind.PeerUnreachable, FaultKind.RegistrationFails,
+        FaultKind.SealWriteError, FaultKind.SlowStart, FaultKind.KillNode, FaultKind.RestartedByHand, FaultKind.PolicyDenies,
+    };
 
     /// <summary>The work items of a cluster, in a fixed order: each is one or more schedules.</summary>
     private sealed record Item(string Label, Action Run);
@@ -116,7 +124,7 @@ public sealed class Explorer(ScheduleRunner runner, Action<ScheduleResult> repor
         foreach (var step in steps)
         {
             var s = step.Index;
-            foreach (var kind in Enum.GetValues<FaultKind>())
+            foreach (var kind in FaultKinds)
             {
                 IEnumerable<string?> targets = kind switch
                 {

@@ -64,7 +64,8 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
         public int Prompts;
         public int? DeclinedAfter;
         public bool StopPending, StopRequested, FaultApplied, HolderViolation;
-        public Thread? Stopper;
+        /// <summary>Completed once the explorer's stop of this invocation's pipeline is through.</summary>
+        public readonly TaskCompletionSource StopDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public readonly Queue<string> Output = new();
     }
 
@@ -83,6 +84,8 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
 
     public void Dispose()
     {
+        _stops.CompleteAdding();
+        _stopper?.Join();
         _engine.Dispose();
         _clock.Dispose();
     }
@@ -263,7 +266,7 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
         UpgradeOutcome outcome;
         using (new Timer(_ => { Violation("hang: the invocation ran for 10 min of real time; stopped"); RequestStop(); }, null, RealTimeLimit, Timeout.InfiniteTimeSpan))
             outcome = _engine.Run(call);
-        inv.Stopper?.Join();
+        if (inv.StopRequested) inv.StopDone.Task.Wait();
         w.Journal = File.Exists(_journalPath) ? File.ReadAllText(_journalPath) : null;
         var result = new InvocationResult
         {
@@ -292,13 +295,31 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
 
     // ---- stopping the pipeline
 
+    /// <summary>
+    /// Stops are made by one long-lived thread (PowerShell.Stop blocks until the pipeline has stopped,
+    /// so it cannot run on the pipeline thread); a thread started for every stop cost more than the run.
+    /// </summary>
+    private readonly System.Collections.Concurrent.BlockingCollection<Current> _stops = new();
+    private Thread? _stopper;
+
     private void RequestStop()
     {
         var inv = _inv;
         if (inv is null || inv.StopRequested) return;
         inv.StopRequested = true;
-        inv.Stopper = new Thread(() => _engine.Stop()) { IsBackground = true, Name = "explorer stop" };
-        inv.Stopper.Start();
+        if (_stopper is null)
+        {
+            _stopper = new Thread(() =>
+            {
+                foreach (var c in _stops.GetConsumingEnumerable())
+                {
+                    try { _engine.Stop(); }
+                    finally { c.StopDone.TrySetResult(); }
+                }
+            }) { IsBackground = true, Name = "explorer stop" };
+            _stopper.Start();
+        }
+        _stops.Add(inv);
     }
 
     public Task<T> StopPipeline<T>(T result)
@@ -306,10 +327,8 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
         RequestStop();
         // The pipeline thread waits on this task and gives up when the stop cancels its wait; the task
         // itself completes once the stop is through.
-        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var stopper = _inv?.Stopper;
-        Task.Run(() => { stopper?.Join(); done.TrySetResult(result); });
-        return done.Task;
+        var done = _inv?.StopDone.Task ?? Task.CompletedTask;
+        return done.ContinueWith(_ => result, CancellationToken.None, TaskContinuationOptions.RunContinuationsAsynchronously, TaskScheduler.Default);
     }
 
     // ---- IHostCallWatcher

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using KmPs.Tools;
 
 namespace KmPs.Explorer;
 
@@ -97,11 +98,11 @@ public sealed class Summary
             // Coverage: every fault kind applied, every stop point of every cluster used as a first stop.
             var faults = applicable.Where(l => l.Kind == nameof(ScheduleKind.Fault))
                 .Select(l => l.Schedule.Split('/')[2][6..].Split('@')[0]).Distinct().OrderBy(x => x, StringComparer.Ordinal).ToList();
-            var missingFaults = Enum.GetNames<Model.FaultKind>().Except(faults).ToList();
+            var missingFaults = Explorer.FaultKinds.Select(k => k.ToString()).Except(faults).ToList();
             var missingStops = new List<string>();
             foreach (var c in clusters)
             {
-                var prefix = $"n{c.Nodes}/g{Schedule.GenerationText(c.Generation)}/stop:";
+                var prefix = $"n{c.Nodes}/g{Generations.Text(c.Generation)}/stop:";
                 var firsts = applicable.Where(l => l.Schedule.StartsWith(prefix, StringComparison.Ordinal))
                     .Select(l => l.Schedule[prefix.Length..].Split(',')[0]).ToHashSet();
                 var plan = Explorer.Plan(c);
@@ -109,7 +110,7 @@ public sealed class Summary
                     .Concat(plan.Steps.Select(s => $"B{s.Index}"));
                 missingStops.AddRange(want.Where(p => !firsts.Contains(p)).Select(p => prefix + p));
             }
-            Console.WriteLine($"fault kinds applied: {faults.Count}/{Enum.GetNames<Model.FaultKind>().Length}" + (missingFaults.Count == 0 ? "" : " (missing " + string.Join(", ", missingFaults) + ")"));
+            Console.WriteLine($"fault kinds applied: {faults.Count}/{Explorer.FaultKinds.Length}" + (missingFaults.Count == 0 ? "" : " (missing " + string.Join(", ", missingFaults) + ")"));
             Console.WriteLine($"stop points not exercised: {missingStops.Count}" + (missingStops.Count == 0 ? "" : " (" + string.Join(", ", missingStops.Take(10)) + ")"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"RESULT schedules={schedules} runs={invocations} executed={executed} states={states} covered-states={covered} violations={violations} seconds={elapsed.TotalSeconds:0.0} per-minute={rate:0} fault-kinds={faults.Count} stops-missing={missingStops.Count}"));

@@ -1,4 +1,5 @@
 using KmPs.Explorer.Model;
+using KmPs.Tools;
 
 namespace KmPs.Explorer;
 

@@ -4,22 +4,9 @@ using KmPs.Simulator.Cluster;
 using KmPs.Simulator.Shapes;
 using KmPs.Core.Status;
 using KmPs.Core.Wire;
+using KmPs.Tools;
 
 namespace KmPs.Explorer.Model;
-
-/// <summary>The faults the explorer injects, one at a time, at a step of a run.</summary>
-public enum FaultKind
-{
-    CrashWhileReplicating,
-    ReplicationRefused,
-    PeerUnreachable,
-    RegistrationFails,
-    SealWriteError,
-    SlowStart,
-    KillNode,
-    RestartedByHand,
-    PolicyDenies,
-}
 
 /// <summary>What a state folder holds: the master secret's checksum, sealed by one enclave (on the node's one CPU).</summary>
 public sealed record SealedState(string Enclave, string Checksum);
@@ -478,6 +465,7 @@ public sealed class ModelCluster
                 // A policy update that drops the new enclave, in effect at once (before 25.6).
                 Policy = DenyingPolicy(Policy.Serial + 1);
                 break;
+            default: throw new ArgumentException($"{kind} is not a fault of the model's nodes", nameof(kind));
         }
         Note($"FAULT {kind}" + (target is null ? "" : $" on {target.Name}"));
         return true;
