@@ -55,8 +55,13 @@ public sealed class Explorer(ScheduleRunner runner, Action<ScheduleResult> repor
                 }
         }
         if (kinds.Contains(ScheduleKind.Fault))
-            foreach (var s in FaultSchedules(setup, plan))
+        {
+            var faults = FaultSchedules(setup, plan).ToList();
+            foreach (var s in faults.Where(f => !ModelCluster.IsLatent(f.Fault)))
                 items.Add(new Item(s.ToString(), () => report(runner.Run(s, setup))));
+            foreach (var group in faults.Where(f => ModelCluster.IsLatent(f.Fault)).GroupBy(f => (f.Fault, f.FaultNode)))
+                items.Add(new Item($"fault:{group.Key.Fault}@*:{group.Key.FaultNode}", () => LatentFaults(setup, group.OrderBy(f => f.FaultStep).ToList())));
+        }
 
         var chosen = Enumerable.Range(0, items.Count).Where(i => i % shards == shard).ToList();
         if (limit is { } cap && chosen.Count > cap)
@@ -95,6 +100,33 @@ public sealed class Explorer(ScheduleRunner runner, Action<ScheduleResult> repor
             if (!runner.StartByHand(w3)) { hand.Applicable = false; hand.Note = "no node was stopped"; }
             else runner.Finish(w3, runner.Invoke(w3, new InvocationSpec()));
             report(hand);
+        }
+    }
+
+    /// <summary>
+    /// One latent fault (a flag the model's rules read later: ModelCluster.IsLatent) on one node, set at
+    /// each step in turn. Until the model reads the flag, the cluster behaves as without it, so the run
+    /// with the fault set at step s is the unfaulted run up to the start of every later step s' at
+    /// which the fault is still unread; there it is in the very state the run with the fault set at
+    /// s' is in once it sets it: the same model (the flag set, nothing else changed), journal and
+    /// orchestrator (at the start of s', having seen the same answers). Those schedules have the same
+    /// future, and are taken whole from the run at s, which checked every state of it.
+    /// </summary>
+    private void LatentFaults(ClusterSetup setup, IReadOnlyList<Schedule> byStep)
+    {
+        var twins = new Dictionary<int, ScheduleResult>();
+        foreach (var s in byStep)
+        {
+            if (twins.TryGetValue(s.FaultStep, out var twin))
+            {
+                report(ScheduleRunner.SameRuns(s, twin));
+                continue;
+            }
+            var r = runner.Run(s, setup);
+            report(r);
+            // A schedule with a violation is never reused: each one that has it reports it with its own replay line.
+            if (r.Violations.Count == 0 && r.Applicable)
+                foreach (var later in r.FaultUnreadAt) twins.TryAdd(later, r);
         }
     }
 

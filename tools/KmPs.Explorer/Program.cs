@@ -40,25 +40,29 @@ try
     // Workers use the clusters' files the parent wrote (writing an ORC signs it with a signer key
     // generated once a process: seconds of RSA key generation saved in each worker).
     var setupDir = o.Optional("setup-dir") ?? Path.Combine(work, "clusters");
-    var clusters = Enumerable.Range(lo, hi - lo + 1).SelectMany(n => generations.Select(g => ClusterSetup.Create(setupDir, n, g))).ToList();
+    var specs = Enumerable.Range(lo, hi - lo + 1).SelectMany(n => generations.Select(g => (Nodes: n, Generation: g))).ToList();
+    ClusterSetup Setup(int i) => ClusterSetup.Create(setupDir, specs[i].Nodes, specs[i].Generation);
 
     void Emit(ScheduleLine l) { lock (Console.Out) Console.WriteLine("SCHEDULE " + l.ToJson()); }
     if (o.Optional("worker") is not null)
     {
-        // A worker process: one engine; whole clusters as the parent hands them out (NEXT, then an
-        // index on stdin), so that an invocation's twins, which come from the same cluster, are found.
+        // A worker process: one engine (started while the parent writes the clusters); whole clusters
+        // as the parent hands them out (NEXT, then an index on stdin), so that an invocation's twins,
+        // which come from the same cluster, are found.
+        using var runner = new ScheduleRunner(Path.Combine(work, "worker")) { Memoize = memoize };
+        var explorer = new Explorer(runner, r => Emit(ScheduleLine.Of(r)));
         while (true)
         {
             lock (Console.Out) Console.WriteLine("NEXT");
             if (Console.In.ReadLine() is not { } line) return 0;
-            RunShard(new[] { clusters[int.Parse(line)] }, kinds, 0, 1, limit, memoize, work, Emit);
+            explorer.Explore(Setup(int.Parse(line)), kinds, 0, 1, limit);
         }
     }
     if (shard is not null)
     {
         // A worker process over fewer clusters than workers: its share of every cluster's work items.
         var parts = shard.Split('/');
-        RunShard(clusters, kinds, int.Parse(parts[0]), int.Parse(parts[1]), limit, memoize, work, Emit);
+        RunShard(specs.Select((_, i) => Setup(i)).ToList(), kinds, int.Parse(parts[0]), int.Parse(parts[1]), limit, memoize, work, Emit);
         return 0;
     }
 
@@ -68,14 +72,25 @@ try
     var summary = new Summary(verbose, replayPrefix);
     var loads = new List<string> { Summary.LoadAverage() };
     using var sampler = new Timer(_ => { lock (loads) loads.Add(Summary.LoadAverage()); }, null, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
-    if (parallel == 1) RunShard(clusters, kinds, 0, 1, limit, memoize, work, summary.Add);
+    List<ClusterSetup> clusters;
+    if (parallel == 1)
+    {
+        clusters = specs.Select((_, i) => Setup(i)).ToList();
+        RunShard(clusters, kinds, 0, 1, limit, memoize, work, summary.Add);
+    }
     else
     {
-        // Whole clusters, the largest first, to whichever worker is free; fewer clusters than workers: every cluster's items split.
-        var queue = clusters.Count >= parallel
-            ? new Queue<int>(Enumerable.Range(0, clusters.Count).OrderByDescending(i => clusters[i].Nodes).ThenByDescending(i => clusters[i].Generation))
+        // Whole clusters, the largest first, to whichever worker is free (they start their engines
+        // while the clusters are written); fewer clusters than workers: every cluster's items split.
+        var queue = specs.Count >= parallel
+            ? new Queue<int>(Enumerable.Range(0, specs.Count).OrderByDescending(i => specs[i].Nodes).ThenByDescending(i => specs[i].Generation))
             : null;
-        var children = Enumerable.Range(0, parallel).Select(i => StartWorker(args, i, parallel, setupDir, queue, summary)).ToList();
+        using var ready = new ManualResetEventSlim();
+        var children = new List<Process>();
+        if (queue is not null) children.AddRange(Enumerable.Range(0, parallel).Select(i => StartWorker(args, i, parallel, setupDir, queue, ready, summary)));
+        clusters = specs.Select((_, i) => Setup(i)).ToList();
+        ready.Set();
+        if (queue is null) children.AddRange(Enumerable.Range(0, parallel).Select(i => StartWorker(args, i, parallel, setupDir, null, ready, summary)));
         foreach (var c in children) c.WaitForExit();
         foreach (var c in children.Where(c => c.ExitCode != 0)) Console.WriteLine($"worker {c.Id} exited with {c.ExitCode}");
         if (children.Any(c => c.ExitCode != 0)) return 3;
@@ -107,7 +122,7 @@ static void RunShard(IReadOnlyList<ClusterSetup> clusters, ISet<ScheduleKind> ki
 }
 
 /// <summary>A worker process: with a queue, it asks for clusters (NEXT) and gets their indices on stdin; without, it runs shard <paramref name="shard"/>.</summary>
-static Process StartWorker(string[] args, int shard, int shards, string setupDir, Queue<int>? queue, Summary summary)
+static Process StartWorker(string[] args, int shard, int shards, string setupDir, Queue<int>? queue, ManualResetEventSlim ready, Summary summary)
 {
     var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardInput = queue is not null, UseShellExecute = false };
     if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") psi.ArgumentList.Add(typeof(Explorer).Assembly.Location);
@@ -127,6 +142,7 @@ static Process StartWorker(string[] args, int shard, int shards, string setupDir
         if (e.Data.StartsWith("SCHEDULE ", StringComparison.Ordinal) && ScheduleLine.FromJson(e.Data[9..]) is { } l) summary.Add(l);
         else if (e.Data == "NEXT" && queue is not null)
         {
+            ready.Wait();
             lock (queue)
             {
                 if (queue.TryDequeue(out var next)) { p.StandardInput.WriteLine(next); p.StandardInput.Flush(); }

@@ -30,6 +30,10 @@ public sealed class ScheduleResult
     public string? Note { get; set; }
     /// <summary>How each invocation ended, in order (for a replay).</summary>
     public List<string> Runs { get; } = new();
+    /// <summary>A latent fault's schedule: the later steps of its first run at whose start the model had not read the fault yet.</summary>
+    public IReadOnlyList<int> FaultUnreadAt { get; set; } = Array.Empty<int>();
+    /// <summary>Taken whole from this schedule (<see cref="Explorer"/>): its runs are the same.</summary>
+    public string? SameAs { get; set; }
 }
 
 /// <summary>
@@ -63,7 +67,9 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
         public readonly List<int> Steps = new();
         public int Prompts;
         public int? DeclinedAfter;
-        public bool StopPending, StopRequested, FaultApplied, HolderViolation;
+        public bool StopPending, StopRequested, FaultApplied, HolderViolation, FaultRead;
+        /// <summary>Steps after the fault's at whose start the model had not read the (latent) fault yet.</summary>
+        public readonly List<int> FaultUnreadAt = new();
         /// <summary>Completed once the explorer's stop of this invocation's pipeline is through.</summary>
         public readonly TaskCompletionSource StopDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public readonly Queue<string> Output = new();
@@ -94,6 +100,18 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
 
     /// <summary>A new world over a fresh cluster of <paramref name="setup"/>.</summary>
     public World Fresh(ClusterSetup setup) => new() { Model = setup.NewCluster() };
+
+    /// <summary>Schedule <paramref name="s"/>, whose runs are those of <paramref name="twin"/> (the same states in the same order): covered, not executed.</summary>
+    public static ScheduleResult SameRuns(Schedule s, ScheduleResult twin)
+    {
+        var r = new ScheduleResult
+        {
+            Schedule = s, Invocations = twin.Invocations, CoveredStates = twin.States + twin.CoveredStates, Final = twin.Final,
+            Applicable = twin.Applicable, MinHolders = twin.MinHolders, Note = twin.Note, SameAs = twin.Schedule.ToString(),
+        };
+        r.Runs.Add($"the runs of {twin.Schedule}: the fault it set at step {twin.Schedule.FaultStep} was still unread at the start of step {s.FaultStep}");
+        return r;
+    }
 
     public ScheduleResult Begin(Schedule s, ClusterSetup setup)
     {
@@ -141,6 +159,7 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
     {
         var first = Invoke(w, new InvocationSpec { Fault = s.Fault, FaultStep = s.FaultStep, FaultNode = s.FaultNode });
         if (!first.FaultApplied) { _result!.Applicable = false; _result.Note = "the fault had nothing to act on"; }
+        _result!.FaultUnreadAt = first.FaultUnreadAt;
         if (first.Outcome.Success) { Finish(w, first); return; }
         Recover(w);
         Finish(w, Invoke(w, new InvocationSpec()));
@@ -271,7 +290,7 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
         var result = new InvocationResult
         {
             Outcome = outcome, Mutations = inv.Mutations, StepsStarted = inv.Steps.ToList(), Prompts = inv.Prompts,
-            StoppedByUs = inv.StopRequested, FaultApplied = inv.FaultApplied,
+            StoppedByUs = inv.StopRequested, FaultApplied = inv.FaultApplied, FaultUnreadAt = inv.FaultUnreadAt.ToList(),
         };
         CheckEnd(w, inv, result);
         _result.Runs.Add($"run {w.Invocations}{Describe(spec)}: {(inv.StopRequested ? "stopped by the explorer" : outcome.Describe())}" +
@@ -393,6 +412,12 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
             var target = inv.Spec.FaultNode is null ? null : m.Node(inv.Spec.FaultNode);
             inv.FaultApplied = m.Inject(kind, target);
             if (inv.FaultApplied && kind is FaultKind.KillNode) _world.Dead.Add(target!.Name);
+        }
+        else if (inv.FaultApplied && !inv.FaultRead && inv.Spec.Fault is { } latent && ModelCluster.IsLatent(latent))
+        {
+            // Until the model reads it, a latent fault changes nothing: this step starts as in the run without it.
+            if (_world!.Model.Consulted.Contains((inv.Spec.FaultNode!, latent))) inv.FaultRead = true;
+            else inv.FaultUnreadAt.Add(index);
         }
     }
 

@@ -15,6 +15,8 @@ public sealed class ScheduleLine
     public int Invocations { get; set; }
     public int Executed { get; set; }
     public long CoveredStates { get; set; }
+    /// <summary>The schedule whose runs this one's are (a latent fault set at an earlier step), when taken whole from it.</summary>
+    public string? SameAs { get; set; }
     public string Final { get; set; } = "";
     public bool Applicable { get; set; }
     public int MinHolders { get; set; }
@@ -23,7 +25,7 @@ public sealed class ScheduleLine
     public static ScheduleLine Of(ScheduleResult r) => new()
     {
         Schedule = r.Schedule.ToString(), Kind = r.Schedule.Kind.ToString(), Violations = r.Violations, States = r.States,
-        Invocations = r.Invocations, Executed = r.Executed, CoveredStates = r.CoveredStates, Final = r.Final, Applicable = r.Applicable, MinHolders = r.MinHolders == int.MaxValue ? -1 : r.MinHolders, Note = r.Note,
+        Invocations = r.Invocations, Executed = r.Executed, CoveredStates = r.CoveredStates, SameAs = r.SameAs, Final = r.Final, Applicable = r.Applicable, MinHolders = r.MinHolders == int.MaxValue ? -1 : r.MinHolders, Note = r.Note,
     };
 
     public string ToJson() => JsonSerializer.Serialize(this);
@@ -54,7 +56,7 @@ public sealed class Summary
                 foreach (var v in l.Violations) Console.WriteLine("    " + v);
                 Console.WriteLine($"    replay: {_replayPrefix} --replay {l.Schedule}");
             }
-            else if (_verbose) Console.WriteLine($"  {l.Schedule}: {l.Final}{(l.Applicable ? "" : " (not applicable: " + l.Note + ")")}, {l.Invocations} run(s) ({l.Executed} executed), {l.States} states checked, {l.CoveredStates} covered");
+            else if (_verbose) Console.WriteLine($"  {l.Schedule}: {l.Final}{(l.Applicable ? "" : " (not applicable: " + l.Note + ")")}, {l.Invocations} run(s) ({l.Executed} executed), {l.States} states checked, {l.CoveredStates} covered{(l.SameAs is null ? "" : ", the runs of " + l.SameAs)}");
             if (_lines.Count % 500 == 0)
                 Console.WriteLine($"  ... {_lines.Count} schedules, {_lines.Sum(x => x.States)} states, {_lines.Sum(x => x.Violations.Count)} violations, {_clock.Elapsed.TotalMinutes:0.0} min");
         }
@@ -79,12 +81,14 @@ public sealed class Summary
             var invocations = _lines.Sum(l => l.Invocations);
             var executed = _lines.Sum(l => l.Executed);
             var covered = _lines.Sum(l => l.CoveredStates);
+            var whole = applicable.Count(l => l.SameAs is not null);
             var rate = schedules / Math.Max(elapsed.TotalMinutes, 1e-9);
             Console.WriteLine();
             Console.WriteLine($"schedules explored: {schedules}" + (schedules == _lines.Count ? "" : $" ({_lines.Count - schedules} more had nothing to act on)"));
             foreach (var g in applicable.GroupBy(l => l.Kind).OrderBy(g => g.Key, StringComparer.Ordinal))
                 Console.WriteLine($"  {g.Key,-10} {g.Count(),7}");
-            Console.WriteLine($"Invoke-KmSafeUpgrade runs: {invocations}, of which {executed} executed; the other {invocations - executed} started from a world (model, journal) and with a command an executed run had, and took its effect");
+            if (whole > 0) Console.WriteLine($"  of which {whole} latent-fault schedules have the runs of the same fault set at an earlier step, still unread by the model at theirs");
+            Console.WriteLine($"Invoke-KmSafeUpgrade runs: {invocations}, of which {executed} executed; the other {invocations - executed} were not run again: each started from the world (model, journal) and with the command of an executed run, or is a run of a latent-fault schedule taken whole");
             Console.WriteLine($"states checked: {states} (the {invocations - executed} runs not executed again passed {covered} more, checked in their twins)");
             Console.WriteLine($"violations: {violations}");
             Console.WriteLine($"time: {elapsed.TotalSeconds:0.0} s; {rate:0} schedules/minute, {executed / Math.Max(elapsed.TotalMinutes, 1e-9):0} executed runs/minute; load average {string.Join(", ", loadSamples)}");

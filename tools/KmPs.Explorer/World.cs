@@ -55,6 +55,8 @@ public sealed class InvocationResult
     public int Prompts { get; init; }
     public bool StoppedByUs { get; init; }
     public bool FaultApplied { get; init; }
+    /// <summary>For a latent fault (ModelCluster.IsLatent): the later steps at whose start the model had not read it yet.</summary>
+    public IReadOnlyList<int> FaultUnreadAt { get; init; } = Array.Empty<int>();
 
     /// <summary>Every point this invocation could have been stopped at: after each mutating call, at each step's start.</summary>
     public IEnumerable<StopPoint> Boundaries =>
