@@ -1,36 +1,7 @@
 using KmPs.Core.Status;
+using KmPs.Tools;
 
 namespace KmPs.Chaos;
-
-public enum FaultKind
-{
-    /// <summary>An upgrading node exits after receiving the secret, before sealing it.</summary>
-    CrashWhileReplicating,
-    /// <summary>A node, as a replication source, refuses every request.</summary>
-    ReplicationRefused,
-    /// <summary>Peers cannot reach a node for replication.</summary>
-    PeerUnreachable,
-    /// <summary>Every registration attempt of a node fails.</summary>
-    RegistrationFails,
-    /// <summary>Sealing the replicated secret fails with an I/O error on an upgrading node.</summary>
-    SealWriteError,
-    /// <summary>An upgrading node opens its control socket late.</summary>
-    SlowStart,
-    /// <summary>A node process is killed (SIGKILL) mid-run.</summary>
-    KillNode,
-    /// <summary>The orchestrator's pipeline is stopped (PowerShell.Stop), then the same command runs again.</summary>
-    StopOrchestrator,
-    /// <summary>The operator answers No at one -Confirm prompt.</summary>
-    DeclinePrompt,
-    /// <summary>The first call names a wrong ORC; the operator then runs the right one.</summary>
-    WrongOrc,
-    /// <summary>With a stopped orchestrator: before the same command runs again, the operator starts every stopped node by hand (the tool's own advice for a stopped node).</summary>
-    RestartedByHand,
-    /// <summary>The inventory lists one node twice, under another name and a linked data dir; the operator then removes the alias.</summary>
-    AliasEntry,
-    /// <summary>A node's config moves its control socket out of the data dir (24.0+ common.internal_socket_path); the inventory assumes the default.</summary>
-    SocketElsewhere,
-}
 
 /// <summary>A fault and when (milliseconds after the main call started) it is applied.</summary>
 public sealed record ScheduledFault(FaultKind Kind, string? Node, int AtMs, int Value)
@@ -67,14 +38,15 @@ public sealed class RunPlan
     public ScheduledFault? Fault(FaultKind kind) => Faults.FirstOrDefault(f => f.Kind == kind);
 
     public override string ToString() =>
-        $"{Nodes} nodes, {GenerationText(Generation)}, epoch {EpochMs} ms, upgrade in {UpgradeInEpochs} epochs, timeout {TimeoutSec} s; " +
+        $"{Nodes} nodes, {Generations.Text(Generation)}, epoch {EpochMs} ms, upgrade in {UpgradeInEpochs} epochs, timeout {TimeoutSec} s; " +
         $"faults: {(Faults.Count == 0 ? "none" : string.Join(", ", Faults))}";
 
-    public static string GenerationText(SchemaGeneration g) => g switch
+    /// <summary>The kinds chaos draws from, in this order (a seed's schedules depend on it).</summary>
+    public static readonly FaultKind[] Kinds =
     {
-        SchemaGeneration.V22_2 => "22.2",
-        SchemaGeneration.V23_0 => "23.0",
-        _ => "24",
+        FaultKind.CrashWhileReplicating, FaultKind.ReplicationRefused, FaultKind.PeerUnreachable, FaultKind.RegistrationFails,
+        FaultKind.SealWriteError, FaultKind.SlowStart, FaultKind.KillNode, FaultKind.StopOrchestrator, FaultKind.DeclinePrompt,
+        FaultKind.WrongOrc, FaultKind.RestartedByHand, FaultKind.AliasEntry, FaultKind.SocketElsewhere,
     };
 
     public static RunPlan Generate(int seed, int index, bool quick)
@@ -94,7 +66,7 @@ public sealed class RunPlan
         // 0, 1 or 2 faults (20/40/40), of distinct kinds.
         var roll = rng.Next(10);
         var count = roll < 2 ? 0 : roll < 6 ? 1 : 2;
-        var kinds = Enum.GetValues<FaultKind>().OrderBy(_ => rng.Next()).Take(count).ToList();
+        var kinds = Kinds.OrderBy(_ => rng.Next()).Take(count).ToList();
         // A node restarted by hand between two calls needs a call that stops.
         if (kinds.Contains(FaultKind.RestartedByHand) && !kinds.Contains(FaultKind.StopOrchestrator)) kinds.Add(FaultKind.StopOrchestrator);
         string Pick(IReadOnlyList<string> from) => from[rng.Next(from.Count)];

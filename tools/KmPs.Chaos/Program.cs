@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using KmPs.Chaos;
-using KmPs.Simulator;
+using KmPs.Tools;
 
 // Chaos runs of Invoke-KmSafeUpgrade against simulated key manager clusters.
 //
@@ -13,10 +13,7 @@ using KmPs.Simulator;
 // of the seed alone; --list prints the schedules without running them. --quick: 12 runs unless --runs is given, and -TimeoutSec 8.
 
 const string Usage = "usage: KmPs.Chaos [--runs N] [--seed S] [--parallel P] [--quick] [--run K] [--list] [--no-recover] [--keep] [--log-dir DIR]";
-Options o;
-try { o = Options.Parse(args); }
-catch (ArgumentException e) { Console.Error.WriteLine($"error: {e.Message}\n{Usage}"); return 2; }
-if (o.Optional("help") is not null) { Console.WriteLine(Usage); return 0; }
+if (ToolArgs.Parse(args, Usage, out var exit) is not { } o) return exit;
 
 var quick = o.Optional("quick") is not null;
 var seed = o.Int("seed", (Environment.TickCount & 0x7fffffff) % 100000);

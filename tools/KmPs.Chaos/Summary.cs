@@ -1,3 +1,4 @@
+using KmPs.Tools;
 namespace KmPs.Chaos;
 
 /// <summary>The per-run line and the final figures.</summary>
@@ -7,7 +8,7 @@ public static class Summary
     {
         var p = r.Plan;
         var faults = p.Faults.Count == 0 ? "no faults" : string.Join(", ", p.Faults.Select(f => r.Injected.Contains(f.Kind) ? f.ToString() : f + "[not applied]"));
-        Console.WriteLine($"[{done,3}/{of}] run {p.Index,3}: {p.Nodes} nodes {RunPlan.GenerationText(p.Generation),-4} {p.EpochMs} ms | {faults} | " +
+        Console.WriteLine($"[{done,3}/{of}] run {p.Index,3}: {p.Nodes} nodes {Generations.Text(p.Generation),-4} {p.EpochMs} ms | {faults} | " +
                           $"{r.Outcome} | min holders {Show(r.MinHolders)} (live {Show(r.MinLiveHolders)}) | {r.Duration.TotalSeconds:0.0} s");
         foreach (var v in r.Violations) Console.WriteLine($"      VIOLATION {v}");
         foreach (var n in r.Notes) Console.WriteLine($"      note: {n}");
@@ -24,7 +25,7 @@ public static class Summary
         Console.WriteLine($"==== KmPs.Chaos summary (seed {seed}) ====");
         Console.WriteLine($"runs:                          {reports.Count}");
         Console.WriteLine($"  by size:                     {string.Join(", ", reports.GroupBy(r => r.Plan.Nodes).OrderBy(g => g.Key).Select(g => $"{g.Key} nodes: {g.Count()}"))}");
-        Console.WriteLine($"  by schema:                   {string.Join(", ", reports.GroupBy(r => RunPlan.GenerationText(r.Plan.Generation)).OrderBy(g => g.Key).Select(g => $"{g.Key}: {g.Count()}"))}");
+        Console.WriteLine($"  by schema:                   {string.Join(", ", reports.GroupBy(r => Generations.Text(r.Plan.Generation)).OrderBy(g => g.Key).Select(g => $"{g.Key}: {g.Count()}"))}");
         var scheduled = reports.SelectMany(r => r.Plan.Faults.Select(f => f.Kind)).ToList();
         var injected = reports.SelectMany(r => r.Injected).ToList();
         Console.WriteLine($"faults injected:               {injected.Count} (of {scheduled.Count} scheduled; the rest fell after the run had ended)");

@@ -3,6 +3,7 @@ using KmPs.Explorer.Model;
 using KmPs.Core.Inventory;
 using KmPs.Simulator.Cluster;
 using KmPs.Core.Status;
+using KmPs.Tools;
 
 namespace KmPs.Explorer;
 
@@ -28,7 +29,7 @@ public sealed class ClusterSetup
 
     public static ClusterSetup Create(string dir, int nodes, SchemaGeneration g)
     {
-        var layout = new ClusterLayout(Path.Combine(dir, $"n{nodes}-g{Schedule.GenerationText(g)}"));
+        var layout = new ClusterLayout(Path.Combine(dir, $"n{nodes}-g{Generations.Text(g)}"));
         Directory.CreateDirectory(layout.BundlesDir);
         // The simulator's ORCs (ClusterBuilder.WriteOrc): its legacy manifest before 24.0, components after.
         var kind = g >= SchemaGeneration.V24 ? OrcLayout.Components : OrcLayout.Legacy;
@@ -48,7 +49,9 @@ public sealed class ClusterSetup
             LogPath = n.LogPath,
         });
         var inventoryPath = Path.Combine(layout.Root, "inventory.json");
-        File.WriteAllText(inventoryPath, InventoryFile.ToJson(inventory));
+        // Written once (workers over the parent's clusters find it there, and may be reading it).
+        var json = InventoryFile.ToJson(inventory);
+        if (!File.Exists(inventoryPath) || File.ReadAllText(inventoryPath) != json) File.WriteAllText(inventoryPath, json);
         return new ClusterSetup
         {
             Nodes = nodes, Generation = g, InventoryPath = inventoryPath, BundlePath = newOrc.Path,

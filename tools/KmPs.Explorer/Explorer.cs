@@ -2,6 +2,7 @@ using KmPs.Explorer.Model;
 using KmPs.Core.Inventory;
 using KmPs.Core.Orchestration;
 using KmPs.Core.Status;
+using KmPs.Tools;
 
 namespace KmPs.Explorer;
 
@@ -14,6 +15,13 @@ namespace KmPs.Explorer;
 public sealed class Explorer(ScheduleRunner runner, Action<ScheduleResult> report)
 {
     public static readonly ScheduleKind[] AllKinds = { ScheduleKind.Base, ScheduleKind.Stop, ScheduleKind.HandStart, ScheduleKind.Prompt, ScheduleKind.Fault };
+
+    /// <summary>The faults the model's nodes take (ModelCluster.Inject), one at each step of a run.</summary>
+    public static readonly FaultKind[] FaultKinds =
+    {
+        FaultKind.CrashWhileReplicating, FaultKind.ReplicationRefused, FaultKind.PeerUnreachable, FaultKind.RegistrationFails,
+        FaultKind.SealWriteError, FaultKind.SlowStart, FaultKind.KillNode, FaultKind.RestartedByHand, FaultKind.PolicyDenies,
+    };
 
     /// <summary>The work items of a cluster, in a fixed order: each is one or more schedules.</summary>
     private sealed record Item(string Label, Action Run);
@@ -47,8 +55,13 @@ public sealed class Explorer(ScheduleRunner runner, Action<ScheduleResult> repor
                 }
         }
         if (kinds.Contains(ScheduleKind.Fault))
-            foreach (var s in FaultSchedules(setup, plan))
+        {
+            var faults = FaultSchedules(setup, plan).ToList();
+            foreach (var s in faults.Where(f => !ModelCluster.IsLatent(f.Fault)))
                 items.Add(new Item(s.ToString(), () => report(runner.Run(s, setup))));
+            foreach (var group in faults.Where(f => ModelCluster.IsLatent(f.Fault)).GroupBy(f => (f.Fault, f.FaultNode)))
+                items.Add(new Item($"fault:{group.Key.Fault}@*:{group.Key.FaultNode}", () => LatentFaults(setup, group.OrderBy(f => f.FaultStep).ToList())));
+        }
 
         var chosen = Enumerable.Range(0, items.Count).Where(i => i % shards == shard).ToList();
         if (limit is { } cap && chosen.Count > cap)
@@ -90,6 +103,33 @@ public sealed class Explorer(ScheduleRunner runner, Action<ScheduleResult> repor
         }
     }
 
+    /// <summary>
+    /// One latent fault (a flag the model's rules read later: ModelCluster.IsLatent) on one node, set at
+    /// each step in turn. Until the model reads the flag, the cluster behaves as without it, so the run
+    /// with the fault set at step s is the unfaulted run up to the start of every later step s' at
+    /// which the fault is still unread; there it is in the very state the run with the fault set at
+    /// s' is in once it sets it: the same model (the flag set, nothing else changed), journal and
+    /// orchestrator (at the start of s', having seen the same answers). Those schedules have the same
+    /// future, and are taken whole from the run at s, which checked every state of it.
+    /// </summary>
+    private void LatentFaults(ClusterSetup setup, IReadOnlyList<Schedule> byStep)
+    {
+        var twins = new Dictionary<int, ScheduleResult>();
+        foreach (var s in byStep)
+        {
+            if (twins.TryGetValue(s.FaultStep, out var twin))
+            {
+                report(ScheduleRunner.SameRuns(s, twin));
+                continue;
+            }
+            var r = runner.Run(s, setup);
+            report(r);
+            // A schedule with a violation is never reused: each one that has it reports it with its own replay line.
+            if (r.Violations.Count == 0 && r.Applicable)
+                foreach (var later in r.FaultUnreadAt) twins.TryAdd(later, r);
+        }
+    }
+
     /// <summary>The plan the module makes for a fresh cluster (UpgradePlanner, the same inputs as the pre-flight gives it).</summary>
     public static UpgradePlan Plan(ClusterSetup setup)
     {
@@ -116,7 +156,7 @@ public sealed class Explorer(ScheduleRunner runner, Action<ScheduleResult> repor
         foreach (var step in steps)
         {
             var s = step.Index;
-            foreach (var kind in Enum.GetValues<FaultKind>())
+            foreach (var kind in FaultKinds)
             {
                 IEnumerable<string?> targets = kind switch
                 {

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using KmPs.Explorer;
-using KmPs.Simulator;
+using KmPs.Tools;
 using KmPs.Core.Status;
 
 // The schedule explorer: the real Invoke-KmSafeUpgrade, in one pwsh engine per worker, against an
@@ -10,7 +10,7 @@ using KmPs.Core.Status;
 // outside, on the model, after every host call and every pause.
 //
 //   dotnet run -c Release --project tools/KmPs.Explorer -- [--nodes 2-5] [--generations all|22.2,23.0,24]
-//        [--kinds base,stop,handstart,prompt,fault] [--parallel 2] [--limit N] [--replay SCHEDULE] [--verbose]
+//        [--kinds base,stop,handstart,prompt,fault] [--parallel 2] [--limit N] [--replay SCHEDULE] [--verbose] [--no-memo]
 //
 // --limit N: at most N work items per cluster, spread over all kinds (an item is one schedule, or for
 // stops every schedule first stopped at one point). --kinds picks the kinds. --replay runs one
@@ -18,11 +18,8 @@ using KmPs.Core.Status;
 // Invoke-KmSafeUpgrade runs with -TimeoutSec 20 and -NodeTimeoutSec 10: seconds of model time, in which
 // an epoch lasts 2 s.
 
-const string Usage = "usage: KmPs.Explorer [--nodes 2-5] [--generations all|22.2,23.0,24] [--kinds base,stop,handstart,prompt,fault] [--parallel P] [--limit N] [--replay SCHEDULE] [--verbose]";
-Options o;
-try { o = Options.Parse(args); }
-catch (ArgumentException e) { Console.Error.WriteLine($"error: {e.Message}\n{Usage}"); return 2; }
-if (o.Optional("help") is not null) { Console.WriteLine(Usage); return 0; }
+const string Usage = "usage: KmPs.Explorer [--nodes 2-5] [--generations all|22.2,23.0,24] [--kinds base,stop,handstart,prompt,fault] [--parallel P] [--limit N] [--replay SCHEDULE] [--verbose] [--no-memo]";
+if (ToolArgs.Parse(args, Usage, out var exit) is not { } o) return exit;
 
 var work = Path.Combine("/dev/shm", $"kmexplore-{Environment.ProcessId}");
 if (!Directory.Exists("/dev/shm")) work = Path.Combine(Path.GetTempPath(), $"kmexplore-{Environment.ProcessId}");
@@ -32,21 +29,40 @@ try
 
     var (lo, hi) = Range(o.Optional("nodes") ?? "2-5");
     var generations = (o.Optional("generations") ?? "all") == "all"
-        ? new[] { SchemaGeneration.V22_2, SchemaGeneration.V23_0, SchemaGeneration.V24 }
-        : o.Optional("generations")!.Split(',').Select(Schedule.ParseGeneration).ToArray();
+        ? Generations.All
+        : o.Optional("generations")!.Split(',').Select(Generations.Parse).ToArray();
     var kinds = (o.Optional("kinds") is { } k ? k.Split(',').Select(x => Enum.Parse<ScheduleKind>(x, ignoreCase: true)) : Explorer.AllKinds).ToHashSet();
     var limit = o.Optional("limit") is not null ? o.Int("limit", 0) : (int?)null;
     var parallel = Math.Max(1, o.Int("parallel", 2));
     var shard = o.Optional("shard");
     var verbose = o.Optional("verbose") is not null;
-    var setupDir = Path.Combine(work, "clusters");
-    var clusters = Enumerable.Range(lo, hi - lo + 1).SelectMany(n => generations.Select(g => ClusterSetup.Create(setupDir, n, g))).ToList();
+    var memoize = o.Optional("no-memo") is null;
+    // Workers use the clusters' files the parent wrote (writing an ORC signs it with a signer key
+    // generated once a process: seconds of RSA key generation saved in each worker).
+    var setupDir = o.Optional("setup-dir") ?? Path.Combine(work, "clusters");
+    var specs = Enumerable.Range(lo, hi - lo + 1).SelectMany(n => generations.Select(g => (Nodes: n, Generation: g))).ToList();
+    ClusterSetup Setup(int i) => ClusterSetup.Create(setupDir, specs[i].Nodes, specs[i].Generation);
 
+    void Emit(ScheduleLine l) { lock (Console.Out) Console.WriteLine("SCHEDULE " + l.ToJson()); }
+    if (o.Optional("worker") is not null)
+    {
+        // A worker process: one engine (started while the parent writes the clusters); whole clusters
+        // as the parent hands them out (NEXT, then an index on stdin), so that an invocation's twins,
+        // which come from the same cluster, are found.
+        using var runner = new ScheduleRunner(Path.Combine(work, "worker")) { Memoize = memoize };
+        var explorer = new Explorer(runner, r => Emit(ScheduleLine.Of(r)));
+        while (true)
+        {
+            lock (Console.Out) Console.WriteLine("NEXT");
+            if (Console.In.ReadLine() is not { } line) return 0;
+            explorer.Explore(Setup(int.Parse(line)), kinds, 0, 1, limit);
+        }
+    }
     if (shard is not null)
     {
-        // A worker process: one engine, its share of every cluster's schedules, one JSON line each.
+        // A worker process over fewer clusters than workers: its share of every cluster's work items.
         var parts = shard.Split('/');
-        RunShard(clusters, kinds, int.Parse(parts[0]), int.Parse(parts[1]), limit, work, l => { lock (Console.Out) Console.WriteLine("SCHEDULE " + l.ToJson()); });
+        RunShard(specs.Select((_, i) => Setup(i)).ToList(), kinds, int.Parse(parts[0]), int.Parse(parts[1]), limit, memoize, work, Emit);
         return 0;
     }
 
@@ -56,10 +72,25 @@ try
     var summary = new Summary(verbose, replayPrefix);
     var loads = new List<string> { Summary.LoadAverage() };
     using var sampler = new Timer(_ => { lock (loads) loads.Add(Summary.LoadAverage()); }, null, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
-    if (parallel == 1) RunShard(clusters, kinds, 0, 1, limit, work, summary.Add);
+    List<ClusterSetup> clusters;
+    if (parallel == 1)
+    {
+        clusters = specs.Select((_, i) => Setup(i)).ToList();
+        RunShard(clusters, kinds, 0, 1, limit, memoize, work, summary.Add);
+    }
     else
     {
-        var children = Enumerable.Range(0, parallel).Select(i => StartWorker(args, i, parallel, summary)).ToList();
+        // Whole clusters, the largest first, to whichever worker is free (they start their engines
+        // while the clusters are written); fewer clusters than workers: every cluster's items split.
+        var queue = specs.Count >= parallel
+            ? new Queue<int>(Enumerable.Range(0, specs.Count).OrderByDescending(i => specs[i].Nodes).ThenByDescending(i => specs[i].Generation))
+            : null;
+        using var ready = new ManualResetEventSlim();
+        var children = new List<Process>();
+        if (queue is not null) children.AddRange(Enumerable.Range(0, parallel).Select(i => StartWorker(args, i, parallel, setupDir, queue, ready, summary)));
+        clusters = specs.Select((_, i) => Setup(i)).ToList();
+        ready.Set();
+        if (queue is null) children.AddRange(Enumerable.Range(0, parallel).Select(i => StartWorker(args, i, parallel, setupDir, null, ready, summary)));
         foreach (var c in children) c.WaitForExit();
         foreach (var c in children.Where(c => c.ExitCode != 0)) Console.WriteLine($"worker {c.Id} exited with {c.ExitCode}");
         if (children.Any(c => c.ExitCode != 0)) return 3;
@@ -83,25 +114,41 @@ static (int, int) Range(string s)
     return (a, b);
 }
 
-static void RunShard(IReadOnlyList<ClusterSetup> clusters, ISet<ScheduleKind> kinds, int shard, int shards, int? limit, string work, Action<ScheduleLine> report)
+static void RunShard(IReadOnlyList<ClusterSetup> clusters, ISet<ScheduleKind> kinds, int shard, int shards, int? limit, bool memoize, string work, Action<ScheduleLine> report)
 {
-    using var runner = new ScheduleRunner(Path.Combine(work, $"shard{shard}"));
+    using var runner = new ScheduleRunner(Path.Combine(work, $"shard{shard}")) { Memoize = memoize };
     var explorer = new Explorer(runner, r => report(ScheduleLine.Of(r)));
     foreach (var c in clusters) explorer.Explore(c, kinds, shard, shards, limit);
 }
 
-static Process StartWorker(string[] args, int shard, int shards, Summary summary)
+/// <summary>A worker process: with a queue, it asks for clusters (NEXT) and gets their indices on stdin; without, it runs shard <paramref name="shard"/>.</summary>
+static Process StartWorker(string[] args, int shard, int shards, string setupDir, Queue<int>? queue, ManualResetEventSlim ready, Summary summary)
 {
-    var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
+    var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardInput = queue is not null, UseShellExecute = false };
     if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") psi.ArgumentList.Add(typeof(Explorer).Assembly.Location);
     foreach (var a in args) psi.ArgumentList.Add(a);
-    psi.ArgumentList.Add("--shard");
-    psi.ArgumentList.Add($"{shard}/{shards}");
+    if (queue is null)
+    {
+        psi.ArgumentList.Add("--shard");
+        psi.ArgumentList.Add($"{shard}/{shards}");
+    }
+    else psi.ArgumentList.Add("--worker");
+    psi.ArgumentList.Add("--setup-dir");
+    psi.ArgumentList.Add(setupDir);
     var p = Process.Start(psi)!;
     p.OutputDataReceived += (_, e) =>
     {
         if (e.Data is null) return;
         if (e.Data.StartsWith("SCHEDULE ", StringComparison.Ordinal) && ScheduleLine.FromJson(e.Data[9..]) is { } l) summary.Add(l);
+        else if (e.Data == "NEXT" && queue is not null)
+        {
+            ready.Wait();
+            lock (queue)
+            {
+                if (queue.TryDequeue(out var next)) { p.StandardInput.WriteLine(next); p.StandardInput.Flush(); }
+                else p.StandardInput.Close();
+            }
+        }
         else Console.WriteLine($"[worker {shard}] {e.Data}");
     };
     p.BeginOutputReadLine();

@@ -1,6 +1,7 @@
 using System.Globalization;
 using KmPs.Explorer.Model;
 using KmPs.Core.Status;
+using KmPs.Tools;
 
 namespace KmPs.Explorer;
 
@@ -52,21 +53,6 @@ public sealed record Schedule(int Nodes, SchemaGeneration Generation, ScheduleKi
     public int FaultStep { get; init; }
     public string? FaultNode { get; init; }
 
-    public static string GenerationText(SchemaGeneration g) => g switch
-    {
-        SchemaGeneration.V22_2 => "22.2",
-        SchemaGeneration.V23_0 => "23.0",
-        _ => "24",
-    };
-
-    public static SchemaGeneration ParseGeneration(string s) => s switch
-    {
-        "22.2" or "22" => SchemaGeneration.V22_2,
-        "23.0" or "23" => SchemaGeneration.V23_0,
-        "24" or "24.0" or "24+" => SchemaGeneration.V24,
-        _ => throw new FormatException($"'{s}' is not a status generation (22.2, 23.0, 24)"),
-    };
-
     public override string ToString()
     {
         var what = Kind switch
@@ -78,7 +64,7 @@ public sealed record Schedule(int Nodes, SchemaGeneration Generation, ScheduleKi
             ScheduleKind.HandStart => "handstart:" + string.Join(",", Stops),
             _ => "?",
         };
-        return $"n{Nodes}/g{GenerationText(Generation)}/{what}";
+        return $"n{Nodes}/g{Generations.Text(Generation)}/{what}";
     }
 
     public static Schedule Parse(string text)
@@ -87,7 +73,7 @@ public sealed record Schedule(int Nodes, SchemaGeneration Generation, ScheduleKi
         if (parts.Length != 3 || !parts[0].StartsWith('n') || !parts[1].StartsWith('g'))
             throw new FormatException($"'{text}' is not a schedule (n<nodes>/g<generation>/<what>)");
         var nodes = int.Parse(parts[0][1..], CultureInfo.InvariantCulture);
-        var generation = ParseGeneration(parts[1][1..]);
+        var generation = Generations.Parse(parts[1][1..]);
         var what = parts[2];
         var colon = what.IndexOf(':');
         var head = colon < 0 ? what : what[..colon];
@@ -113,7 +99,7 @@ public sealed record Schedule(int Nodes, SchemaGeneration Generation, ScheduleKi
         var where = at[1].Split(':');
         return new Schedule(nodes, g, ScheduleKind.Fault)
         {
-            Fault = Enum.Parse<FaultKind>(at[0]),
+            Fault = Explorer.FaultKinds.Single(k => k.ToString() == at[0]),
             FaultStep = int.Parse(where[0], CultureInfo.InvariantCulture),
             FaultNode = where.Length > 1 ? where[1] : null,
         };

@@ -13,8 +13,14 @@ public sealed class ScheduleResult
 {
     public required Schedule Schedule { get; init; }
     public List<string> Violations { get; } = new();
+    /// <summary>States checked: after every host call and pause of the invocations this schedule ran.</summary>
     public long States { get; set; }
+    /// <summary>The schedule's invocations of Invoke-KmSafeUpgrade (those shared with an earlier schedule's prefix not counted again).</summary>
     public int Invocations { get; set; }
+    /// <summary>Of <see cref="Invocations"/>, those run; the others started from a world and command an explored invocation had (<see cref="ScheduleRunner.Invoke"/>).</summary>
+    public int Executed { get; set; }
+    /// <summary>States of the invocations not run again (checked when their twin ran).</summary>
+    public long CoveredStates { get; set; }
     /// <summary>How the last invocation ended: "completed", or the ErrorId of a clear stop.</summary>
     public string Final { get; set; } = "";
     public bool Finished => Final == "completed";
@@ -24,6 +30,10 @@ public sealed class ScheduleResult
     public string? Note { get; set; }
     /// <summary>How each invocation ended, in order (for a replay).</summary>
     public List<string> Runs { get; } = new();
+    /// <summary>A latent fault's schedule: the later steps of its first run at whose start the model had not read the fault yet.</summary>
+    public IReadOnlyList<int> FaultUnreadAt { get; set; } = Array.Empty<int>();
+    /// <summary>Taken whole from this schedule (<see cref="Explorer"/>): its runs are the same.</summary>
+    public string? SameAs { get; set; }
 }
 
 /// <summary>
@@ -57,8 +67,11 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
         public readonly List<int> Steps = new();
         public int Prompts;
         public int? DeclinedAfter;
-        public bool StopPending, StopRequested, FaultApplied, HolderViolation;
-        public Thread? Stopper;
+        public bool StopPending, StopRequested, FaultApplied, HolderViolation, FaultRead;
+        /// <summary>Steps after the fault's at whose start the model had not read the (latent) fault yet.</summary>
+        public readonly List<int> FaultUnreadAt = new();
+        /// <summary>Completed once the explorer's stop of this invocation's pipeline is through.</summary>
+        public readonly TaskCompletionSource StopDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public readonly Queue<string> Output = new();
     }
 
@@ -77,6 +90,8 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
 
     public void Dispose()
     {
+        _stops.CompleteAdding();
+        _stopper?.Join();
         _engine.Dispose();
         _clock.Dispose();
     }
@@ -85,6 +100,18 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
 
     /// <summary>A new world over a fresh cluster of <paramref name="setup"/>.</summary>
     public World Fresh(ClusterSetup setup) => new() { Model = setup.NewCluster() };
+
+    /// <summary>Schedule <paramref name="s"/>, whose runs are those of <paramref name="twin"/> (the same states in the same order): covered, not executed.</summary>
+    public static ScheduleResult SameRuns(Schedule s, ScheduleResult twin)
+    {
+        var r = new ScheduleResult
+        {
+            Schedule = s, Invocations = twin.Invocations, CoveredStates = twin.States + twin.CoveredStates, Final = twin.Final,
+            Applicable = twin.Applicable, MinHolders = twin.MinHolders, Note = twin.Note, SameAs = twin.Schedule.ToString(),
+        };
+        r.Runs.Add($"the runs of {twin.Schedule}: the fault it set at step {twin.Schedule.FaultStep} was still unread at the start of step {s.FaultStep}");
+        return r;
+    }
 
     public ScheduleResult Begin(Schedule s, ClusterSetup setup)
     {
@@ -132,6 +159,7 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
     {
         var first = Invoke(w, new InvocationSpec { Fault = s.Fault, FaultStep = s.FaultStep, FaultNode = s.FaultNode });
         if (!first.FaultApplied) { _result!.Applicable = false; _result.Note = "the fault had nothing to act on"; }
+        _result!.FaultUnreadAt = first.FaultUnreadAt;
         if (first.Outcome.Success) { Finish(w, first); return; }
         Recover(w);
         Finish(w, Invoke(w, new InvocationSpec()));
@@ -181,11 +209,75 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
         (s.Stop is null ? "" : $" stop at {s.Stop}") + (s.Confirm ? $" -Confirm ({s.Answer}@{s.PromptIndex})" : "") +
         (s.Fault is null ? "" : $" fault {s.Fault}@{s.FaultStep}{(s.FaultNode is null ? "" : ":" + s.FaultNode)}");
 
+    /// <summary>Invocations run, and those found explored (<see cref="Invoke"/>).</summary>
+    public long Executions { get; private set; }
+    public long MemoHits { get; private set; }
+
+    /// <summary>False: run every invocation, even one whose world and command an explored invocation had (--no-memo).</summary>
+    public bool Memoize { get; init; } = true;
+
+    /// <summary>An explored invocation without a violation: the world it left, how it ended, what it checked.</summary>
+    private sealed record Explored(World After, InvocationResult Result, long States, int MinHolders, string Run);
+
+    private readonly Dictionary<string, Explored> _explored = new(StringComparer.Ordinal);
+    private ClusterSetup? _exploredSetup;
+    private const int MaxExplored = 100_000;
+
+    /// <summary>
+    /// One invocation of Invoke-KmSafeUpgrade over <paramref name="w"/>. The model, the module and the
+    /// explorer's checks are deterministic: an invocation is a function of its world (<see cref="WorldKey"/>:
+    /// model, journal, what the end checks read) and its command (stop point, prompt answers, fault).
+    /// So when a schedule's prefix reaches a world from which this command already ran without a
+    /// violation (stopped at X, resumed and stopped at Y, the world at Y is the one a single stop at a
+    /// later point left; a recovered fault's world is another fault's), its effect is taken from that
+    /// run: the same end world, outcome and checks, counted as covered, not executed. Every distinct
+    /// (world, command) still runs with every check; one with a violation is never reused, so each
+    /// schedule that reaches it reports it with its own replay line.
+    /// </summary>
     public InvocationResult Invoke(World w, InvocationSpec spec)
+    {
+        if (!Memoize) return Execute(w, spec);
+        if (!ReferenceEquals(_exploredSetup, _setup) || _explored.Count >= MaxExplored)
+        {
+            _explored.Clear();
+            _exploredSetup = _setup;
+        }
+        var key = WorldKey.Of(w) + "\ncommand " + Key(spec);
+        var r = _result!;
+        if (_explored.TryGetValue(key, out var seen))
+        {
+            MemoHits++;
+            w.Become(seen.After);
+            w.Invocations++;
+            r.Invocations++;
+            r.CoveredStates += seen.States;
+            r.MinHolders = Math.Min(r.MinHolders, seen.MinHolders);
+            r.Runs.Add($"run {w.Invocations}{Describe(spec)}: {seen.Run} (as an explored run from the same world)");
+            LastWorld = w;
+            return seen.Result;
+        }
+        var violations = r.Violations.Count;
+        var states = r.States;
+        var minHolders = r.MinHolders;
+        r.MinHolders = int.MaxValue;
+        var result = Execute(w, spec);
+        var runMin = r.MinHolders;
+        r.MinHolders = Math.Min(minHolders, runMin);
+        if (r.Violations.Count == violations)
+            _explored[key] = new Explored(w.Clone(), result, r.States - states, runMin, r.Runs[^1][(r.Runs[^1].IndexOf(": ", StringComparison.Ordinal) + 2)..]);
+        return result;
+    }
+
+    private static string Key(InvocationSpec s) =>
+        $"stop={s.Stop} confirm={s.Confirm} answer={s.Answer}@{s.PromptIndex} fault={s.Fault}@{s.FaultStep}:{s.FaultNode}";
+
+    private InvocationResult Execute(World w, InvocationSpec spec)
     {
         _world = w;
         w.Invocations++;
         _result!.Invocations++;
+        _result.Executed++;
+        Executions++;
         if (w.Journal is null) { if (File.Exists(_journalPath)) File.Delete(_journalPath); }
         else File.WriteAllText(_journalPath, w.Journal);
         var inv = _inv = new Current { Spec = spec, StartedAt = w.Model.Now };
@@ -193,12 +285,12 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
         UpgradeOutcome outcome;
         using (new Timer(_ => { Violation("hang: the invocation ran for 10 min of real time; stopped"); RequestStop(); }, null, RealTimeLimit, Timeout.InfiniteTimeSpan))
             outcome = _engine.Run(call);
-        inv.Stopper?.Join();
+        if (inv.StopRequested) inv.StopDone.Task.Wait();
         w.Journal = File.Exists(_journalPath) ? File.ReadAllText(_journalPath) : null;
         var result = new InvocationResult
         {
             Outcome = outcome, Mutations = inv.Mutations, StepsStarted = inv.Steps.ToList(), Prompts = inv.Prompts,
-            StoppedByUs = inv.StopRequested, FaultApplied = inv.FaultApplied,
+            StoppedByUs = inv.StopRequested, FaultApplied = inv.FaultApplied, FaultUnreadAt = inv.FaultUnreadAt.ToList(),
         };
         CheckEnd(w, inv, result);
         _result.Runs.Add($"run {w.Invocations}{Describe(spec)}: {(inv.StopRequested ? "stopped by the explorer" : outcome.Describe())}" +
@@ -222,13 +314,31 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
 
     // ---- stopping the pipeline
 
+    /// <summary>
+    /// Stops are made by one long-lived thread (PowerShell.Stop blocks until the pipeline has stopped,
+    /// so it cannot run on the pipeline thread); a thread started for every stop cost more than the run.
+    /// </summary>
+    private readonly System.Collections.Concurrent.BlockingCollection<Current> _stops = new();
+    private Thread? _stopper;
+
     private void RequestStop()
     {
         var inv = _inv;
         if (inv is null || inv.StopRequested) return;
         inv.StopRequested = true;
-        inv.Stopper = new Thread(() => _engine.Stop()) { IsBackground = true, Name = "explorer stop" };
-        inv.Stopper.Start();
+        if (_stopper is null)
+        {
+            _stopper = new Thread(() =>
+            {
+                foreach (var c in _stops.GetConsumingEnumerable())
+                {
+                    try { _engine.Stop(); }
+                    finally { c.StopDone.TrySetResult(); }
+                }
+            }) { IsBackground = true, Name = "explorer stop" };
+            _stopper.Start();
+        }
+        _stops.Add(inv);
     }
 
     public Task<T> StopPipeline<T>(T result)
@@ -236,10 +346,8 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
         RequestStop();
         // The pipeline thread waits on this task and gives up when the stop cancels its wait; the task
         // itself completes once the stop is through.
-        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var stopper = _inv?.Stopper;
-        Task.Run(() => { stopper?.Join(); done.TrySetResult(result); });
-        return done.Task;
+        var done = _inv?.StopDone.Task ?? Task.CompletedTask;
+        return done.ContinueWith(_ => result, CancellationToken.None, TaskContinuationOptions.RunContinuationsAsynchronously, TaskScheduler.Default);
     }
 
     // ---- IHostCallWatcher
@@ -304,6 +412,12 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
             var target = inv.Spec.FaultNode is null ? null : m.Node(inv.Spec.FaultNode);
             inv.FaultApplied = m.Inject(kind, target);
             if (inv.FaultApplied && kind is FaultKind.KillNode) _world.Dead.Add(target!.Name);
+        }
+        else if (inv.FaultApplied && !inv.FaultRead && inv.Spec.Fault is { } latent && ModelCluster.IsLatent(latent))
+        {
+            // Until the model reads it, a latent fault changes nothing: this step starts as in the run without it.
+            if (_world!.Model.Consulted.Contains((inv.Spec.FaultNode!, latent))) inv.FaultRead = true;
+            else inv.FaultUnreadAt.Add(index);
         }
     }
 

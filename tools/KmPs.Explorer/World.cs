@@ -1,4 +1,5 @@
 using KmPs.Explorer.Model;
+using KmPs.Tools;
 
 namespace KmPs.Explorer;
 
@@ -9,18 +10,27 @@ namespace KmPs.Explorer;
 /// </summary>
 public sealed class World
 {
-    public required ModelCluster Model { get; init; }
+    public required ModelCluster Model { get; set; }
     public string? Journal { get; set; }
     /// <summary>Nodes a mutating host call was made on (from any invocation so far).</summary>
-    public HashSet<string> Mutated { get; init; } = new();
+    public HashSet<string> Mutated { get; set; } = new();
     /// <summary>Nodes a fault (kill, crash) ended, which the operator has not restarted yet.</summary>
-    public HashSet<string> Dead { get; init; } = new();
+    public HashSet<string> Dead { get; set; } = new();
     public int Invocations { get; set; }
 
     public World Clone() => new()
     {
         Model = Model.Clone(), Journal = Journal, Mutated = new HashSet<string>(Mutated), Dead = new HashSet<string>(Dead), Invocations = Invocations,
     };
+
+    /// <summary>This world takes the state of <paramref name="other"/> (a copy; its invocation count stays this world's).</summary>
+    public void Become(World other)
+    {
+        Model = other.Model.Clone();
+        Journal = other.Journal;
+        Mutated = new HashSet<string>(other.Mutated);
+        Dead = new HashSet<string>(other.Dead);
+    }
 }
 
 /// <summary>How one Invoke-KmSafeUpgrade call over a world goes.</summary>
@@ -45,6 +55,8 @@ public sealed class InvocationResult
     public int Prompts { get; init; }
     public bool StoppedByUs { get; init; }
     public bool FaultApplied { get; init; }
+    /// <summary>For a latent fault (ModelCluster.IsLatent): the later steps at whose start the model had not read it yet.</summary>
+    public IReadOnlyList<int> FaultUnreadAt { get; init; } = Array.Empty<int>();
 
     /// <summary>Every point this invocation could have been stopped at: after each mutating call, at each step's start.</summary>
     public IEnumerable<StopPoint> Boundaries =>

@@ -15,10 +15,7 @@ using KmPs.UpgradeBenchmark;
 // then one Invoke-KmSafeUpgrade -Confirm:$false in a warm engine.
 
 const string Usage = "usage: KmPs.UpgradeBenchmark [--reps N] [--sizes 2,3,4,5] [--epoch-ms MS] [--upgrade-in EPOCHS] [--quick]";
-Options o;
-try { o = Options.Parse(args); }
-catch (ArgumentException e) { Console.Error.WriteLine($"error: {e.Message}\n{Usage}"); return 2; }
-if (o.Optional("help") is not null) { Console.WriteLine(Usage); return 0; }
+if (ToolArgs.Parse(args, Usage, out var exit) is not { } o) return exit;
 var quick = o.Optional("quick") is not null;
 var reps = o.Int("reps", quick ? 1 : 3);
 var sizes = (o.Optional("sizes") ?? "2,3,4,5").Split(',').Select(int.Parse).ToArray();

@@ -50,7 +50,36 @@ public sealed record SigStruct
 
     /// <summary>Parses and verifies a SIGSTRUCT.</summary>
     /// <exception cref="SigStructException">BundleSigstructMalformed, BundleSigstructExponent or BundleSigstructSignatureInvalid.</exception>
+    /// <remarks>
+    /// A pure function of the bytes, so the verdicts of the last few distinct SIGSTRUCTs are kept: one
+    /// upgrade opens its ORC for the plan, the pre-flight and every node's config change, and the RSA
+    /// verification and the Q1/Q2 derivation were a fifth of opening it. Same bytes, same verdict
+    /// (a kept record is immutable but for its modulus array, which is copied out).
+    /// </remarks>
     public static SigStruct Verify(ReadOnlySpan<byte> buf)
+    {
+        lock (Verdicts)
+        {
+            foreach (var (bytes, verdict, error) in Verdicts)
+                if (buf.SequenceEqual(bytes))
+                    return verdict is not null ? verdict with { Modulus = (byte[])verdict.Modulus.Clone() } : throw new SigStructException(error!.ErrorId, error.Message);
+        }
+        SigStruct? result = null;
+        SigStructException? failure = null;
+        try { result = VerifyUncached(buf); }
+        catch (SigStructException e) { failure = e; }
+        lock (Verdicts)
+        {
+            if (Verdicts.Count == KeptVerdicts) Verdicts.RemoveAt(0);
+            Verdicts.Add((buf.ToArray(), result is null ? null : result with { Modulus = (byte[])result.Modulus.Clone() }, failure));
+        }
+        return result ?? throw failure!;
+    }
+
+    private const int KeptVerdicts = 8;
+    private static readonly List<(byte[] Bytes, SigStruct? Verdict, SigStructException? Error)> Verdicts = new();
+
+    private static SigStruct VerifyUncached(ReadOnlySpan<byte> buf)
     {
         if (buf.Length != Size) throw WrongSize(buf.Length);
         var modulus = buf.Slice(ModulusOffset, ModulusSize);

@@ -3,22 +3,10 @@ using System.Text;
 using KmPs.Simulator.Cluster;
 using KmPs.Simulator.Shapes;
 using KmPs.Core.Status;
+using KmPs.Core.Wire;
+using KmPs.Tools;
 
 namespace KmPs.Explorer.Model;
-
-/// <summary>The faults the explorer injects, one at a time, at a step of a run.</summary>
-public enum FaultKind
-{
-    CrashWhileReplicating,
-    ReplicationRefused,
-    PeerUnreachable,
-    RegistrationFails,
-    SealWriteError,
-    SlowStart,
-    KillNode,
-    RestartedByHand,
-    PolicyDenies,
-}
 
 /// <summary>What a state folder holds: the master secret's checksum, sealed by one enclave (on the node's one CPU).</summary>
 public sealed record SealedState(string Enclave, string Checksum);
@@ -76,13 +64,13 @@ public sealed class ModelNode
     /// <summary>Its state was sealed by another enclave: the runtime panics on every load ("Enclave panicked").</summary>
     public bool Panicking { get; set; }
 
-    // ---- faults (the simulator's Faults)
-    public bool CrashWhileReplicating { get; set; }
-    public bool RefuseReplication { get; set; }
-    public bool Unreachable { get; set; }
-    public bool RegistrationFails { get; set; }
-    public bool SealWriteError { get; set; }
-    public TimeSpan SlowStart { get; set; }
+    // ---- faults (the simulator's Faults): CrashWhileReplicating, ReplicationRefused, PeerUnreachable,
+    // RegistrationFails, SealWriteError, SlowStart. The model's rules read them only through
+    // ModelCluster.Has, which notes each read of a set fault (see ModelCluster.Consulted).
+    internal ulong FaultBits;
+
+    /// <summary>The faults set on this node, for the world's key (reading them here is not the model consulting them).</summary>
+    public string Faults => string.Join(",", Enum.GetValues<FaultKind>().Where(k => (FaultBits & (1UL << (int)k)) != 0));
 
     public bool Answering(TimeSpan now) => Running && now >= AnswersAt;
 
@@ -140,6 +128,7 @@ public sealed class ModelCluster
     /// <summary>Files beside the nodes' bundles: path → what it is (the old bundles and the staged copies).</summary>
     public Dictionary<string, ModelFile> Files { get; set; } = new();
     /// <summary>What happened, in order (for a violation's replay).</summary>
+    [NotState]
     public List<string> Events { get; set; } = new();
     /// <summary>Wipes done while the node's process ran (invariant 1 as the model sees it).</summary>
     public List<string> WipesWhileRunning { get; set; } = new();
@@ -203,6 +192,7 @@ public sealed class ModelCluster
         c.Policy = Policy.Clone();
         c.Events = new List<string>(Events);
         c.WipesWhileRunning = new List<string>(WipesWhileRunning);
+        c.Consulted = new HashSet<(string, FaultKind)>(Consulted);
         return c;
     }
 
@@ -233,7 +223,8 @@ public sealed class ModelCluster
         var file = Files.TryGetValue(n.Bundle, out var f) ? f : null;
         n.Running = true;
         n.StaleSocket = false;
-        n.AnswersAt = Now + n.SlowStart;
+        var slow = Has(n, FaultKind.SlowStart) ? SlowStartDelay : TimeSpan.Zero;
+        n.AnswersAt = Now + slow;
         n.RunEnclave = file?.Enclave;
         n.RunVersion = file?.Version;
         n.HasSecret = false;
@@ -247,7 +238,7 @@ public sealed class ModelCluster
         n.LastAttemptOk = true;
         n.LastAttemptError = null;
         n.Panicking = false;
-        Note($"{n.Name} started ({by}) on {Path.GetFileName(n.Bundle)}" + (n.SlowStart > TimeSpan.Zero ? $", socket after {n.SlowStart.TotalSeconds:0} s" : ""));
+        Note($"{n.Name} started ({by}) on {Path.GetFileName(n.Bundle)}" + (slow > TimeSpan.Zero ? $", socket after {slow.TotalSeconds:0} s" : ""));
         // The node's loop runs as soon as its control server listens (SimNode.RunAsync).
         if (n.Answering(Now)) Tick(n);
     }
@@ -300,13 +291,13 @@ public sealed class ModelCluster
         {
             var refusal = Replicate(Node(peerName), n, epoch);
             if (refusal is not null) continue;
-            if (n.CrashWhileReplicating)
+            if (Has(n, FaultKind.CrashWhileReplicating))
             {
                 Note($"{n.Name} crashed while replicating from {peerName}");
                 EndProcess(n, killed: true, "crash while replicating");
                 return;
             }
-            if (n.SealWriteError)
+            if (Has(n, FaultKind.SealWriteError))
             {
                 Note($"{n.Name}: failed to persist the master secret replicated from {peerName} (write error)");
                 return;
@@ -322,8 +313,8 @@ public sealed class ModelCluster
     private string? Replicate(ModelNode peer, ModelNode to, ulong epoch)
     {
         if (!peer.Answering(Now)) return "peer down";
-        if (peer.Unreachable) return "p2p: failed to dial peer";
-        if (peer.RefuseReplication) return "keymanager: replication refused";
+        if (Has(peer, FaultKind.PeerUnreachable)) return "p2p: failed to dial peer";
+        if (Has(peer, FaultKind.ReplicationRefused)) return "keymanager: replication refused";
         if (!peer.HasSecret || peer.KmStatus != KmStatusWords.Ready) return "keymanager: not initialized";
         if (!Registry.TryGetValue(to.Name, out var reg) || reg.Enclave != to.RunEnclave || reg.Expiration < epoch) return "keymanager: peer not in access list";
         // The requester's enclave asks only enclaves its policy lets it replicate from; the source's enclave
@@ -363,7 +354,7 @@ public sealed class ModelCluster
     {
         n.LastAttemptUnix = UnixNow;
         string? failure = null;
-        if (n.RegistrationFails) failure = "registration: failed to register node: simulated registration failure";
+        if (Has(n, FaultKind.RegistrationFails)) failure = "registration: failed to register node: simulated registration failure";
         else if (!Deployments.Any(d => d.Version == n.RunVersion && d.Enclave == n.RunEnclave))
             failure = "registration: failed to register node: node running unknown enclave version";
         if (failure is not null)
@@ -398,6 +389,22 @@ public sealed class ModelCluster
 
     /// <summary>The checksum of the policy in effect, which an enclave registers (SimPolicy.Checksum: SHA3-256 of its CBOR).</summary>
     public byte[] PolicyChecksum => _policyChecksum ??= Policy.Checksum(RuntimeId);
+
+    /// <summary>
+    /// The status CBOR a node answers (StatusShapes of <see cref="Snapshot"/>), encoded and decoded as
+    /// ControlClient decodes it; memoized on <see cref="StatusKey"/>.
+    /// </summary>
+    public CborNode StatusCbor(ModelNode n) => ShapeCache.Get(StatusKey(n), () => CborCodec.Decode(StatusShapes.Encode(Snapshot(n))));
+
+    /// <summary>Everything <see cref="Snapshot"/> reads (keep the two together): the cluster's constants, the node's process fields, the epoch, the height, the committee, the policy, the deployments.</summary>
+    private string StatusKey(ModelNode n) => string.Join('|', "status", Generation, OldEnclave, NewEnclave, Checksum, EpochLength.Ticks, UpgradeEpoch,
+        n.Name, n.KmStatus, n.RunVersion ?? "-", n.HasSecret && n.RegisteredWithSecret, n.Registered, n.RegistrationExpiration, n.LastRegistrationUnix,
+        n.LastAttemptUnix, n.LastAttemptOk, n.LastAttemptError ?? "-", Epoch, Height, string.Join(',', Committee(Epoch).Select(c => c.Name)),
+        Convert.ToHexString(PolicyChecksum));
+
+    /// <summary>The registry's runtime descriptor (RegistryShapes), memoized on the deployments.</summary>
+    public CborNode RuntimeCbor() => ShapeCache.Get(string.Join('|', "runtime", OldEnclave, NewEnclave, FirstEpoch, UpgradeEpoch),
+        () => CborCodec.Decode(RegistryShapes.EncodeRuntime(RuntimeId, SimDeployments)));
 
     public SimNodeStatus Snapshot(ModelNode n)
     {
@@ -441,13 +448,11 @@ public sealed class ModelCluster
     {
         switch (kind)
         {
-            case FaultKind.CrashWhileReplicating: target!.CrashWhileReplicating = true; break;
-            case FaultKind.ReplicationRefused: target!.RefuseReplication = true; break;
-            case FaultKind.PeerUnreachable: target!.Unreachable = true; break;
-            case FaultKind.RegistrationFails: target!.RegistrationFails = true; break;
-            case FaultKind.SealWriteError: target!.SealWriteError = true; break;
-            // Longer than the run's -NodeTimeoutSec: the start times out, and the node answers later.
-            case FaultKind.SlowStart: target!.SlowStart = SlowStartDelay; break;
+            // A start slower than the run's -NodeTimeoutSec (SlowStartDelay): it times out, and the node answers later.
+            case FaultKind.CrashWhileReplicating or FaultKind.ReplicationRefused or FaultKind.PeerUnreachable
+                or FaultKind.RegistrationFails or FaultKind.SealWriteError or FaultKind.SlowStart:
+                target!.FaultBits |= 1UL << (int)kind;
+                break;
             case FaultKind.KillNode:
                 if (!target!.Running) return false;
                 EndProcess(target, killed: true, "killed");
@@ -460,6 +465,7 @@ public sealed class ModelCluster
                 // A policy update that drops the new enclave, in effect at once (before 25.6).
                 Policy = DenyingPolicy(Policy.Serial + 1);
                 break;
+            default: throw new ArgumentException($"{kind} is not a fault of the model's nodes", nameof(kind));
         }
         Note($"FAULT {kind}" + (target is null ? "" : $" on {target.Name}"));
         return true;
@@ -467,14 +473,30 @@ public sealed class ModelCluster
 
     public static readonly TimeSpan SlowStartDelay = TimeSpan.FromSeconds(15);
 
+    /// <summary>The node faults that only set a flag the model's rules read later (the others act at once).</summary>
+    public static bool IsLatent(FaultKind kind) => kind is FaultKind.CrashWhileReplicating or FaultKind.ReplicationRefused or FaultKind.PeerUnreachable
+        or FaultKind.RegistrationFails or FaultKind.SealWriteError or FaultKind.SlowStart;
+
+    /// <summary>
+    /// Whether node <paramref name="n"/> has fault <paramref name="kind"/>: the only way the model's rules
+    /// read a fault. A set fault read here is noted in <see cref="Consulted"/>: until then the cluster
+    /// behaves exactly as if it were not set.
+    /// </summary>
+    private bool Has(ModelNode n, FaultKind kind)
+    {
+        if ((n.FaultBits & (1UL << (int)kind)) == 0) return false;
+        Consulted.Add((n.Name, kind));
+        return true;
+    }
+
+    /// <summary>The set faults the model's rules have read (node, kind): a record of what happened, not state.</summary>
+    [NotState]
+    public HashSet<(string Node, FaultKind Kind)> Consulted { get; set; } = new();
+
     /// <summary>What an operator does before running the command again: faults removed, the policy back, dead nodes the run did not stop restarted.</summary>
     public void ClearFaults()
     {
-        foreach (var n in Nodes)
-        {
-            n.CrashWhileReplicating = n.RefuseReplication = n.Unreachable = n.RegistrationFails = n.SealWriteError = false;
-            n.SlowStart = TimeSpan.Zero;
-        }
+        foreach (var n in Nodes) n.FaultBits = 0;
         if (Entry(NewEnclave) is null) Policy = AllowingPolicy(Policy.Serial + 1);
         Note("faults cleared");
     }

@@ -92,9 +92,8 @@ public sealed class ModelNodeHost(Func<ModelCluster> cluster, IHostCallWatcher w
         Call("GetStatus", NodeOfSocket(socket), false, () =>
         {
             var n = Answering(socket);
-            // Real CBOR bytes in the node's status generation, decoded as ControlClient does.
-            var status = CborCodec.Decode(StatusShapes.Encode(C.Snapshot(n)));
-            return new StatusRead(status, C.Time);
+            // Real CBOR bytes in the node's status generation, decoded as ControlClient does (once per distinct status).
+            return new StatusRead(C.StatusCbor(n), C.Time);
         });
 
     public Task<RegistryRuntime> GetRuntimeAsync(string socket, string runtimeId, TimeSpan timeout, CancellationToken ct) =>
@@ -103,7 +102,7 @@ public sealed class ModelNodeHost(Func<ModelCluster> cluster, IHostCallWatcher w
             Answering(socket);
             if (KeyManagerRuntimeId.Validate(runtimeId) != ModelCluster.RuntimeId)
                 throw new KmException(ControlErrorIds.GrpcError, KmErrorCategory.InvalidResult, "registry: no such runtime", socket);
-            return RegistryRuntime.FromCbor(CborCodec.Decode(RegistryShapes.EncodeRuntime(ModelCluster.RuntimeId, C.SimDeployments)));
+            return RegistryRuntime.FromCbor(C.RuntimeCbor());
         });
 
     /// <summary>KeyManagerClient.GetStatusAnswerAsync: the consensus key manager status (KeyManagerShapes), with the epoch read before it.</summary>
