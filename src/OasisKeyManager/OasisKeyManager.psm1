@@ -42,7 +42,11 @@ function Invoke-KmSafeUpgrade {
     touched (running? state present? the wipe's backup still there? config on the new bundle?) and
     does again what is no longer true: a node started by hand after its stop is stopped again, a
     node rolled back with Restore-KmLocalState is upgraded again; a state that matches no step of
-    the plan is refused (ErrorId ResumeStateMismatch). The ORC's digest is pinned when the run is
+    the plan is refused (ErrorId ResumeStateMismatch). A node the run stopped that answers again before
+    the run starts it (started by hand or by its service manager, on the bundle its config named then) is
+    neither reconfigured nor started: the run stops with the node named (the step's inner ErrorId
+    NodeStartedByHand), and the same command then stops it, wipes it again and upgrades it. Epoch waits
+    read the epoch from every node concerned, so one stopped or killed meanwhile does not hold them. The ORC's digest is pinned when the run is
     planned: every config is pointed at a verified copy beside the node's bundle, and a file
     changed since is refused (BundleChanged). Any failure stops the run
     at once, leaves the untouched nodes alone, and says which node is in which state and what to do.
@@ -466,7 +470,7 @@ function Wait-KmPolicyInEffect($Preflight, [scriptblock] $RunPreflight, [object[
         $left = [int][Math]::Ceiling(($deadline - [DateTime]::UtcNow).TotalSeconds)
         if ($left -lt 1) { return $Preflight }
         Write-Host "Waiting for epoch $at, when the key manager policy serial $($check.NextSerial) takes effect; nothing is touched meanwhile."
-        $watch = $Nodes | Where-Object { $Preflight.Statuses.ContainsKey($_.Name) } | Select-Object -First 1
+        $watch = @($Nodes | Where-Object { $Preflight.Statuses.ContainsKey($_.Name) })
         $null = $watch | Wait-KmNode -Until Epoch -Epoch $at -TimeoutSec $left -PollIntervalMs $KmWaitPollMs -ErrorAction Stop
         $Preflight = & $RunPreflight
         Write-Verbose "After epoch ${at}: $(if ($Preflight.PolicyCheck) { $Preflight.PolicyCheck.Message } else { 'no policy check' })."
@@ -494,15 +498,28 @@ function Invoke-KmUpgradeStep($Run, $Step) {
             }
         }
         'SetBundle' {
+            # Only the config of a silent node is changed, checked before and after: a node started after this
+            # step is then known to start on the new bundle (the resume check relies on it).
+            Assert-KmNodeStillStopped $Run $node
             # The config will name a verified copy beside the node's current bundle, never the file given here.
             $change = $node | Set-KmRuntimeBundle -Path $plan.BundlePath -ExpectedDigest $Run.FileDigest @nodeOp
+            Assert-KmNodeStillStopped $Run $node
             if ($change) { $change.NewBundle }
         }
-        'Start' { $null = $node | Start-KmNode -TimeoutSec $Run.NodeTimeoutSec @nodeOp }
+        'Start' {
+            $seen = Get-KmNodeLiveness $node
+            if ($seen.Running) {
+                # Started outside the run after its config change, so on the new bundle, unless it says otherwise.
+                if ([KmPs.Core.Orchestration.ResumeCheck]::RunsVersion($seen.Status, $plan.NewVersion) -eq $false) { Assert-KmNodeStillStopped $Run $node }
+                Write-Verbose "$($node.Name) is already running (started outside this run after its config change): its start is taken as done."
+            }
+            else { $null = $node | Start-KmNode -TimeoutSec $Run.NodeTimeoutSec @nodeOp }
+        }
         'WaitEpoch' {
+            # The epoch is the chain's: any node that answers tells it, so one stopped or killed meanwhile does not hold the wait.
             $watch = @(@($plan.SecondHalf) + @($plan.Skipped) | ForEach-Object { $byName[$_] })
             if (-not $watch) { $watch = $all }
-            $null = $watch[0] | Wait-KmNode -Until Epoch -Epoch $plan.UpgradeEpoch @wait
+            $null = $watch | Wait-KmNode -Until Epoch -Epoch $plan.UpgradeEpoch @wait
         }
         'WaitReplicated' {
             $half = if ($Step.Node -eq 'first') { $plan.FirstHalf } else { $plan.SecondHalf }
@@ -513,7 +530,7 @@ function Invoke-KmUpgradeStep($Run, $Step) {
             [string]$Run.VerifiedAt
         }
         'VerifyAgain' {
-            $null = $all[0] | Wait-KmNode -Until Epoch -Epoch ($Run.VerifiedAt + [uint64]$Run.VerifyEpochs) @wait
+            $null = $all | Wait-KmNode -Until Epoch -Epoch ($Run.VerifiedAt + [uint64]$Run.VerifyEpochs) @wait
             [string](Test-KmUpgradeReplication $Run)
         }
     }
@@ -534,13 +551,40 @@ function Test-KmUpgradeReplication($Run, [switch] $Final) {
     [uint64]$report.Epoch
 }
 
-# What is true on a node a resumed run had touched: running, state present, the wipe's backup still
-# there, the config on the new bundle. $null where it cannot be seen (ResumeCheck then refuses).
-function Get-KmNodeObservation($Run, $Node) {
+# Whether a node's socket answers now: Running $true with its Status, $false when nothing listens (no
+# socket, connection refused), $null when that cannot be told (a lost session, a socket it may not read).
+# Lost says which of the $null cases: the node's remoting session is gone.
+function Get-KmNodeLiveness($Node) {
     $probe = $null
     $live = @($Node | Get-KmStatus -TimeoutSec 5 -ErrorAction SilentlyContinue -ErrorVariable probe)
     $silent = $probe | Where-Object { $_.FullyQualifiedErrorId -like 'SocketNotFound,*' -or $_.FullyQualifiedErrorId -like 'ConnectionRefused,*' }
-    $running = if ($live) { $true } elseif ($silent) { $false } else { $null }
+    $lost = $probe | Where-Object { $_.FullyQualifiedErrorId -like 'SessionLost,*' -or $_.FullyQualifiedErrorId -like 'NoSession,*' }
+    [pscustomobject]@{
+        Running = if ($live) { $true } elseif ($silent) { $false } else { $null }
+        Status  = if ($live) { $live[0] } else { $null }
+        Lost    = [bool]$lost
+    }
+}
+
+# A node the run stopped answers again before the run started it: someone else started it (by hand, or its
+# service manager), on the bundle its config named then, and the enclave it runs is rebuilding its state.
+# The step stops the run; running the same command again stops it, wipes it again and upgrades it.
+function Assert-KmNodeStillStopped($Run, $Node) {
+    $seen = Get-KmNodeLiveness $Node
+    if (-not $seen.Running) { return }
+    $version = if ($seen.Status.ActiveVersion) { "version $($seen.Status.ActiveVersion)" } else { 'a version it does not report yet' }
+    throw [KmPs.Core.KmException]::new([KmPs.Core.Orchestration.UpgradeErrorIds]::NodeStartedByHand, [KmPs.Core.KmErrorCategory]::InvalidOperation,
+        "$($Node.Name) answers again though this run stopped it and has not started it: it was started outside the run (by hand or by its service manager), on $version, " +
+        "and that enclave is rebuilding the state the run wiped. The run does not change its config or start it. Stop whatever starts it (a service manager's Restart=), " +
+        "then run the same command again: the run stops it, wipes it again and upgrades it.", $Node.Name, $null)
+}
+
+# What is true on a node a resumed run had touched: running (and on which version), state present, the
+# wipe's backup still there, the config on the new bundle. $null where it cannot be seen (ResumeCheck then refuses).
+function Get-KmNodeObservation($Run, $Node) {
+    $seen = Get-KmNodeLiveness $Node
+    $running = $seen.Running
+    $runsNew = if ($seen.Status) { [KmPs.Core.Orchestration.ResumeCheck]::RunsVersion($seen.Status, $Run.Plan.NewVersion) } else { $null }
     $state = $backupPresent = $null
     $info = $Node | Get-KmLocalState -ErrorAction SilentlyContinue | Select-Object -First 1
     if ($info) {
@@ -558,7 +602,7 @@ function Get-KmNodeObservation($Run, $Node) {
     }
     catch [System.Management.Automation.PipelineStoppedException] { throw }
     catch { $onNew = $null }
-    [KmPs.Core.Orchestration.NodeObservation]::new($Node.Name, $running, $state, $backupPresent, $onNew)
+    [KmPs.Core.Orchestration.NodeObservation]::new($Node.Name, $running, $state, $backupPresent, $onNew, $runsNew)
 }
 
 # What each node is doing now, from the journal and a status probe, and what to do next (a
@@ -568,16 +612,15 @@ function Get-KmUpgradeState($Run, $FailedStep) {
     $states = foreach ($name in $Run.ByName.Keys) {
         $n = $Run.ByName[$name]
         $done = @($journal.Completed | Where-Object { $_.Key.StartsWith("${name}:") } | ForEach-Object { $_.Key.Split(':')[1] })
-        $probe = $null
-        $live = @($n | Get-KmStatus -TimeoutSec 5 -ErrorAction SilentlyContinue -ErrorVariable probe)
-        $lost = $probe | Where-Object { $_.FullyQualifiedErrorId -like 'SessionLost,*' -or $_.FullyQualifiedErrorId -like 'NoSession,*' }
+        $seen = Get-KmNodeLiveness $n
         [KmPs.Core.Orchestration.NodeStopState]@{
-            Name     = $name
-            HostName = if ($n.IsRemote) { $n.HostName } else { $null }
-            Done     = [string[]]$done
-            Liveness = if ($live) { 'Running' } elseif ($lost) { 'SessionLost' } else { 'NotAnswering' }
-            Status   = if ($live) { $live[0].Status } else { $null }
-            Version  = if ($live) { [string]$live[0].RegisteredVersion } else { $null }
+            Name           = $name
+            HostName       = if ($n.IsRemote) { $n.HostName } else { $null }
+            Done           = [string[]]$done
+            Liveness       = if ($seen.Status) { 'Running' } elseif ($seen.Lost) { 'SessionLost' } else { 'NotAnswering' }
+            Status         = if ($seen.Status) { $seen.Status.Status } else { $null }
+            Version        = if ($seen.Status) { [string]$seen.Status.RegisteredVersion } else { $null }
+            RunsNewVersion = if ($seen.Status) { [KmPs.Core.Orchestration.ResumeCheck]::RunsVersion($seen.Status, $Run.Plan.NewVersion) } else { $null }
         }
     }
     [KmPs.Core.Orchestration.UpgradeStopReport]::Of($FailedStep, [KmPs.Core.Orchestration.NodeStopState[]]@($states))

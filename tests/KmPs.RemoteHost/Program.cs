@@ -9,7 +9,7 @@ using System.Management.Automation.Runspaces;
 // engine with the module imported, prints "out: <text>" per output object and
 // "error: <FullyQualifiedErrorId> <message>" per error, then exits. The tests start it under setpriv
 // as an unprivileged user. (It once also served PSRP over the engine's named pipe as a stand-in
-// remote machine; the remoting tests now use real SSH sessions, see tests/KmPs.Tests/Infrastructure/SshMachines.cs.)
+// remote machine; the remoting tests now use real SSH sessions, see tests/KmPs.Tests.Harness/SshMachines.cs.)
 
 if (args.Length < 3 || args[0] != "--run" || !File.Exists(Path.Combine(args[1], "OasisKeyManager.psd1")))
 {

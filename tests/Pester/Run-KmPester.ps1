@@ -4,9 +4,9 @@
     Runs the Pester suite (tests/Pester/*.Tests.ps1) against the module as build.ps1 publishes it.
 .DESCRIPTION
     Publishes the module with build.ps1 into a temp folder (or takes -ModulePath), imports Pester from
-    the NuGet cache (restored by tests/KmPs.Tests: PackageDownload Pester 6.2.0), and runs every
+    the NuGet cache (restored by tests/KmPs.Module.Tests: PackageDownload Pester 6.2.0), and runs every
     *.Tests.ps1 here once. With -ResultPath it writes one JSON record per test (file, block and test
-    names, result, error message and stack): the xunit bridge (tests/KmPs.Tests/Pester) reads it so
+    names, result, error message and stack): the xunit bridge (tests/KmPs.Module.Tests/Pester) reads it so
     that `dotnet test` counts each Pester test.
 .EXAMPLE
     dotnet pwsh tests/Pester/Run-KmPester.ps1              # publish, run, Pester's own console output
@@ -35,7 +35,7 @@ if (-not $SimulatorDll) {
 }
 $nugetRoot = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget/packages' }
 $pester = Join-Path $nugetRoot "pester/$PesterVersion/tools/Pester.psd1"
-if (-not (Test-Path $pester)) { throw "Pester $PesterVersion is not in the NuGet cache ($pester); run dotnet restore tests/KmPs.Tests." }
+if (-not (Test-Path $pester)) { throw "Pester $PesterVersion is not in the NuGet cache ($pester); run dotnet restore tests/KmPs.Module.Tests." }
 Import-Module $pester -Force
 
 $env:KM_PESTER_MODULE = (Resolve-Path $ModulePath).Path

@@ -2,7 +2,7 @@ using System.Collections.ObjectModel;
 using System.Diagnostics;
 using System.Management.Automation;
 using KmPs.Core.Status;
-using KmPs.Tests.Infrastructure;
+using KmPs.Tests.Harness;
 
 namespace KmPs.Benchmark;
 

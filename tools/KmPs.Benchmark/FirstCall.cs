@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
-using KmPs.Tests.Infrastructure;
+using KmPs.Tests.Support;
 
 namespace KmPs.Benchmark;
 

@@ -21,7 +21,7 @@ if (args.Any(a => a is not "--quick"))
 var counts = args.Contains("--quick") ? Counts.Quick : Counts.Full;
 Report.Header(counts);
 using var engine = new Engine();
-await using (var node = await KmPs.Tests.Infrastructure.SnapshotNode.StartAsync(Nodes.Ready()))
+await using (var node = await KmPs.Tests.Harness.SnapshotNode.StartAsync(Nodes.Ready()))
 {
     SingleNode.Run(engine, node.Address, "in-process node", counts);
     await using (var sim = await SimulatorProcess.StartAsync(Nodes.Ready()))

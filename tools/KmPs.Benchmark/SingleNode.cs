@@ -4,7 +4,7 @@ using KmPs.Core.Control;
 using KmPs.Simulator.Control;
 using KmPs.Simulator.Shapes;
 using KmPs.Core.Status;
-using KmPs.Tests.Infrastructure;
+using KmPs.Tests.Support;
 using KmPs.Core;
 
 namespace KmPs.Benchmark;

@@ -5,7 +5,8 @@ using System.Management.Automation.Runspaces;
 using System.Reflection;
 using KmPs.Simulator.Shapes;
 using KmPs.Core.Status;
-using KmPs.Tests.Infrastructure;
+using KmPs.Tests.Harness;
+using KmPs.Tests.Support;
 
 namespace KmPs.Benchmark;
 

@@ -6,7 +6,7 @@ using KmPs.Core.Control;
 using KmPs.Simulator.Cluster;
 using KmPs.Simulator.Node;
 using KmPs.Core.Status;
-using KmPs.Tests.Infrastructure;
+using KmPs.Tests.Harness;
 using KmPs.Tools;
 using KmPs.Core;
 
@@ -385,15 +385,16 @@ public sealed class ChaosRun
                 return;
         }
         var faults = AtomicFile.ReadJson<Faults>(_layout.FaultFile(f.Node!)) ?? new Faults();
-        switch (f.Kind)
+        faults = f.Kind switch
         {
-            case FaultKind.CrashWhileReplicating: faults.CrashWhileReplicating = true; break;
-            case FaultKind.ReplicationRefused: faults.RefuseReplication = true; break;
-            case FaultKind.PeerUnreachable: faults.Unreachable = true; break;
-            case FaultKind.RegistrationFails: faults.RegistrationFails = true; break;
-            case FaultKind.SealWriteError: faults.SealWriteError = true; break;
-            case FaultKind.SlowStart: faults.SlowStartMs = f.Value; break;
-        }
+            FaultKind.CrashWhileReplicating => faults with { CrashWhileReplicating = true },
+            FaultKind.ReplicationRefused => faults with { RefuseReplication = true },
+            FaultKind.PeerUnreachable => faults with { Unreachable = true },
+            FaultKind.RegistrationFails => faults with { RegistrationFails = true },
+            FaultKind.SealWriteError => faults with { SealWriteError = true },
+            FaultKind.SlowStart => faults with { SlowStartMs = f.Value },
+            _ => faults,
+        };
         AtomicFile.WriteAllText(_layout.FaultFile(f.Node!), JsonSerializer.Serialize(faults, ClusterSpec.Json));
         Injected(f.Kind, $"{f.Node} at epoch {EpochClock.Of(ClusterSpec.Load(_layout)).Now}");
     }

@@ -24,7 +24,7 @@ public interface IHostListener
 /// choice's label) and reports each step's start from the orchestrator's step bar; what the engine
 /// writes is kept as the listener's last lines.
 /// </summary>
-public sealed class ExplorerHost(IHostListener listener) : Tests.Infrastructure.ConsoleLessHost
+public sealed class ExplorerHost(IHostListener listener) : Tests.Harness.ConsoleLessHost
 {
     private readonly ExplorerUI _ui = new(listener);
 
@@ -35,7 +35,7 @@ public sealed class ExplorerHost(IHostListener listener) : Tests.Infrastructure.
     {
         private static readonly Regex Step = new(@"^step (\d+)/\d+: (.*)$", RegexOptions.Singleline);
 
-        public override PSHostRawUserInterface RawUI { get; } = new Tests.Infrastructure.FixedRawUI();
+        public override PSHostRawUserInterface RawUI { get; } = new Tests.Harness.FixedRawUI();
 
         public override int PromptForChoice(string caption, string message, Collection<ChoiceDescription> choices, int defaultChoice)
         {

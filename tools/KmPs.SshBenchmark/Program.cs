@@ -3,7 +3,8 @@ using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using KmPs.Core.Inventory;
 using KmPs.Simulator.Cluster;
-using KmPs.Tests.Infrastructure;
+using KmPs.Tests.Harness;
+using KmPs.Tests.Support;
 
 // Get-KmStatus over real SSH remoting, from a hosted PowerShell 7.6 engine on the admin host:
 // 8 simulated nodes, each on its own SSH "machine" (an unprivileged user of a private sshd on

@@ -49,7 +49,7 @@ public static class BundleStaging
         RequireDigest(orc, digest, expectedDigest);
         var place = Place(configPath, Path.GetFileName(orc), digest);
         if (place.Present) return place.Destination;
-        var temp = Path.Combine(Path.GetDirectoryName(place.Destination)!, $".{Path.GetFileName(orc)}.upload-{Guid.NewGuid():N}");
+        var temp = UploadPath(place.Destination);
         try
         {
             File.Copy(orc, temp);
@@ -82,4 +82,43 @@ public static class BundleStaging
         OrcBundle.Open(temp); // a readable ORC, before anything names it
         File.Move(temp, destination, overwrite: false);
     }
+
+    private const string UploadInfix = ".upload-";
+
+    /// <summary>
+    /// A new temporary file for a copy on its way to <paramref name="destination"/>: hidden, beside it,
+    /// <c>.&lt;name&gt;.upload-&lt;32 hex&gt;</c>, so that nothing names it and an interrupted copy is recognisable.
+    /// </summary>
+    public static string UploadPath(string destination) =>
+        Path.Combine(Path.GetDirectoryName(destination)!, $".{Path.GetFileName(destination)}{UploadInfix}{Guid.NewGuid():N}");
+
+    /// <summary>
+    /// Whether <paramref name="tempPath"/> is a copy in progress as <see cref="UploadPath"/> names them: an absolute
+    /// path without "." or ".." parts (nothing that could lead elsewhere) whose file name is
+    /// <c>.&lt;name&gt;.upload-&lt;32 hex&gt;</c>. The remote endpoint appends and commits only such files.
+    /// </summary>
+    public static bool IsUpload(string? tempPath) => UploadTarget(tempPath) is not null;
+
+    /// <summary>
+    /// Whether <paramref name="tempPath"/> is a copy in progress for exactly <paramref name="destination"/>: the same
+    /// folder and the destination's file name (a copy is only ever moved to the name it was made for).
+    /// </summary>
+    public static bool IsUploadFor(string? tempPath, string? destination) =>
+        UploadTarget(tempPath) is { } target && destination is not null && IsPlain(destination) && target == destination;
+
+    /// <summary>The destination a copy in progress was made for, or null when the path is not one.</summary>
+    private static string? UploadTarget(string? tempPath)
+    {
+        if (tempPath is null || !IsPlain(tempPath)) return null;
+        var name = Path.GetFileName(tempPath);
+        var infix = name.LastIndexOf(UploadInfix, StringComparison.Ordinal);
+        if (!name.StartsWith('.') || infix < 2) return null;
+        var id = name[(infix + UploadInfix.Length)..];
+        if (id.Length != 32 || !id.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f')) return null;
+        return Path.Combine(Path.GetDirectoryName(tempPath)!, name[1..infix]);
+    }
+
+    /// <summary>An absolute path with no empty, "." or ".." part and no trailing separator.</summary>
+    private static bool IsPlain(string path) =>
+        path.Length > 1 && path[0] == '/' && path.Split('/')[1..].All(part => part.Length > 0 && part != "." && part != "..");
 }

@@ -130,7 +130,7 @@ public sealed class ControlClient
                 $"Nothing accepts connections on {Address.Path}: the node is stopped or crashed and left its socket file behind.",
                 Address.Path, e);
         if (socketError is not null && socketError.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.AccessDenied)
-            return new KmException(socketError.SocketErrorCode == SocketError.AccessDenied ? "SocketAccessDenied" : "SocketNotFound",
+            return new KmException(socketError.SocketErrorCode == SocketError.AccessDenied ? ControlErrorIds.SocketAccessDenied : ControlErrorIds.SocketNotFound,
                 socketError.SocketErrorCode == SocketError.AccessDenied ? KmErrorCategory.PermissionDenied : KmErrorCategory.ObjectNotFound,
                 $"Cannot connect to {Address.Path}: {socketError.Message}.", Address.Path, e);
         if (e.StatusCode == StatusCode.DeadlineExceeded)

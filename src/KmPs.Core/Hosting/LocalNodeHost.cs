@@ -142,7 +142,7 @@ public sealed class LocalNodeHost : INodeHost
 
     public async Task<KmLifecycleResult> StopAsync(KmNode node, bool useControlApi, TimeSpan timeout, IHostEvents events, CancellationToken ct)
     {
-        var sw = Stopwatch.StartNew();
+        var sw = Timing.PollClock.StartTimer();
         if (useControlApi)
         {
             events.Warning($"{node.Name}: RequestShutdown deregisters the node first (up to about two epochs) and sets a forced-deregister flag; " +
@@ -160,7 +160,7 @@ public sealed class LocalNodeHost : INodeHost
 
     public async Task<KmLifecycleResult> StartAsync(KmNode node, TimeSpan timeout, IHostEvents events, CancellationToken ct)
     {
-        var sw = Stopwatch.StartNew();
+        var sw = Timing.PollClock.StartTimer();
         await NodeLifecycle.RunAsync(node, "start", timeout, events, ct).ConfigureAwait(false);
         await NodeLifecycle.WaitForSocketAsync(node, Address(node.Socket), wantAnswering: true, sw, timeout, events, ct).ConfigureAwait(false);
         return new KmLifecycleResult { Node = node.Name, Action = "Start", Method = NodeLifecycle.Method(node, "start"), State = "Started", Duration = sw.Elapsed };

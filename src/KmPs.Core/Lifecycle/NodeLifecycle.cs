@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using KmPs.Core.Control;
 using KmPs.Core.Hosting;
 using KmPs.Core.Inventory;
@@ -35,8 +34,11 @@ public static class NodeLifecycle
         new(LifecycleErrorIds.LifecycleScriptFailed, KmErrorCategory.InvalidOperation,
             $"The {(script == node.StopScript ? "stop" : "start")} script of node '{node.Name}' failed: {e.Message}", node.Name, e);
 
-    /// <summary>Polls the socket until it is silent (stop) or answers (start), reporting progress; cancellable.</summary>
-    public static async Task WaitForSocketAsync(KmNode node, SocketAddress address, bool wantAnswering, Stopwatch sw, TimeSpan timeout,
+    /// <summary>
+    /// Polls the socket until it is silent (stop) or answers (start), reporting progress; cancellable.
+    /// The timeout runs on the clock the pauses take (<see cref="Timing.PollClock"/>), so it expires in an in-memory cluster's time too.
+    /// </summary>
+    public static async Task WaitForSocketAsync(KmNode node, SocketAddress address, bool wantAnswering, Timing.PollTimer sw, TimeSpan timeout,
         IHostEvents events, CancellationToken ct)
     {
         var activity = $"{(wantAnswering ? "Starting" : "Stopping")} {node.Name}";
@@ -47,7 +49,7 @@ public static class NodeLifecycle
             if (sw.Elapsed > timeout)
             {
                 events.Progress(new HostProgress(1, activity, "timed out", Completed: true));
-                throw new KmException(wantAnswering ? "StartTimeout" : "StopTimeout", KmErrorCategory.OperationTimeout,
+                throw new KmException(wantAnswering ? LifecycleErrorIds.StartTimeout : LifecycleErrorIds.StopTimeout, KmErrorCategory.OperationTimeout,
                     $"Node '{node.Name}' did not {(wantAnswering ? "answer on" : "go silent on")} {address.Path} within {(int)timeout.TotalSeconds} s (last seen: {liveness.Detail}).", node.Name);
             }
             events.Progress(new HostProgress(1, activity,

@@ -1,3 +1,5 @@
+using KmPs.Core.Status;
+
 namespace KmPs.Core.Orchestration;
 
 /// <summary>
@@ -8,10 +10,11 @@ namespace KmPs.Core.Orchestration;
 /// <param name="StatePresent">Its state folder (worker-local-storage.badger.db) is there.</param>
 /// <param name="BackupPresent">The backup its Wipe step recorded is still there (null when the step recorded none).</param>
 /// <param name="OnNewBundle">Its config names the new bundle.</param>
-public sealed record NodeObservation(string Node, bool? Running, bool? StatePresent, bool? BackupPresent, bool? OnNewBundle)
+/// <param name="RunsNewVersion">When running: whether it runs the new version (<see cref="ResumeCheck.RunsVersion"/>); null when not running or it cannot be told.</param>
+public sealed record NodeObservation(string Node, bool? Running, bool? StatePresent, bool? BackupPresent, bool? OnNewBundle, bool? RunsNewVersion = null)
 {
     public override string ToString() =>
-        $"{Node}: {(Running is null ? "running?" : Running.Value ? "running" : "stopped")}, " +
+        $"{Node}: {(Running is null ? "running?" : Running.Value ? RunsNewVersion switch { true => "running the new version", false => "running another version", _ => "running" } : "stopped")}, " +
         $"{(StatePresent is null ? "state?" : StatePresent.Value ? "state present" : "no state")}, " +
         $"{(OnNewBundle is null ? "bundle?" : OnNewBundle.Value ? "new bundle" : "old bundle")}" +
         (BackupPresent is null ? "" : BackupPresent.Value ? ", backup present" : ", backup gone");
@@ -39,6 +42,18 @@ public sealed class ResumeDecision
 /// </summary>
 public static class ResumeCheck
 {
+    /// <summary>
+    /// Whether a running node runs <paramref name="version"/>: the key manager worker's own active_version
+    /// (23.0+) says yes or no. Where the node does not report it (22.2), only a registration with that version
+    /// says yes: an older version may be the descriptor it registered before it was wiped. Null: cannot tell.
+    /// </summary>
+    public static bool? RunsVersion(KmStatus? status, string version)
+    {
+        if (status is null || !OasisVersion.TryParse(version, out var want)) return null;
+        if (status.ActiveVersionReported) return status.ActiveVersion == want;
+        return status.RegisteredVersion == want ? true : null;
+    }
+
     public static ResumeDecision Decide(UpgradePlan plan, IReadOnlyCollection<string> doneKeys, IReadOnlyList<NodeObservation> seen)
     {
         var d = new ResumeDecision();
@@ -55,9 +70,14 @@ public static class ResumeCheck
                 return d;
             }
             string? broken = null, why = null;
-            var onNew = Done(n, "SetBundle") && o.OnNewBundle == true;
+            // The SetBundle step changes the config only of a node that is silent before and after the change
+            // (it refuses otherwise), so a node started after it was started on the new bundle; a node that says
+            // it runs another version overrides that (a config changed by hand, a journal of an older run).
+            var onNew = Done(n, "SetBundle") && o.OnNewBundle == true && o.RunsNewVersion != false;
             if (Done(n, "Stop") && !Done(n, "Start") && o.Running == true && !onNew)
-                (broken, why) = ("Stop", "it is running again (started by hand after the run stopped it)");
+                (broken, why) = ("Stop", o.RunsNewVersion == false
+                    ? "it is running again on another version than the new one (started by hand after the run stopped it): the state it rebuilt is sealed by that version's enclave"
+                    : "it is running again (started by hand after the run stopped it)");
             else if (Done(n, "Wipe") && o.BackupPresent == false)
                 (broken, why) = ("Stop", "the backup its wipe made is gone: its old state was restored (a rollback)");
             else if (Done(n, "Wipe") && !Done(n, "Start") && o.StatePresent == true && !onNew)
@@ -66,6 +86,8 @@ public static class ResumeCheck
                 (broken, why) = ("Stop", "its config names the old bundle again (a rollback)");
             else if (Done(n, "Start") && o.Running == false)
                 (broken, why) = ("Start", "it is stopped though it was started on the new bundle");
+            else if (Done(n, "Start") && o.Running == true && o.RunsNewVersion == false)
+                (broken, why) = ("Stop", "it runs another version than the new one, though the run started it on the new bundle (restarted outside the run on another config)");
 
             if (broken is null)
             {

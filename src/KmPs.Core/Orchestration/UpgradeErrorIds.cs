@@ -10,6 +10,8 @@ public static class UpgradeErrorIds
     public const string JournalInvalid = nameof(JournalInvalid);
     public const string JournalMismatch = nameof(JournalMismatch);
     public const string JournalUnusable = nameof(JournalUnusable);
+    /// <summary>A node the run stopped answers again before the run started it: started outside the run, on the config it had then.</summary>
+    public const string NodeStartedByHand = nameof(NodeStartedByHand);
     public const string PlanRefused = nameof(PlanRefused);
     public const string ResumeStateMismatch = nameof(ResumeStateMismatch);
     public const string SingleNodeRefused = nameof(SingleNodeRefused);

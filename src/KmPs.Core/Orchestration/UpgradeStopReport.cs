@@ -23,6 +23,8 @@ public sealed class NodeStopState
     /// <summary>Its key manager status word when running (ready, ...).</summary>
     public string? Status { get; init; }
     public string? Version { get; init; }
+    /// <summary>When running: whether it runs the run's new version (<see cref="ResumeCheck.RunsVersion"/>); null when not running or it cannot be told.</summary>
+    public bool? RunsNewVersion { get; init; }
 
     public bool Untouched => Done.Length == 0;
 
@@ -66,6 +68,17 @@ public sealed class UpgradeStopReport
 
     private static string AdviceFor(UpgradeStep? step, IReadOnlyList<NodeStopState> nodes)
     {
+        // A node the run started on the new bundle that runs another version was restarted outside the run: its
+        // state is sealed by that version's enclave, so it is no upgraded node to verify or roll back as one.
+        var strays = nodes.Where(n => n.Done.Contains("Start") && n.Liveness == NodeLiveness.Running && n.RunsNewVersion == false).Select(n => n.Name).ToList();
+        var stray = strays.Count == 0 ? "" :
+            $"{string.Join(", ", strays)} {(strays.Count == 1 ? "runs" : "run")} another version than the new one though the run started {(strays.Count == 1 ? "it" : "them")} on the new bundle " +
+            "(restarted outside this run on another config); running the same command again stops, wipes and upgrades " + (strays.Count == 1 ? "it" : "them") + " again. ";
+        return stray + AdviceForStep(step, nodes);
+    }
+
+    private static string AdviceForStep(UpgradeStep? step, IReadOnlyList<NodeStopState> nodes)
+    {
         var target = step is null ? null : nodes.FirstOrDefault(n => n.Name == step.Node);
         if (target is null)
             return "the upgraded nodes have not verified yet. Check them (Test-KmReplication, Find-KmUpgradeProblem) and run the same command again to resume; the other half was not touched. " +
@@ -76,6 +89,9 @@ public sealed class UpgradeStopReport
             return $"the session to {node}'s machine was lost during this step, so whether the step took effect there is unknown. " +
                    $"Open a new session (New-PSSession) and give it to {node}, check {node} there (Get-KmStatus; Start-KmNode if the step stopped it), " +
                    "then run the same command again to resume. Nodes not listed as done were not touched.";
+        if (step!.Action == "Start" && target.Liveness == NodeLiveness.Running && target.RunsNewVersion == false && !done.Contains("Start"))
+            return $"{node} was started outside this run after its stop, and runs another version than the new one: the state it rebuilt since its wipe is sealed by that version's enclave. " +
+                   "Run the same command again to resume: the run stops it, wipes it again and starts it on the new bundle. Nodes of the other half were not touched.";
         if (step!.Action == "Start")
             return $"{node} did not come up on the new version: its config points at the new bundle and its old state was moved aside " +
                    "(it may be stopped, or running and failing). Pipe its node to Find-KmUpgradeProblem, or read its log, to see why. Fix the cause and run the same " +

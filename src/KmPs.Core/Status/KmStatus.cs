@@ -24,6 +24,11 @@ public sealed class KmStatus
     public string? RuntimeId { get; init; }
     /// <summary>Version the KM worker runs (23.0+), else the registered version.</summary>
     public OasisVersion? ActiveVersion { get; init; }
+    /// <summary>
+    /// Whether <see cref="ActiveVersion"/> is the worker's own word (23.0+ active_version). When false it is the
+    /// registered descriptor's version, which may still be the one registered before the node was wiped and restarted.
+    /// </summary>
+    public bool ActiveVersionReported { get; init; }
     /// <summary>Version of the KM runtime in the node's registered descriptor.</summary>
     public OasisVersion? RegisteredVersion { get; init; }
     public bool? MayGenerate { get; init; }

@@ -106,6 +106,7 @@ public static class StatusParser
             WorkerStatus = workerStatus,
             RuntimeId = runtimeId,
             ActiveVersion = activeVersion ?? registeredVersion,
+            ActiveVersionReported = activeVersion is not null,
             RegisteredVersion = registeredVersion,
             MayGenerate = mayGenerate,
             ClientRuntimes = clients,

@@ -128,12 +128,15 @@ public sealed class Chain(ClusterLayout layout)
     /// The KM committee at an epoch: registered, not expired, with an init response whose checksum
     /// is the consensus one and a version that has a deployment.
     /// </summary>
-    public IReadOnlyList<ChainRegistration> Committee(ulong epoch)
+    public IReadOnlyList<ChainRegistration> Committee(ulong epoch) => CommitteeOf(KeyManagerStatus(), Deployments(), Registrations(), epoch);
+
+    /// <summary>The committee rule of <see cref="Committee"/> over chain state already read (one consistent read).</summary>
+    public static IReadOnlyList<ChainRegistration> CommitteeOf(ChainKeyManagerStatus? status, IEnumerable<ChainDeployment> deployments,
+        IEnumerable<ChainRegistration> registrations, ulong epoch)
     {
-        var status = KeyManagerStatus();
         if (status is null) return Array.Empty<ChainRegistration>();
-        var versions = Deployments().Select(d => d.Version).ToHashSet();
-        return Registrations()
+        var versions = deployments.Select(d => d.Version).ToHashSet();
+        return registrations
             .Where(r => !r.Deregistered && r.Expiration >= epoch && r.Checksum == status.Checksum && versions.Contains(r.Version))
             .ToList();
     }

@@ -47,14 +47,26 @@ public sealed class ClusterNode
     public bool MayGenerate { get; set; }
 }
 
-/// <summary>The cluster's shared epoch clock: wall time since genesis divided by the interval.</summary>
-public sealed class EpochClock(long genesisUnixMs, int intervalMs, ulong firstEpoch)
+/// <summary>
+/// The cluster's shared epoch clock: wall time since genesis divided by the interval. The wall time
+/// comes from a <see cref="TimeProvider"/> (the system's unless one is given), so a node's pieces can
+/// be run on a fake clock in unit tests.
+/// </summary>
+public sealed class EpochClock(long genesisUnixMs, int intervalMs, ulong firstEpoch, TimeProvider? time = null)
 {
-    public static EpochClock Of(ClusterSpec spec) => new(spec.GenesisUnixMs, spec.EpochIntervalMs, spec.FirstEpoch);
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    public static EpochClock Of(ClusterSpec spec, TimeProvider? time = null) => new(spec.GenesisUnixMs, spec.EpochIntervalMs, spec.FirstEpoch, time);
 
     public int IntervalMs => intervalMs;
 
-    public ulong Now => At(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+    /// <summary>Where the wall time comes from.</summary>
+    public TimeProvider Time => _time;
+
+    /// <summary>The wall time now, unix milliseconds: read it once to derive an epoch and a height that agree.</summary>
+    public long NowUnixMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    public ulong Now => At(NowUnixMs);
 
     public ulong At(long unixMs) => unixMs <= genesisUnixMs ? firstEpoch : firstEpoch + (ulong)((unixMs - genesisUnixMs) / intervalMs);
 
@@ -63,7 +75,7 @@ public sealed class EpochClock(long genesisUnixMs, int intervalMs, ulong firstEp
     {
         if (epoch <= Now) return TimeSpan.Zero;
         var startMs = genesisUnixMs + (long)(epoch - firstEpoch) * intervalMs;
-        return TimeSpan.FromMilliseconds(Math.Max(0, startMs - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+        return TimeSpan.FromMilliseconds(Math.Max(0, startMs - NowUnixMs));
     }
 
     /// <summary>
@@ -77,7 +89,7 @@ public sealed class EpochClock(long genesisUnixMs, int intervalMs, ulong firstEp
     public long GenesisUnixMs => genesisUnixMs;
 
     /// <summary>Block height: ten blocks an epoch, like a fast test network. Height 1 is the genesis block.</summary>
-    public long Height => HeightAt(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+    public long Height => HeightAt(NowUnixMs);
 
     public long HeightAt(long unixMs) => unixMs <= genesisUnixMs ? 1 : (unixMs - genesisUnixMs) * BlocksPerEpoch / intervalMs + 1;
 

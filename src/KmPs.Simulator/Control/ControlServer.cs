@@ -162,7 +162,7 @@ public sealed class ControlServer : IAsyncDisposable
     private sealed class ReplicationMethods : IServiceMethodProvider<ReplicationService>
     {
         public void OnServiceMethodDiscovery(ServiceMethodProviderContext<ReplicationService> context) =>
-            context.AddUnaryMethod(Unary(Node.SimNode.ReplicationService, Node.SimNode.ReplicateMethod), new List<object>(),
+            context.AddUnaryMethod(Unary(Node.ReplicationWire.Service, Node.ReplicationWire.Method), new List<object>(),
                 (s, req, _) => Task.FromResult(s.Backend.Replicate(req)));
     }
 

@@ -22,7 +22,10 @@ public sealed class SimPolicy
     /// </summary>
     public List<string> MayGenerate { get; set; } = new();
 
-    public SimEnclavePolicy? EntryFor(EnclaveIdentity id) => Enclaves.FirstOrDefault(e => Same(e.Enclave, id));
+    public SimEnclavePolicy? EntryFor(EnclaveIdentity id) => EntryFor(id.ToString());
+
+    /// <summary>The entry of an enclave given as MRENCLAVE‖MRSIGNER hex (any case).</summary>
+    public SimEnclavePolicy? EntryFor(string enclave) => Enclaves.FirstOrDefault(e => string.Equals(e.Enclave, enclave, StringComparison.OrdinalIgnoreCase));
 
     internal static bool Same(string hex, EnclaveIdentity id) => string.Equals(hex, id.ToString(), StringComparison.OrdinalIgnoreCase);
 

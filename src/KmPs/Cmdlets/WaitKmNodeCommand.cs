@@ -16,6 +16,7 @@ public enum KmWaitCondition { Ready, Replicated, Epoch }
 /// <summary>
 /// Wait-KmNode: polls nodes until they are ready, replicated (ready with an init response whose
 /// checksum matches), or an epoch is reached; progress, timeout with what was last seen, Ctrl+C.
+/// Ready and Replicated hold for every node; an epoch is the chain's, reached when any node reports it.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Wait, "KmNode")]
 [OutputType(typeof(KmStatus))]
@@ -77,9 +78,10 @@ public sealed class WaitKmNodeCommand : KmNodeSetCommand
                 try { return (n.Name, Status: await ReadStatusAsync(n, TimeSpan.FromSeconds(5)).ConfigureAwait(false), Error: (KmException?)null); }
                 catch (KmException e) { return (n.Name, Status: (KmStatus?)null, Error: (KmException?)e); }
             })));
-            // A lost session never comes back: that node's wait fails now, not at the timeout.
+            // A lost session never comes back: that node's wait fails now, not at the timeout. An epoch
+            // is the chain's, so for it the other nodes go on; it fails when no node is left to read it from.
             var lost = results.FirstOrDefault(r => r.Error is not null && Remoting.KmRemoting.IsSessionLost(r.Error));
-            if (lost.Error is not null)
+            if (lost.Error is not null && (Until != KmWaitCondition.Epoch || results.All(r => r.Error is not null && Remoting.KmRemoting.IsSessionLost(r.Error))))
             {
                 WriteProgress(new ProgressRecord(2, Activity, "failed") { RecordType = ProgressRecordType.Completed, ParentActivityId = ParentProgressId });
                 ThrowKmError(lost.Error, lost.Name);
@@ -92,10 +94,12 @@ public sealed class WaitKmNodeCommand : KmNodeSetCommand
                 done.Add(ok);
             }
             var pending = results.Where((r, i) => !done[i]).Select(r => r.Name).ToList();
+            // The chain reached the epoch when any node says so: one that is stopped or killed meanwhile does not hold the wait.
+            if (Until == KmWaitCondition.Epoch && pending.Count < results.Length) pending.Clear();
             if (pending.Count == 0)
             {
                 WriteProgress(new ProgressRecord(2, Activity, "done") { RecordType = ProgressRecordType.Completed, ParentActivityId = ParentProgressId });
-                foreach (var r in results) { r.Status!.Name = r.Name; WriteObject(r.Status); }
+                foreach (var r in results.Where(r => r.Status is not null)) { r.Status!.Name = r.Name; WriteObject(r.Status); }
                 return;
             }
             if (sw.Elapsed > timeout)

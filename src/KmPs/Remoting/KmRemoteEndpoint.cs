@@ -73,7 +73,7 @@ public static class KmRemoteEndpoint
         }
         catch (Exception e)
         {
-            var km = e as KmException ?? new KmException(e is IOException ? "RemoteIOError" : e is UnauthorizedAccessException ? "RemoteAccessDenied" : "RemoteOperationFailed",
+            var km = e as KmException ?? new KmException(e is IOException ? RemotingErrorIds.RemoteIOError : e is UnauthorizedAccessException ? RemotingErrorIds.RemoteAccessDenied : RemotingErrorIds.RemoteOperationFailed,
                 e is UnauthorizedAccessException ? KmErrorCategory.PermissionDenied : e is IOException ? KmErrorCategory.WriteError : KmErrorCategory.NotSpecified,
                 e.Message, name, e);
             return JsonSerializer.Serialize(new
@@ -102,7 +102,7 @@ public static class KmRemoteEndpoint
     {
         var place = BundleStaging.Place(configPath, fileName, digest);
         if (place.Present) return new RemoteUpload { Destination = place.Destination, Present = true };
-        var temp = Path.Combine(Path.GetDirectoryName(place.Destination)!, $".{fileName}.upload-{Guid.NewGuid():N}");
+        var temp = BundleStaging.UploadPath(place.Destination);
         using (new FileStream(temp, FileMode.CreateNew, FileAccess.Write)) { }
         return new RemoteUpload { Destination = place.Destination, TempPath = temp };
     }
@@ -118,6 +118,8 @@ public static class KmRemoteEndpoint
     private static string CommitUpload(string tempPath, string destination, string digest, long length)
     {
         CheckTemp(tempPath);
+        if (!BundleStaging.IsUploadFor(tempPath, destination))
+            throw new KmException(RemotingErrorIds.InvalidUpload, KmErrorCategory.InvalidArgument, $"{tempPath} is not an upload for {destination}.", destination);
         try
         {
             BundleStaging.Commit(tempPath, destination, digest, length);
@@ -131,7 +133,7 @@ public static class KmRemoteEndpoint
 
     private static void CheckTemp(string tempPath)
     {
-        if (!Path.GetFileName(tempPath).StartsWith('.') || !tempPath.Contains(".upload-", StringComparison.Ordinal))
+        if (!BundleStaging.IsUpload(tempPath))
             throw new KmException(RemotingErrorIds.InvalidUpload, KmErrorCategory.InvalidArgument, $"{tempPath} is not an upload in progress.", tempPath);
     }
 }

@@ -99,7 +99,7 @@ internal static class KmRemoting
         if (doc.RootElement.TryGetProperty("error", out var e))
         {
             var category = Enum.TryParse<KmErrorCategory>(e.GetProperty("Category").GetString(), out var c) ? c : KmErrorCategory.NotSpecified;
-            throw new KmException(e.GetProperty("ErrorId").GetString() ?? "RemoteError", category,
+            throw new KmException(e.GetProperty("ErrorId").GetString() ?? RemotingErrorIds.RemoteError, category,
                 $"{e.GetProperty("Message").GetString()} (on {Describe(session)})", e.GetProperty("Target").GetString())
             {
                 RecommendedAction = e.GetProperty("RecommendedAction").GetString(),

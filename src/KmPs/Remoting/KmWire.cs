@@ -16,7 +16,7 @@ namespace KmPs.Remoting;
 
 /// <summary>
 /// How the module's results cross a remoting session. PowerShell's own serialization turns a
-/// KmStatus into a property bag named Deserialized.KmPs.Status.KmStatus, one level deep (nested
+/// KmStatus into a property bag named Deserialized.KmPs.Core.Status.KmStatus, one level deep (nested
 /// objects such as the init response become strings). The module instead sends each result as
 /// JSON with its type name and rebuilds the real object on the admin host, so a remote node's
 /// results are the same typed objects as a local node's: the default views, the orchestrator and

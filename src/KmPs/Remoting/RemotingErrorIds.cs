@@ -8,6 +8,14 @@ public static class RemotingErrorIds
     public const string ModuleNotInstalled = nameof(ModuleNotInstalled);
     public const string ModuleVersionMismatch = nameof(ModuleVersionMismatch);
     public const string NoSession = nameof(NoSession);
+    /// <summary>An operation on the node's machine failed with an error that carried no ErrorId of its own: a file access denied.</summary>
+    public const string RemoteAccessDenied = nameof(RemoteAccessDenied);
+    /// <summary>The same, an I/O error.</summary>
+    public const string RemoteIOError = nameof(RemoteIOError);
+    /// <summary>The same, any other error.</summary>
+    public const string RemoteOperationFailed = nameof(RemoteOperationFailed);
+    /// <summary>The node's machine answered with an error that named no ErrorId.</summary>
+    public const string RemoteError = nameof(RemoteError);
     public const string RemoteOperationUnknown = nameof(RemoteOperationUnknown);
     public const string RemoteRequestInvalid = nameof(RemoteRequestInvalid);
     public const string RemoteResultInvalid = nameof(RemoteResultInvalid);

@@ -7,6 +7,7 @@ using KmPs.Core.Replication;
 using KmPs.Core.Status;
 using KmPs.Core.Timing;
 using KmPs.Cmdlets;
+using KmPs.Core;
 
 namespace KmPs.Support;
 
@@ -48,9 +49,24 @@ internal sealed class EpochWaitEta
         {
             _last = fresh = _clock is null
                 ? EpochEstimator.EtaFromTransitions(_seen.Transitions, epoch, _target, now)
-                : await _clock.EstimateAsync(_target, ct).ConfigureAwait(false);
+                : await FromClockAsync(_clock, epoch, now, ct).ConfigureAwait(false);
             (_lastEpoch, _lastAt) = (epoch, now);
         }
         return (EpochWaitProgress.At(_last, _started, DateTimeOffset.UtcNow, _deadline), fresh);
+    }
+
+    /// <summary>
+    /// The chain's estimate through the local node's socket; when that node does not answer (stopped,
+    /// killed: the wait goes on through the others), the epochs this wait saw instead. The ETA is a
+    /// view of the wait, never a reason for it to fail.
+    /// </summary>
+    private async Task<EpochEta> FromClockAsync(EpochEtaClock clock, ulong epoch, DateTimeOffset now, CancellationToken ct)
+    {
+        try { return await clock.EstimateAsync(_target, ct).ConfigureAwait(false); }
+        catch (KmException e)
+        {
+            var eta = EpochEstimator.EtaFromTransitions(_seen.Transitions, epoch, _target, now);
+            return eta.Length.IsKnown ? eta : eta with { Length = EpochLengthEstimate.Unknown($"{eta.Length.Basis}; chain: {e.Message}") };
+        }
     }
 }

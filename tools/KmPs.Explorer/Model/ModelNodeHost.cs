@@ -330,7 +330,7 @@ public sealed class ModelNodeHost(Func<ModelCluster> cluster, IHostCallWatcher w
             while (!n.Answering(C.Now))
             {
                 if (timer.Elapsed > timeout)
-                    throw new KmException("StartTimeout", KmErrorCategory.OperationTimeout,
+                    throw new KmException(LifecycleErrorIds.StartTimeout, KmErrorCategory.OperationTimeout,
                         $"Node '{node.Name}' did not answer on {n.SocketPath} within {(int)timeout.TotalSeconds} s (last seen: no socket).", node.Name);
                 await PollClock.PauseAsync(TimeSpan.FromMilliseconds(200), ct).ConfigureAwait(false);
                 ct.ThrowIfCancellationRequested();
