@@ -16,8 +16,16 @@ namespace KmPs.Scenario.Tests.Explorer;
 /// </summary>
 public class ScheduleExplorerTests
 {
-    /// <summary>Always the Release build (the test project builds it so, whatever its own configuration).</summary>
-    private static string ExplorerDll => Path.Combine(TestPaths.RepoRoot, "artifacts", "bin", "KmPs.Explorer", "release", "KmPs.Explorer.dll");
+    /// <summary>The Release build (the test project builds it so, whatever its own configuration), else the Debug one the solution builds.</summary>
+    private static string ExplorerDll
+    {
+        get
+        {
+            var release = Path.Combine(TestPaths.RepoRoot, "artifacts", "bin", "KmPs.Explorer", "release", "KmPs.Explorer.dll");
+            var module = Path.Combine(Path.GetDirectoryName(release)!, "module", "OasisKeyManager", "OasisKeyManager.psd1");
+            return File.Exists(release) && File.Exists(module) ? release : Path.Combine(TestPaths.RepoRoot, "artifacts", "bin", "KmPs.Explorer", "debug", "KmPs.Explorer.dll");
+        }
+    }
 
     /// <summary>The full set's size: 14,310 schedules of 2-5 nodes in three generations (282 more have nothing to act on).</summary>
     private const int FullSet = 14_310;
