@@ -52,14 +52,14 @@ public class ScheduleExplorerTests
     public void Runs_taken_from_their_twins_give_every_schedule_the_outcome_of_running_them()
     {
         Assert.True(File.Exists(ExplorerDll), $"build the solution first: {ExplorerDll} is missing");
-        var args = new[] { ExplorerDll, "--nodes", "2", "--generations", "24", "--limit", "12", "--parallel", "1", "--verbose" };
+        var args = new[] { ExplorerDll, "--nodes", "2", "--generations", "24", "--limit", "30", "--parallel", "1", "--verbose" };
         var (memoCode, memo) = Pwsh.Dotnet(TimeSpan.FromMinutes(5), args);
         var (allCode, all) = Pwsh.Dotnet(TimeSpan.FromMinutes(5), [.. args, "--no-memo"]);
         Assert.True(memoCode == 0, memo);
         Assert.True(allCode == 0, all);
         var withTwins = Outcomes(memo);
         var executedAll = Outcomes(all);
-        Assert.True(withTwins.Count > 50, "too few schedules:\n" + memo);
+        Assert.True(withTwins.Count > 60, "too few schedules:\n" + memo);
         Assert.Equal(executedAll, withTwins);
         Assert.True(Executed(memo) < Executed(all), $"no run was taken from a twin:\n{memo}");
     }
