@@ -10,16 +10,17 @@ using KmPs.Core.Status;
 // outside, on the model, after every host call and every pause.
 //
 //   dotnet run -c Release --project tools/KmPs.Explorer -- [--nodes 2-5] [--generations all|22.2,23.0,24]
-//        [--kinds base,stop,handstart,prompt,fault] [--parallel 2] [--limit N] [--replay SCHEDULE] [--verbose] [--no-memo]
+//        [--kinds base,stop,handstart,prompt,fault] [--parallel 2] [--limit N] [--replay SCHEDULE] [--verbose] [--no-memo] [--profile]
 //
 // --limit N: at most N work items per cluster, spread over all kinds (an item is one schedule, or for
 // stops every schedule first stopped at one point). --kinds picks the kinds. --replay runs one
 // schedule (as printed with a violation) from scratch and prints each run and what the model saw.
 // Invoke-KmSafeUpgrade runs with -TimeoutSec 20 and -NodeTimeoutSec 10: seconds of model time, in which
 // an epoch lasts 2 s. --no-memo executes every run (see ScheduleRunner.Invoke and Explorer.LatentFaults
-// for the runs it otherwise takes from their twins); every schedule's outcome is the same.
+// for the runs it otherwise takes from their twins); every schedule's outcome is the same. --profile
+// times the explorer's own phases in the workers' thread CPU (Profile).
 
-const string Usage = "usage: KmPs.Explorer [--nodes 2-5] [--generations all|22.2,23.0,24] [--kinds base,stop,handstart,prompt,fault] [--parallel P] [--limit N] [--replay SCHEDULE] [--verbose] [--no-memo]";
+const string Usage = "usage: KmPs.Explorer [--nodes 2-5] [--generations all|22.2,23.0,24] [--kinds base,stop,handstart,prompt,fault] [--parallel P] [--limit N] [--replay SCHEDULE] [--verbose] [--no-memo] [--profile]";
 if (ToolArgs.Parse(args, Usage, out var exit) is not { } o) return exit;
 
 var work = Path.Combine("/dev/shm", $"kmexplore-{Environment.ProcessId}");
@@ -38,6 +39,7 @@ try
     var shard = o.Optional("shard");
     var verbose = o.Optional("verbose") is not null;
     var memoize = o.Optional("no-memo") is null;
+    Profile.Enabled = o.Optional("profile") is not null;
     // Workers use the clusters' files the parent wrote (writing an ORC signs it with a signer key
     // generated once a process: seconds of RSA key generation saved in each worker).
     var setupDir = o.Optional("setup-dir") ?? Path.Combine(work, "clusters");
