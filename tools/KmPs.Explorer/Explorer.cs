@@ -117,7 +117,7 @@ public sealed class Explorer(ScheduleRunner runner, Action<ScheduleResult> repor
         var twins = new Dictionary<int, ScheduleResult>();
         foreach (var s in byStep)
         {
-            if (twins.TryGetValue(s.FaultStep, out var twin))
+            if (runner.Memoize && twins.TryGetValue(s.FaultStep, out var twin))
             {
                 report(ScheduleRunner.SameRuns(s, twin));
                 continue;

@@ -10,15 +10,17 @@ using KmPs.Core.Status;
 // outside, on the model, after every host call and every pause.
 //
 //   dotnet run -c Release --project tools/KmPs.Explorer -- [--nodes 2-5] [--generations all|22.2,23.0,24]
-//        [--kinds base,stop,handstart,prompt,fault] [--parallel 2] [--limit N] [--replay SCHEDULE] [--verbose] [--no-memo]
+//        [--kinds base,stop,handstart,prompt,fault] [--parallel 2] [--limit N] [--replay SCHEDULE] [--verbose] [--no-memo] [--profile]
 //
 // --limit N: at most N work items per cluster, spread over all kinds (an item is one schedule, or for
 // stops every schedule first stopped at one point). --kinds picks the kinds. --replay runs one
 // schedule (as printed with a violation) from scratch and prints each run and what the model saw.
 // Invoke-KmSafeUpgrade runs with -TimeoutSec 20 and -NodeTimeoutSec 10: seconds of model time, in which
-// an epoch lasts 2 s.
+// an epoch lasts 2 s. --no-memo executes every run (see ScheduleRunner.Invoke and Explorer.LatentFaults
+// for the runs it otherwise takes from their twins); every schedule's outcome is the same. --profile
+// times the explorer's own phases in the workers' thread CPU (Profile).
 
-const string Usage = "usage: KmPs.Explorer [--nodes 2-5] [--generations all|22.2,23.0,24] [--kinds base,stop,handstart,prompt,fault] [--parallel P] [--limit N] [--replay SCHEDULE] [--verbose] [--no-memo]";
+const string Usage = "usage: KmPs.Explorer [--nodes 2-5] [--generations all|22.2,23.0,24] [--kinds base,stop,handstart,prompt,fault] [--parallel P] [--limit N] [--replay SCHEDULE] [--verbose] [--no-memo] [--profile]";
 if (ToolArgs.Parse(args, Usage, out var exit) is not { } o) return exit;
 
 var work = Path.Combine("/dev/shm", $"kmexplore-{Environment.ProcessId}");
@@ -37,6 +39,7 @@ try
     var shard = o.Optional("shard");
     var verbose = o.Optional("verbose") is not null;
     var memoize = o.Optional("no-memo") is null;
+    Profile.Enabled = o.Optional("profile") is not null;
     // Workers use the clusters' files the parent wrote (writing an ORC signs it with a signer key
     // generated once a process: seconds of RSA key generation saved in each worker).
     var setupDir = o.Optional("setup-dir") ?? Path.Combine(work, "clusters");
@@ -54,7 +57,11 @@ try
         while (true)
         {
             lock (Console.Out) Console.WriteLine("NEXT");
-            if (Console.In.ReadLine() is not { } line) return 0;
+            if (Console.In.ReadLine() is not { } line)
+            {
+                lock (Console.Out) Console.WriteLine("PROFILE " + Profile.Json());
+                return 0;
+            }
             explorer.Explore(Setup(int.Parse(line)), kinds, 0, 1, limit);
         }
     }
@@ -63,6 +70,7 @@ try
         // A worker process over fewer clusters than workers: its share of every cluster's work items.
         var parts = shard.Split('/');
         RunShard(specs.Select((_, i) => Setup(i)).ToList(), kinds, int.Parse(parts[0]), int.Parse(parts[1]), limit, memoize, work, Emit);
+        lock (Console.Out) Console.WriteLine("PROFILE " + Profile.Json());
         return 0;
     }
 
@@ -73,10 +81,12 @@ try
     var loads = new List<string> { Summary.LoadAverage() };
     using var sampler = new Timer(_ => { lock (loads) loads.Add(Summary.LoadAverage()); }, null, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
     List<ClusterSetup> clusters;
+    var profiles = new List<Dictionary<string, double>>();
     if (parallel == 1)
     {
         clusters = specs.Select((_, i) => Setup(i)).ToList();
         RunShard(clusters, kinds, 0, 1, limit, memoize, work, summary.Add);
+        profiles.Add(Profile.Now());
     }
     else
     {
@@ -87,10 +97,10 @@ try
             : null;
         using var ready = new ManualResetEventSlim();
         var children = new List<Process>();
-        if (queue is not null) children.AddRange(Enumerable.Range(0, parallel).Select(i => StartWorker(args, i, parallel, setupDir, queue, ready, summary)));
+        if (queue is not null) children.AddRange(Enumerable.Range(0, parallel).Select(i => StartWorker(args, i, parallel, setupDir, queue, ready, summary, profiles)));
         clusters = specs.Select((_, i) => Setup(i)).ToList();
         ready.Set();
-        if (queue is null) children.AddRange(Enumerable.Range(0, parallel).Select(i => StartWorker(args, i, parallel, setupDir, null, ready, summary)));
+        if (queue is null) children.AddRange(Enumerable.Range(0, parallel).Select(i => StartWorker(args, i, parallel, setupDir, null, ready, summary, profiles)));
         foreach (var c in children) c.WaitForExit();
         foreach (var c in children.Where(c => c.ExitCode != 0)) Console.WriteLine($"worker {c.Id} exited with {c.ExitCode}");
         if (children.Any(c => c.ExitCode != 0)) return 3;
@@ -98,7 +108,9 @@ try
     lock (loads) loads.Add(Summary.LoadAverage());
     string[] loadText;
     lock (loads) loadText = loads.Count <= 4 ? loads.ToArray() : new[] { loads[0], loads[loads.Count / 2], loads[^1] };
-    return summary.Print(clusters, loadText);
+    var code = summary.Print(clusters, loadText);
+    lock (profiles) Console.WriteLine(Profile.Describe(profiles));
+    return code;
 }
 finally
 {
@@ -122,7 +134,8 @@ static void RunShard(IReadOnlyList<ClusterSetup> clusters, ISet<ScheduleKind> ki
 }
 
 /// <summary>A worker process: with a queue, it asks for clusters (NEXT) and gets their indices on stdin; without, it runs shard <paramref name="shard"/>.</summary>
-static Process StartWorker(string[] args, int shard, int shards, string setupDir, Queue<int>? queue, ManualResetEventSlim ready, Summary summary)
+static Process StartWorker(string[] args, int shard, int shards, string setupDir, Queue<int>? queue, ManualResetEventSlim ready, Summary summary,
+    List<Dictionary<string, double>> profiles)
 {
     var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardInput = queue is not null, UseShellExecute = false };
     if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") psi.ArgumentList.Add(typeof(Explorer).Assembly.Location);
@@ -140,6 +153,10 @@ static Process StartWorker(string[] args, int shard, int shards, string setupDir
     {
         if (e.Data is null) return;
         if (e.Data.StartsWith("SCHEDULE ", StringComparison.Ordinal) && ScheduleLine.FromJson(e.Data[9..]) is { } l) summary.Add(l);
+        else if (e.Data.StartsWith("PROFILE ", StringComparison.Ordinal))
+        {
+            lock (profiles) profiles.Add(System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, double>>(e.Data[8..])!);
+        }
         else if (e.Data == "NEXT" && queue is not null)
         {
             ready.Wait();

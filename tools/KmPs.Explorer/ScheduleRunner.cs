@@ -242,12 +242,14 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
             _explored.Clear();
             _exploredSetup = _setup;
         }
+        var twins = Profile.Measure(Profile.Phase.Twins);
         var key = WorldKey.Of(w) + "\ncommand " + Key(spec);
         var r = _result!;
         if (_explored.TryGetValue(key, out var seen))
         {
             MemoHits++;
             w.Become(seen.After);
+            twins.Dispose();
             w.Invocations++;
             r.Invocations++;
             r.CoveredStates += seen.States;
@@ -256,6 +258,7 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
             LastWorld = w;
             return seen.Result;
         }
+        twins.Dispose();
         var violations = r.Violations.Count;
         var states = r.States;
         var minHolders = r.MinHolders;
@@ -264,7 +267,8 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
         var runMin = r.MinHolders;
         r.MinHolders = Math.Min(minHolders, runMin);
         if (r.Violations.Count == violations)
-            _explored[key] = new Explored(w.Clone(), result, r.States - states, runMin, r.Runs[^1][(r.Runs[^1].IndexOf(": ", StringComparison.Ordinal) + 2)..]);
+            using (Profile.Measure(Profile.Phase.Twins))
+                _explored[key] = new Explored(w.Clone(), result, r.States - states, runMin, r.Runs[^1][(r.Runs[^1].IndexOf(": ", StringComparison.Ordinal) + 2)..]);
         return result;
     }
 
@@ -292,7 +296,7 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
             Outcome = outcome, Mutations = inv.Mutations, StepsStarted = inv.Steps.ToList(), Prompts = inv.Prompts,
             StoppedByUs = inv.StopRequested, FaultApplied = inv.FaultApplied, FaultUnreadAt = inv.FaultUnreadAt.ToList(),
         };
-        CheckEnd(w, inv, result);
+        using (Profile.Measure(Profile.Phase.Checks)) CheckEnd(w, inv, result);
         _result.Runs.Add($"run {w.Invocations}{Describe(spec)}: {(inv.StopRequested ? "stopped by the explorer" : outcome.Describe())}" +
                          $" ({inv.Mutations} mutating call(s), steps {string.Join(",", inv.Steps)}, {inv.Prompts} prompt(s))" +
                          (outcome.Message is { } text && !inv.StopRequested ? "\n      " + text.Replace("\n", "\n      ") : ""));
@@ -364,6 +368,7 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
 
     public bool After(string op, ModelNode? node, bool mutating, Exception? failure)
     {
+        using var timing = Profile.Measure(Profile.Phase.Checks);
         var inv = _inv;
         var w = _world!;
         if (inv is null) return false;
@@ -386,9 +391,9 @@ public sealed class ScheduleRunner : IHostCallWatcher, IHostListener, IDisposabl
         var inv = _inv;
         var w = _world;
         if (inv is null || w is null || inv.StopRequested) return Task.CompletedTask;
-        w.Model.Advance(interval);
+        using (Profile.Measure(Profile.Phase.Model)) w.Model.Advance(interval);
         _result!.States++;
-        CheckState(w, "after a pause");
+        using (Profile.Measure(Profile.Phase.Checks)) CheckState(w, "after a pause");
         if (w.Model.Now - inv.StartedAt > ModelTimeLimit)
         {
             Violation($"hang: the invocation waited {ModelTimeLimit.TotalHours} h of model time; stopped");

@@ -110,10 +110,48 @@ public sealed class OrcBundle
     /// instead of throwing, so a caller can show every file's state. Layout and manifest
     /// errors still throw, since nothing sensible can be shown then.
     /// </summary>
+    /// <remarks>
+    /// The last few valid bundles are kept by their path and the SHA-256 of the file's bytes: one
+    /// upgrade opens its ORC for the plan, the pre-flight and every node's config change, and the
+    /// same bytes always open to the same bundle. A file whose bytes changed is opened afresh; a bundle
+    /// is kept only when the file hashed the same before and after it was read.
+    /// </remarks>
     public static OrcBundle Inspect(string path)
     {
         var fullPath = System.IO.Path.GetFullPath(path);
         if (!File.Exists(fullPath)) throw BundleErrors.NotFound(fullPath);
+        var content = FileHash(fullPath);
+        lock (Kept)
+        {
+            foreach (var (keptPath, keptContent, bundle) in Kept)
+                if (content is not null && keptPath == fullPath && keptContent == content) return bundle;
+        }
+        var opened = Read(fullPath);
+        if (content is not null && opened.Problems.Count == 0 && FileHash(fullPath) == content)
+            lock (Kept)
+            {
+                if (Kept.Count == KeptBundles) Kept.RemoveAt(0);
+                Kept.Add((fullPath, content, opened));
+            }
+        return opened;
+    }
+
+    private const int KeptBundles = 4;
+    private static readonly List<(string Path, string Content, OrcBundle Bundle)> Kept = new();
+
+    /// <summary>Hex SHA-256 of the file's bytes; null when it cannot be read (opening it reports why).</summary>
+    private static string? FileHash(string path)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+            return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    private static OrcBundle Read(string fullPath)
+    {
         try
         {
             using var zip = ZipFile.OpenRead(fullPath);

@@ -71,6 +71,29 @@ public class OrcBundleTests
     }
 
     [Fact]
+    public void A_bundle_opened_again_with_the_same_bytes_is_the_same_and_one_with_other_bytes_is_read_afresh()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("km.orc");
+        WriteKm(path, "0.6.0", build: "a");
+        var first = OrcBundle.Open(path);
+        Assert.Same(first, OrcBundle.Open(path));
+        // Other bytes at the same path (another build, the same version): another enclave, seen at once.
+        WriteKm(path, "0.6.0", build: "b");
+        var rebuilt = OrcBundle.Open(path);
+        Assert.NotEqual(first.ContentDigest, rebuilt.ContentDigest);
+        Assert.NotEqual(first.EnclaveIdentity, rebuilt.EnclaveIdentity);
+        // The same bytes at another path open as that path's bundle.
+        File.Copy(path, dir.File("copy.orc"));
+        Assert.Equal(dir.File("copy.orc"), OrcBundle.Open(dir.File("copy.orc")).Path);
+        // A file made invalid in place is reported, never answered from what it was.
+        var bytes = File.ReadAllBytes(path);
+        bytes[^30] ^= 0xff;
+        File.WriteAllBytes(path, bytes);
+        Assert.ThrowsAny<KmException>(() => OrcBundle.Open(path));
+    }
+
+    [Fact]
     public void Without_SGX_the_enclave_file_is_the_ELF_and_there_is_no_identity()
     {
         using var dir = new TempDir();

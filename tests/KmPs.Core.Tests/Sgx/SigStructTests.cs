@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
+using KmPs.Core.Bundles;
 using KmPs.Core.Sgx;
 
 namespace KmPs.Core.Tests.Sgx;
@@ -17,6 +18,22 @@ public class SigStructTests
         var e = Assert.Throws<SigStructException>(() => SigStruct.Verify(sigstruct));
         Assert.Equal(errorId, e.ErrorId);
         return e.Message;
+    }
+
+    [Fact]
+    public void The_same_bytes_verify_the_same_and_a_kept_verdict_cannot_be_changed_by_its_caller()
+    {
+        var b = Signed(prod: 11);
+        var first = SigStruct.Verify(b);
+        first.Modulus[0] ^= 0xff;
+        var again = SigStruct.Verify(b);
+        Assert.Equal(b[128..512], again.Modulus);
+        Assert.Equal(first.EnclaveHash, again.EnclaveHash);
+        // A changed byte is verified afresh: it fails, twice alike.
+        var tampered = (byte[])b.Clone();
+        tampered[1024] ^= 1;
+        Assert.Equal(Fails(tampered, BundleErrorIds.BundleSigstructSignatureInvalid), Fails(tampered, BundleErrorIds.BundleSigstructSignatureInvalid));
+        Assert.Equal((ushort)11, SigStruct.Verify(b).IsvProdId);
     }
 
     [Fact]

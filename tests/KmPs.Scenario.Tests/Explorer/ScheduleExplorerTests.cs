@@ -51,6 +51,36 @@ public class ScheduleExplorerTests
             Assert.Matches(new Regex($@"^  {kind}\s+\d+$", RegexOptions.Multiline), output);
     }
 
+    /// <summary>
+    /// The runs taken from their twins change no schedule's outcome: with and without --no-memo, every
+    /// schedule ends the same way after the same number of runs and states (checked, or covered by the
+    /// twin that checked them), and fewer runs are executed with the twins than without.
+    /// </summary>
+    [Fact]
+    public void Runs_taken_from_their_twins_give_every_schedule_the_outcome_of_running_them()
+    {
+        Assert.True(File.Exists(ExplorerDll), $"build the solution first: {ExplorerDll} is missing");
+        var args = new[] { ExplorerDll, "--nodes", "2", "--generations", "24", "--limit", "30", "--parallel", "1", "--verbose" };
+        var (memoCode, memo) = Pwsh.Dotnet(TimeSpan.FromMinutes(5), args);
+        var (allCode, all) = Pwsh.Dotnet(TimeSpan.FromMinutes(5), [.. args, "--no-memo"]);
+        Assert.True(memoCode == 0, memo);
+        Assert.True(allCode == 0, all);
+        var withTwins = Outcomes(memo);
+        var executedAll = Outcomes(all);
+        Assert.True(withTwins.Count > 60, "too few schedules:\n" + memo);
+        Assert.Equal(executedAll, withTwins);
+        Assert.True(Executed(memo) < Executed(all), $"no run was taken from a twin:\n{memo}");
+    }
+
+    private static readonly Regex ScheduleLine = new(
+        @"^  (n\S+): (\S+?)(?: \(not applicable: .*?\))?, (\d+) run\(s\) \((\d+) executed\), (\d+) states checked, (\d+) covered", RegexOptions.Multiline);
+
+    /// <summary>Each schedule's end, runs and states (checked or covered).</summary>
+    private static Dictionary<string, string> Outcomes(string output) => ScheduleLine.Matches(output)
+        .ToDictionary(m => m.Groups[1].Value, m => $"{m.Groups[2].Value} after {m.Groups[3].Value} run(s), {long.Parse(m.Groups[5].Value) + long.Parse(m.Groups[6].Value)} states");
+
+    private static int Executed(string output) => int.Parse(Regex.Match(output, @"^RESULT .* executed=(\d+) ", RegexOptions.Multiline).Groups[1].Value);
+
     [Fact]
     public void A_schedule_replays_from_its_line()
     {

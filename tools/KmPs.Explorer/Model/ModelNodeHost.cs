@@ -46,7 +46,10 @@ public sealed class ModelNodeHost(Func<ModelCluster> cluster, IHostCallWatcher w
     {
         if (watcher.StopBefore(op, node)) return watcher.StopPipeline<T>(default!);
         T result;
-        try { result = body(); }
+        try
+        {
+            using (Profile.Measure(Profile.Phase.Model)) result = body();
+        }
         catch (KmException e)
         {
             watcher.After(op, node, mutating, e);
