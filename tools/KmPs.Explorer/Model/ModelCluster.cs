@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using KmPs.Simulator.Cluster;
+using KmPs.Simulator.Node;
 using KmPs.Simulator.Shapes;
 using KmPs.Core.Status;
 using KmPs.Core.Wire;
@@ -83,8 +84,8 @@ public sealed class ModelNode
 }
 
 /// <summary>
-/// An in-memory key manager cluster with the simulator's rules (src/KmPs.Simulator/Node/SimNode.cs,
-/// Cluster/Chain.cs): a node started with no state replicates from a ready committee peer once its
+/// An in-memory key manager cluster with the simulator's rules (src/KmPs.Simulator/Node: NodeTick,
+/// SecretAcquisition, ReplicationSource/ReplicationRules, RegistrationWorker; Cluster/Chain.cs): a node started with no state replicates from a ready committee peer once its
 /// version's deployment is active, the peer finds it registered with its enclave, and the policy lets
 /// the peer's enclave replicate to it; a node whose state another enclave sealed never unseals it
 /// (oasis-core's runtime panics, spec Q5); a running node registers every epoch (expiring two epochs
@@ -198,7 +199,7 @@ public sealed class ModelCluster
 
     // ---- time
 
-    /// <summary>A wait's pause: model time moves on and every node's loop runs (SimNode.Tick).</summary>
+    /// <summary>A wait's pause: model time moves on and every node's loop runs (NodeTick).</summary>
     public void Advance(TimeSpan dt)
     {
         if (dt <= TimeSpan.Zero) return;
@@ -254,7 +255,7 @@ public sealed class ModelCluster
         Note($"{n.Name} {(killed ? "died" : "stopped")}: {why}");
     }
 
-    // ---- the node's loop (SimNode.Tick)
+    // ---- the node's loop (NodeTick: SecretAcquisition, then RegistrationWorker)
 
     private void Tick(ModelNode n)
     {
@@ -309,36 +310,20 @@ public sealed class ModelCluster
         }
     }
 
-    /// <summary>The peer's answer to a replication request (SimNode.Replicate): null when it hands the secret over.</summary>
+    /// <summary>The peer's answer to a replication request (ReplicationSource.Gate, then Decide): null when it hands the secret over.</summary>
     private string? Replicate(ModelNode peer, ModelNode to, ulong epoch)
     {
         if (!peer.Answering(Now)) return "peer down";
-        if (Has(peer, FaultKind.PeerUnreachable)) return "p2p: failed to dial peer";
-        if (Has(peer, FaultKind.ReplicationRefused)) return "keymanager: replication refused";
-        if (!peer.HasSecret || peer.KmStatus != KmStatusWords.Ready) return "keymanager: not initialized";
-        if (!Registry.TryGetValue(to.Name, out var reg) || reg.Enclave != to.RunEnclave || reg.Expiration < epoch) return "keymanager: peer not in access list";
+        if (Has(peer, FaultKind.PeerUnreachable)) return ReplicationSource.Unreachable.Detail;
+        if (Has(peer, FaultKind.ReplicationRefused)) return ReplicationSource.Refused.Detail;
+        if (!peer.HasSecret || peer.KmStatus != KmStatusWords.Ready) return ReplicationSource.NotInitialized.Detail;
+        if (!Registry.TryGetValue(to.Name, out var reg) || reg.Enclave != to.RunEnclave || reg.Expiration < epoch) return ReplicationSource.NotInAccessList.Detail;
         // The requester's enclave asks only enclaves its policy lets it replicate from; the source's enclave
-        // serves only enclaves its own entry lists (SimNode.MayReplicateFrom / MayReplicateSecret, after
-        // keymanager/src/policy/cached.rs).
-        if (!MayReplicateFrom(to.RunEnclave!).Contains(peer.RunEnclave!)) return "mismatched enclave identity";
-        if (!MayReplicateSecret(peer.RunEnclave!, to.RunEnclave!)) return "client is not authorized";
+        // serves only enclaves its own entry lists: the simulator's rules (Node/ReplicationRules.cs).
+        if (!ReplicationRules.MayReplicateFrom(Policy, to.RunEnclave!).Contains(peer.RunEnclave!)) return ReplicationRules.MismatchedEnclaveIdentity;
+        if (!ReplicationRules.MayReplicateSecret(Policy, peer.RunEnclave!, to.RunEnclave!)) return ReplicationRules.NotAuthorized;
         return null;
     }
-
-    private SimEnclavePolicy? Entry(string enclave) => Policy.Enclaves.FirstOrDefault(e => string.Equals(e.Enclave, enclave, StringComparison.OrdinalIgnoreCase));
-
-    public HashSet<string> MayReplicateFrom(string self)
-    {
-        var from = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { self };
-        if (Entry(self) is null) return from;
-        foreach (var e in Policy.Enclaves)
-            if (e.MayReplicate.Any(x => string.Equals(x, self, StringComparison.OrdinalIgnoreCase))) from.Add(e.Enclave);
-        return from;
-    }
-
-    public bool MayReplicateSecret(string self, string requester) =>
-        string.Equals(self, requester, StringComparison.OrdinalIgnoreCase) ||
-        (Entry(self)?.MayReplicate.Any(x => string.Equals(x, requester, StringComparison.OrdinalIgnoreCase)) ?? false);
 
     /// <summary>The policy ClusterBuilder writes: the old enclave may replicate to the new one, which has its own entry.</summary>
     public SimPolicy AllowingPolicy(uint serial) => new()
@@ -354,19 +339,19 @@ public sealed class ModelCluster
     {
         n.LastAttemptUnix = UnixNow;
         string? failure = null;
-        if (Has(n, FaultKind.RegistrationFails)) failure = "registration: failed to register node: simulated registration failure";
+        if (Has(n, FaultKind.RegistrationFails)) failure = RegistrationWorker.SimulatedFailure;
         else if (!Deployments.Any(d => d.Version == n.RunVersion && d.Enclave == n.RunEnclave))
-            failure = "registration: failed to register node: node running unknown enclave version";
+            failure = RegistrationWorker.UnknownEnclaveVersion;
         if (failure is not null)
         {
             n.LastAttemptOk = false;
             n.LastAttemptError = failure;
             return;
         }
-        Registry[n.Name] = new ChainRegistration(n.RunVersion!, n.RunEnclave!, n.HasSecret ? Checksum : null, epoch, epoch + 2, UnixNow);
+        Registry[n.Name] = new ChainRegistration(n.RunVersion!, n.RunEnclave!, n.HasSecret ? Checksum : null, epoch, epoch + RegistrationWorker.Lifetime, UnixNow);
         n.Registered = true;
         n.RegisteredEpoch = epoch;
-        n.RegistrationExpiration = epoch + 2;
+        n.RegistrationExpiration = epoch + RegistrationWorker.Lifetime;
         n.LastRegistrationUnix = UnixNow;
         n.LastAttemptOk = true;
         n.LastAttemptError = null;
@@ -385,7 +370,7 @@ public sealed class ModelCluster
 
     public string EnclaveName(string? enclave) => enclave == OldEnclave ? "old enclave" : enclave == NewEnclave ? "new enclave" : enclave ?? "none";
 
-    // ---- status (SimNode.Snapshot)
+    // ---- status (NodeStatusView.Build)
 
     /// <summary>The checksum of the policy in effect, which an enclave registers (SimPolicy.Checksum: SHA3-256 of its CBOR).</summary>
     public byte[] PolicyChecksum => _policyChecksum ??= Policy.Checksum(RuntimeId);
@@ -497,7 +482,7 @@ public sealed class ModelCluster
     public void ClearFaults()
     {
         foreach (var n in Nodes) n.FaultBits = 0;
-        if (Entry(NewEnclave) is null) Policy = AllowingPolicy(Policy.Serial + 1);
+        if (Policy.EntryFor(NewEnclave) is null) Policy = AllowingPolicy(Policy.Serial + 1);
         Note("faults cleared");
     }
 }
