@@ -24,8 +24,8 @@ public class BundlePinningScenarioTests
         foreach (var n in new[] { "km1", "km2" })
         {
             Assert.Equal(c.NewOrc, NodeConfig.Load(c.Layout.ConfigFile(n)).FindKmBundle()!.FullPath);
-            Simulator.Cluster.NodeProcesses.Stop(c.Layout, n, TimeSpan.FromSeconds(20));
-            Simulator.Cluster.NodeProcesses.Start(c.Layout, n, TimeSpan.FromSeconds(20));
+            Simulator.Cluster.NodeProcesses.Stop(c.Layout, n, TimeSpan.FromSeconds(60));
+            Simulator.Cluster.NodeProcesses.Start(c.Layout, n, TimeSpan.FromSeconds(60));
             var s = await SimCluster.EventuallyAsync(() => c.StatusAsync(n), x => x.IsReady, TimeSpan.FromSeconds(30), $"{n} ready after a restart");
             Assert.Equal(before, s.Checksum);
         }

@@ -11,7 +11,7 @@ namespace KmPs.Scenario.Tests.Scenarios;
 /// <summary>The simulated cluster's key manager policy, as real node processes: served, changed at an epoch, obeyed by replication.</summary>
 public class PolicySimulatorTests
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);   // an upper bound only: a node process can take 10-20 s to start on 2 busy cores
 
     private static void UpgradeOnDisk(SimCluster c, string node)
     {

@@ -91,7 +91,7 @@ public class SafeUpgradePolicyTests
         var soon = ClusterControl.UpgradePolicy(c.Layout, c.Options.OldVersion, c.Options.NewVersion);
         var at = ClusterControl.SetPolicy(c.Layout, soon, c.Epoch + 6, visibleFrom: c.Epoch);
         var runHost = new RecordingHost();
-        var result = UpgradeHarness.Run(c, extra: "-Confirm:$false -WaitForPolicy", timeoutSec: 60, host: runHost).AssertClean().Single<UpgradeResult>();
+        var result = UpgradeHarness.Run(c, extra: "-Confirm:$false -WaitForPolicy", timeoutSec: 120, host: runHost).AssertClean().Single<UpgradeResult>();
         Assert.Contains("Waiting for epoch", runHost.Text);
         Assert.Equal(UpgradePolicyOutcome.Allowed, result.Policy!.Outcome);
         Assert.Equal(3u, result.Policy.Serial);

@@ -12,7 +12,7 @@ namespace KmPs.Scenario.Tests.Scenarios;
 /// <summary>The simulated key manager node, as real processes: sealing, replication, faults, lifecycle.</summary>
 public class SimulatorScenarioTests
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);   // an upper bound only: a node process can take 10-20 s to start on 2 busy cores
 
     private static void UpgradeOnDisk(SimCluster c, string node, bool wipe)
     {
