@@ -60,6 +60,16 @@ public static class ReplicationCheck
     public static ulong NetworkEpochAt(DateTimeOffset at, ulong own, IEnumerable<(DateTimeOffset At, ulong Epoch)> reads) =>
         reads.Where(r => r.At <= at).Select(r => r.Epoch).Append(own).Max();
 
+    /// <summary>
+    /// Why a node's registration does not count at the network's epoch (null: it does): never
+    /// registered, or its descriptor expired (a node that stopped registering drops out of the committee).
+    /// Wait-KmNode -Until Replicated waits for the same.
+    /// </summary>
+    public static string? RegistrationProblem(KmStatus s, ulong network) =>
+        s.LastRegistration is null ? "never registered"
+        : NodeRegistration.IsExpired(s.RegistrationExpiration, network) ? $"registration is stale (expires at epoch {s.RegistrationExpiration}, the network is at epoch {network})"
+        : null;
+
     /// <summary>Nodes whose registration looks stale against a newer epoch read after them: read them again, then evaluate.</summary>
     public static IReadOnlyList<string> Suspects(IReadOnlyList<Input> inputs)
     {
@@ -104,8 +114,9 @@ public static class ReplicationCheck
                 p.Add("checksum differs from the consensus key manager status the node reports");
             // Against the newest epoch any node reports: a node that stopped syncing sees its own epoch stand still.
             var network = NetworkEpochAt(s.RetrievedAt, s.Epoch, inputs.Where(x => x.Status is not null).Select(x => (x.Status!.RetrievedAt, x.Status.Epoch)));
-            var fresh = s.LastRegistration is not null && !NodeRegistration.IsExpired(s.RegistrationExpiration, network);
-            if (!fresh) p.Add(s.LastRegistration is null ? "never registered" : $"registration is stale (expires at epoch {s.RegistrationExpiration}, the network is at epoch {network})");
+            var registration = RegistrationProblem(s, network);
+            var fresh = registration is null;
+            if (!fresh) p.Add(registration!);
             if (s.ConsensusSynced == false) p.Add($"consensus is not synced (it sees epoch {s.Epoch}, the newest seen is {epoch})");
             var versionOk = i.ExpectedVersion is null || s.RegisteredVersion == i.ExpectedVersion;
             if (!versionOk) p.Add($"registered version {s.RegisteredVersion} is not the expected {i.ExpectedVersion}");

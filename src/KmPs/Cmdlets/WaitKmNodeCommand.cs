@@ -157,6 +157,9 @@ public sealed class WaitKmNodeCommand : KmNodeSetCommand
         }
         if (!s.IsReady || s.Checksum is null) return (false, seen);
         if (expected is not null && s.RegisteredVersion != expected) return (false, seen);
+        // What Test-KmReplication checks too: a lapsed registration (against the newest epoch any node reports) is not replicated yet.
+        var network = ReplicationCheck.NetworkEpochAt(s.RetrievedAt, s.Epoch, all.Where(o => o is not null).Select(o => (o!.RetrievedAt, o.Epoch)));
+        if (ReplicationCheck.RegistrationProblem(s, network) is { } lapsed) return (false, $"{seen}, {lapsed}");
         var want = Checksum?.ToLowerInvariant() ?? s.ConsensusChecksum;
         if (want is not null) return (s.Checksum == want, seen);
         // No reference: all nodes must agree.

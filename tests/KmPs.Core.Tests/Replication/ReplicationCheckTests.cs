@@ -163,6 +163,16 @@ public class ReplicationCheckTests
         if (!fresh) Assert.Contains(Node(r, "km1").Problems, p => p.StartsWith("registration is stale", StringComparison.Ordinal));
     }
 
+    // The rule Wait-KmNode -Until Replicated shares: against the network's epoch, not the node's own.
+    [Fact]
+    public void A_registration_problem_is_judged_at_the_network_epoch()
+    {
+        Assert.Null(ReplicationCheck.RegistrationProblem(Replicated(expiration: 102), 102));
+        Assert.Equal("registration is stale (expires at epoch 102, the network is at epoch 103)", ReplicationCheck.RegistrationProblem(Replicated(expiration: 102), 103));
+        Assert.Equal("never registered", ReplicationCheck.RegistrationProblem(Replicated(registered: false), 100));
+        Assert.StartsWith("registration is stale", ReplicationCheck.RegistrationProblem(Replicated(expiration: null), 100));
+    }
+
     [Fact]
     public void A_node_whose_consensus_is_not_synced_is_not_replicated()
     {

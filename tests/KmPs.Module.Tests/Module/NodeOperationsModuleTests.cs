@@ -79,6 +79,27 @@ public class NodeOperationsModuleTests
         Assert.Contains("epoch 100", err.Exception.Message);
     }
 
+    // Found by chaos (seed 2026, run 67): a resumed final verification failed at once on a registration that had
+    // lapsed while its fault was on; the wait before it must wait for what Test-KmReplication checks, a fresh one too.
+    [Fact]
+    public async Task Wait_KmNode_until_Replicated_waits_while_a_registration_has_lapsed()
+    {
+        var lapsed = Statuses.Ready(SchemaGeneration.V24);
+        lapsed.RegistrationExpiration = 99; // the node is at epoch 100: it stopped registering
+        await using var n = await SnapshotNode.StartAsync(lapsed);
+        using var ps = new PsEngine();
+        var t = ps.Run($"Wait-KmNode '{n.Address}' -Until Replicated -Version 0.3.3 -TimeoutSec 1 -PollIntervalMs 100");
+        var err = Assert.Single(t.Errors);
+        Assert.Equal("WaitTimeout,KmPs.Cmdlets.WaitKmNodeCommand", err.FullyQualifiedErrorId);
+        Assert.Contains("registration is stale (expires at epoch 99, the network is at epoch 100)", err.Exception.Message);
+
+        // It registers again: the wait ends.
+        var flip = Task.Run(async () => { await Task.Delay(700); n.Backend.State = Statuses.Ready(SchemaGeneration.V24); });
+        var r = ps.Run($"Wait-KmNode '{n.Address}' -Until Replicated -Version 0.3.3 -TimeoutSec 20 -PollIntervalMs 100").AssertClean();
+        await flip;
+        Assert.Equal(102UL, r.Single<KmStatus>().RegistrationExpiration);
+    }
+
     // Found by the schedule explorer (n3/g24/fault:KillNode@5:km1): an epoch wait that read one node ran to its
     // timeout when that node was killed. The epoch is the chain's: any node that answers tells it.
     [Fact]
