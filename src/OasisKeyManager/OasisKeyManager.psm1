@@ -45,7 +45,10 @@ function Invoke-KmSafeUpgrade {
     the plan is refused (ErrorId ResumeStateMismatch). A node the run stopped that answers again before
     the run starts it (started by hand or by its service manager, on the bundle its config named then) is
     neither reconfigured nor started: the run stops with the node named (the step's inner ErrorId
-    NodeStartedByHand), and the same command then stops it, wipes it again and upgrades it. Epoch waits
+    NodeStartedByHand), and the same command then stops it, wipes it again and upgrades it. A resumed
+    run's first verification first waits (up to -TimeoutSec) until the nodes it checks are replicated
+    again: a node whose registration lapsed while no run watched registers again at its next epoch once
+    its problem is fixed, so the command run at once after the fix does not stop again. Epoch waits
     read the epoch from every node concerned, so one stopped or killed meanwhile does not hold them. The ORC's digest is pinned when the run is
     planned: every config is pointed at a verified copy beside the node's bundle, and a file
     changed since is refused (BundleChanged). Any failure stops the run
@@ -252,6 +255,8 @@ function Invoke-KmSafeUpgrade {
                 NodeTimeoutSec = $NodeTimeoutSec
                 VerifyEpochs   = $VerifyEpochs
                 FileDigest     = $bundleFileDigest
+                # Until the first step this run does: a resumed run's first verification waits first (Wait-KmUpgradeVerifiable).
+                Resuming       = ($null -ne $journal -and $journal.Resumed)
             }
             foreach ($n in $nodes) { $run.ByName[$n.Name] = $n }
             $result = $run.Result
@@ -297,6 +302,8 @@ function Invoke-KmSafeUpgrade {
                     # A resumed run trusts no earlier verification before touching the second half:
                     # the first half may have changed while no run was watching.
                     $reverify = $false
+                    Wait-KmUpgradeVerifiable $run
+                    $run.Resuming = $false
                     try { $null = Test-KmUpgradeReplication $run }
                     catch {
                         $report = Get-KmUpgradeState $run $step
@@ -323,6 +330,7 @@ function Invoke-KmSafeUpgrade {
                     Stop-KmUpgradeRun "Step $($step.Index) failed ($($step.Description)): $($cause.Message)`n$($report.Render())" -Category OperationStopped -Inner $cause -Target $report
                 }
                 $journal.Record($step.Key, $detail)
+                $run.Resuming = $false
                 $result.AddStepTime($step.Phase, [DateTime]::UtcNow - $started)
                 if ($step.Action -eq 'Stop') { $stoppedAt[$step.Node] = $started }
                 if ($step.Action -eq 'Start' -and $stoppedAt.ContainsKey($step.Node)) {
@@ -526,11 +534,13 @@ function Invoke-KmUpgradeStep($Run, $Step) {
             $null = $half | ForEach-Object { $byName[$_] } | Wait-KmNode -Until Replicated -Version $plan.NewVersion @wait
         }
         'Verify' {
+            if ($Run.Resuming) { Wait-KmUpgradeVerifiable $Run -Final:($Step.Phase -eq 'final') }
             $Run.VerifiedAt = Test-KmUpgradeReplication $Run -Final:($Step.Phase -eq 'final')
             [string]$Run.VerifiedAt
         }
         'VerifyAgain' {
             $null = $all | Wait-KmNode -Until Epoch -Epoch ($Run.VerifiedAt + [uint64]$Run.VerifyEpochs) @wait
+            if ($Run.Resuming) { Wait-KmUpgradeVerifiable $Run }
             [string](Test-KmUpgradeReplication $Run)
         }
     }
@@ -549,6 +559,24 @@ function Test-KmUpgradeReplication($Run, [switch] $Final) {
         if (-not $versions.Ok) { throw "upgraded nodes not verified: $($versions.Problems -join '; ')" }
     }
     [uint64]$report.Epoch
+}
+
+# A resumed run's first verification: the earlier run's waits held then, not necessarily now (a node whose
+# registration lapsed while no run watched registers again at its next epoch, once its problem is fixed).
+# So it first waits, up to -TimeoutSec, until the nodes the verification checks are replicated (the upgraded
+# ones as the new version); if they are not by then, the verification itself says what is wrong.
+function Wait-KmUpgradeVerifiable($Run, [switch] $Final) {
+    $plan = $Run.Plan
+    $upgradedNames = if ($Final) { @($Run.ByName.Keys) } else { @($plan.FirstHalf) + @($plan.Skipped) }
+    $upgraded = @($Run.ByName.Values | Where-Object { $upgradedNames -contains $_.Name })
+    $others = @($Run.ByName.Values | Where-Object { $upgradedNames -notcontains $_.Name })
+    $wait = @{ Until = 'Replicated'; TimeoutSec = $Run.TimeoutSec; PollIntervalMs = $KmWaitPollMs; ParentProgressId = 10; ErrorAction = 'Stop' }
+    try {
+        if ($upgraded) { $null = $upgraded | Wait-KmNode -Version $plan.NewVersion @wait }
+        if ($others) { $null = $others | Wait-KmNode @wait }
+    }
+    catch [System.Management.Automation.PipelineStoppedException] { throw }
+    catch { Write-Verbose "Resumed run: the nodes are not all replicated ($($_.Exception.Message)); verifying now." }
 }
 
 # Whether a node's socket answers now: Running $true with its Status, $false when nothing listens (no

@@ -23,10 +23,12 @@ public sealed class PsEngine : IDisposable
         Runspace.Open();
     }
 
-    public PsResult Run(string script, IDictionary<string, object?>? variables = null)
+    /// <param name="watch">Called before the script runs, say to act on its progress records as they come.</param>
+    public PsResult Run(string script, IDictionary<string, object?>? variables = null, Action<PowerShell>? watch = null)
     {
         using var ps = PowerShell.Create();
         ps.Runspace = Runspace;
+        watch?.Invoke(ps);
         if (variables is not null)
             foreach (var (k, v) in variables) Runspace.SessionStateProxy.SetVariable(k, v);
         ps.AddScript(script);

@@ -90,6 +90,14 @@ public class SafeUpgradeResumeReverifyTests
         return before;
     }
 
+    /// <summary>The node keeps running but stops registering (RegistrationFails) until its registration has lapsed.</summary>
+    private static Task LapseRegistrationAsync(SimCluster c, string node)
+    {
+        c.SetFaults(node, new Simulator.Node.Faults { RegistrationFails = true });
+        return SimCluster.EventuallyAsync(() => c.StatusAsync(node), s => KmPs.Core.Status.NodeRegistration.IsExpired(s.RegistrationExpiration, s.Epoch),
+            TimeSpan.FromSeconds(20), node + "'s registration stale");
+    }
+
     private static DateTimeOffset VerifiedAgainAt(SimCluster c) =>
         System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(UpgradeHarness.Journal(c)))!["completed"]!.AsArray()
             .Single(x => (string?)x!["key"] == "first:VerifyAgain")!["at"]!.GetValue<DateTimeOffset>();
@@ -99,13 +107,66 @@ public class SafeUpgradeResumeReverifyTests
     {
         await using var c = await UpgradeHarness.ClusterAsync(2);
         var before = await FirstHalfVerifiedThenDeclinedAsync(c);
-        // While no run watches, the upgraded first-half node keeps running but stops registering.
-        c.SetFaults("km2", new Simulator.Node.Faults { RegistrationFails = true });
-        await SimCluster.EventuallyAsync(() => c.StatusAsync("km2"), s => KmPs.Core.Status.NodeRegistration.IsExpired(s.RegistrationExpiration, s.Epoch), TimeSpan.FromSeconds(20), "km2's registration stale");
-        var e = UpgradeHarness.SingleError(UpgradeHarness.Run(c));
+        // While no run watches, the upgraded first-half node keeps running but its registration lapses.
+        await LapseRegistrationAsync(c, "km2");
+        // It first waits (-TimeoutSec) for the first half to be replicated again, in vain: the fault is still on.
+        var e = UpgradeHarness.SingleError(UpgradeHarness.Run(c, timeoutSec: 3));
         Assert.Equal("UpgradeStopped,Invoke-KmSafeUpgrade", e.FullyQualifiedErrorId);
         Assert.Contains("Before resuming with the second half, the first half no longer verifies", e.Exception.Message);
+        Assert.Contains("km2: registration is stale", e.Exception.Message);
         await UpgradeHarness.AssertStoppedSafelyAsync(c, new[] { "km1" }, before);
+    }
+
+    /// <summary>
+    /// The operator's fix, timed so that only a run that waits survives it: the node's fault is lifted once the
+    /// run draws a replication wait's bar (its wait before verifying); a run that verifies at once finds the
+    /// registration still lapsed and stops.
+    /// </summary>
+    private static Action<PowerShell> LiftFaultOnceItWaits(SimCluster c, string node) => ps =>
+    {
+        var lifted = 0;
+        ps.Streams.Progress.DataAdded += (sender, e) =>
+        {
+            var bar = ((PSDataCollection<ProgressRecord>)sender!)[e.Index];
+            if (bar.Activity.Contains("to replicate", StringComparison.Ordinal) && Interlocked.Exchange(ref lifted, 1) == 0)
+                c.SetFaults(node, new Simulator.Node.Faults());
+        };
+    };
+
+    /// <summary>
+    /// Found by chaos (seed 2026, run 67): the operator fixed what stopped the run and ran the same command at
+    /// once; the node whose registration had lapsed registers again only at its next epoch. The resumed run's
+    /// first verification waits for that instead of stopping again (here the fix lands once it waits).
+    /// </summary>
+    [Fact]
+    public async Task A_resumed_run_waits_for_a_registration_that_lapsed_while_no_run_watched_before_verifying()
+    {
+        await using var c = await UpgradeHarness.ClusterAsync(2);
+        var before = await FirstHalfVerifiedThenDeclinedAsync(c);
+        await LapseRegistrationAsync(c, "km2");
+        var r = UpgradeHarness.Run(c, "-Confirm:$false -Verbose", watch: LiftFaultOnceItWaits(c, "km2")).AssertClean();
+        Assert.Contains(r.Verbose, v => v.Message == "Resumed run: the first half verified again before the second half.");
+        await UpgradeHarness.AssertUpgradedAsync(c, r.Single<UpgradeResult>(), before);
+    }
+
+    /// <summary>The same at the final verification: the run stopped just before it, with a node's registration lapsed meanwhile.</summary>
+    [Fact]
+    public async Task A_run_resumed_at_its_final_verification_waits_for_a_lapsed_registration()
+    {
+        await using var c = await UpgradeHarness.ClusterAsync(2);
+        var before = (await c.StatusAsync("km1")).Checksum!;
+        UpgradeHarness.Run(c).AssertClean();
+        // As if the run had been stopped right before its final verification.
+        var journal = UpgradeHarness.Journal(c);
+        var doc = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(journal))!;
+        var completed = doc["completed"]!.AsArray();
+        completed.Remove(completed.Single(x => (string?)x!["key"] == "final:Verify"));
+        doc["finished"] = null;
+        File.WriteAllText(journal, doc.ToJsonString());
+        await LapseRegistrationAsync(c, "km1");
+        var result = UpgradeHarness.Run(c, watch: LiftFaultOnceItWaits(c, "km1")).AssertClean().Single<UpgradeResult>();
+        Assert.True(result.Resumed);
+        await UpgradeHarness.AssertUpgradedAsync(c, result, before);
     }
 
     [Fact]

@@ -25,10 +25,10 @@ public static class UpgradeHarness
     public static string Command(SimCluster c, string extra = "-Confirm:$false", int timeoutSec = 30) =>
         $"Invoke-KmSafeUpgrade -InventoryPath '{c.Layout.InventoryFile}' -BundlePath '{c.NewOrc}' -JournalPath '{Journal(c)}' -TimeoutSec {timeoutSec} -NodeTimeoutSec 30 {extra}";
 
-    public static PsResult Run(SimCluster c, string extra = "-Confirm:$false", int timeoutSec = 30, RecordingHost? host = null)
+    public static PsResult Run(SimCluster c, string extra = "-Confirm:$false", int timeoutSec = 30, RecordingHost? host = null, Action<PowerShell>? watch = null)
     {
         using var ps = new PsEngine(host);
-        return ps.Run(Command(c, extra, timeoutSec));
+        return ps.Run(Command(c, extra, timeoutSec), watch: watch);
     }
 
     /// <summary>Every byte of every data dir, config, bundle and the journal.</summary>
