@@ -15,9 +15,6 @@ public sealed record SealedState(string Enclave, string Checksum);
 /// <summary>A moved-aside state folder (LocalStateWiper.MoveAside) and what it holds.</summary>
 public sealed record ModelBackup(string Path, long Sequence, DateTimeOffset MovedAt, SealedState? Content);
 
-/// <summary>A node's registration on the chain (the simulator's ChainRegistration), kept after its process ends until it expires.</summary>
-public sealed record ChainRegistration(string Version, string Enclave, string? Checksum, ulong Epoch, ulong Expiration, long UnixTime);
-
 /// <summary>A staged ORC copy beside a node's bundle: which version and enclave it is.</summary>
 public sealed record ModelFile(string Version, string Enclave, string Digest);
 
@@ -124,6 +121,11 @@ public sealed class ModelCluster
     }
     private SimPolicy _policy = new();
     private byte[]? _policyChecksum;
+    /// <summary>
+    /// The nodes' registrations on the chain (the simulator's own type), by node; one is kept after its process
+    /// ends until it expires (a node stopped by its service manager does not deregister). Never changed once
+    /// stored: a registration replaces it.
+    /// </summary>
     public Dictionary<string, ChainRegistration> Registry { get; set; } = new();
     public List<ModelNode> Nodes { get; set; } = new();
     /// <summary>Files beside the nodes' bundles: path → what it is (the old bundles and the staged copies).</summary>
@@ -288,7 +290,7 @@ public sealed class ModelCluster
         var deployment = Deployments.FirstOrDefault(d => d.Version == n.RunVersion);
         if (deployment.Version is null || deployment.ValidFrom > epoch) return; // replication only once its version is active
         if (!n.Registered) return; // peers serve registered nodes only (access list)
-        foreach (var (peerName, _) in Committee(epoch).Where(p => p.Name != n.Name))
+        foreach (var peerName in Committee(epoch).Select(p => p.Node).Where(p => p != n.Name))
         {
             var refusal = Replicate(Node(peerName), n, epoch);
             if (refusal is not null) continue;
@@ -317,7 +319,7 @@ public sealed class ModelCluster
         if (Has(peer, FaultKind.PeerUnreachable)) return ReplicationSource.Unreachable.Detail;
         if (Has(peer, FaultKind.ReplicationRefused)) return ReplicationSource.Refused.Detail;
         if (!peer.HasSecret || peer.KmStatus != KmStatusWords.Ready) return ReplicationSource.NotInitialized.Detail;
-        if (!Registry.TryGetValue(to.Name, out var reg) || reg.Enclave != to.RunEnclave || reg.Expiration < epoch) return ReplicationSource.NotInAccessList.Detail;
+        if (!Registry.TryGetValue(to.Name, out var reg) || reg.Identity != to.RunEnclave || reg.Expiration < epoch) return ReplicationSource.NotInAccessList.Detail;
         // The requester's enclave asks only enclaves its policy lets it replicate from; the source's enclave
         // serves only enclaves its own entry lists: the simulator's rules (Node/ReplicationRules.cs).
         if (!ReplicationRules.MayReplicateFrom(Policy, to.RunEnclave!).Contains(peer.RunEnclave!)) return ReplicationRules.MismatchedEnclaveIdentity;
@@ -348,7 +350,11 @@ public sealed class ModelCluster
             n.LastAttemptError = failure;
             return;
         }
-        Registry[n.Name] = new ChainRegistration(n.RunVersion!, n.RunEnclave!, n.HasSecret ? Checksum : null, epoch, epoch + RegistrationWorker.Lifetime, UnixNow);
+        Registry[n.Name] = new ChainRegistration
+        {
+            Node = n.Name, Version = n.RunVersion!, Identity = n.RunEnclave!, Checksum = n.HasSecret ? Checksum : null,
+            Epoch = epoch, Expiration = epoch + RegistrationWorker.Lifetime, UnixTime = UnixNow,
+        };
         n.Registered = true;
         n.RegisteredEpoch = epoch;
         n.RegistrationExpiration = epoch + RegistrationWorker.Lifetime;
@@ -363,10 +369,32 @@ public sealed class ModelCluster
         }
     }
 
-    /// <summary>The committee at an epoch (Chain.Committee): registered, not expired, with the consensus checksum and a deployed version.</summary>
-    public IEnumerable<(string Name, ChainRegistration Registration)> Committee(ulong epoch) =>
-        Registry.Where(kv => kv.Value.Expiration >= epoch && kv.Value.Checksum == Checksum && Deployments.Any(d => d.Version == kv.Value.Version))
-            .OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, kv.Value));
+    /// <summary>
+    /// The committee at an epoch, by node name: the simulator's rule (Chain.CommitteeOf: registered, not expired,
+    /// with the consensus checksum and a deployed version) over the model's registry.
+    /// </summary>
+    public IEnumerable<ChainRegistration> Committee(ulong epoch) =>
+        Chain.CommitteeOf(ConsensusStatus, ChainDeployments, Registry.Values, epoch).OrderBy(r => r.Node, StringComparer.Ordinal);
+
+    /// <summary>The consensus key manager status: initialised, with the master secret's checksum.</summary>
+    private ChainKeyManagerStatus ConsensusStatus => _consensus ??= new ChainKeyManagerStatus { IsInitialized = true, Checksum = Checksum };
+    private ChainKeyManagerStatus? _consensus;
+
+    /// <summary>The deployments as the chain holds them (built again only when the upgrade epoch changes).</summary>
+    private ChainDeployment[] ChainDeployments
+    {
+        get
+        {
+            if (_chainDeployments is null || _chainDeploymentsFor != UpgradeEpoch)
+            {
+                _chainDeployments = Deployments.Select(d => new ChainDeployment { Version = d.Version, ValidFrom = d.ValidFrom, Identity = d.Enclave }).ToArray();
+                _chainDeploymentsFor = UpgradeEpoch;
+            }
+            return _chainDeployments;
+        }
+    }
+    private ChainDeployment[]? _chainDeployments;
+    private ulong _chainDeploymentsFor;
 
     public string EnclaveName(string? enclave) => enclave == OldEnclave ? "old enclave" : enclave == NewEnclave ? "new enclave" : enclave ?? "none";
 
@@ -384,7 +412,7 @@ public sealed class ModelCluster
     /// <summary>Everything <see cref="Snapshot"/> reads (keep the two together): the cluster's constants, the node's process fields, the epoch, the height, the committee, the policy, the deployments.</summary>
     private string StatusKey(ModelNode n) => string.Join('|', "status", Generation, OldEnclave, NewEnclave, Checksum, EpochLength.Ticks, UpgradeEpoch,
         n.Name, n.KmStatus, n.RunVersion ?? "-", n.HasSecret && n.RegisteredWithSecret, n.Registered, n.RegistrationExpiration, n.LastRegistrationUnix,
-        n.LastAttemptUnix, n.LastAttemptOk, n.LastAttemptError ?? "-", Epoch, Height, string.Join(',', Committee(Epoch).Select(c => c.Name)),
+        n.LastAttemptUnix, n.LastAttemptOk, n.LastAttemptError ?? "-", Epoch, Height, string.Join(',', Committee(Epoch).Select(c => c.Node)),
         Convert.ToHexString(PolicyChecksum));
 
     /// <summary>The registry's runtime descriptor (RegistryShapes), memoized on the deployments.</summary>
@@ -419,7 +447,7 @@ public sealed class ModelCluster
             ConsensusChecksumHex = Checksum,
             ConsensusInitialized = true,
             ConsensusNodes = Committee(epoch).Count(),
-            CommitteeSeeds = Committee(epoch).Select(c => c.Name).ToArray(),
+            CommitteeSeeds = Committee(epoch).Select(c => c.Node).ToArray(),
             PolicyChecksumHex = Convert.ToHexString(policyChecksum).ToLowerInvariant(),
             Policy = Policy,
             Deployments = SimDeployments,
