@@ -77,12 +77,25 @@ public sealed class UpgradeStopReport
         return stray + AdviceForStep(step, nodes);
     }
 
+    /// <summary>
+    /// A step of a whole half or of the end (a wait or a verification). Only in the first half is the other
+    /// half untouched and a rollback possible: the second half starts after the upgrade epoch.
+    /// </summary>
+    private static string AdviceForPhase(UpgradeStep? step)
+    {
+        const string check = "Check them (Test-KmReplication, Find-KmUpgradeProblem), fix the cause and run the same command again to resume";
+        return step?.Phase switch
+        {
+            "second" => $"every node was started on the new bundle, and the second half has not replicated yet; the first half, verified twice, holds the key material. {check}.",
+            "final" => $"every node was upgraded, but the final verification did not pass. {check}: it verifies again.",
+            _ => $"the upgraded nodes have not verified yet. {check}; the other half was not touched. Before the upgrade epoch an upgraded node can be rolled back: {RollBack}.",
+        };
+    }
+
     private static string AdviceForStep(UpgradeStep? step, IReadOnlyList<NodeStopState> nodes)
     {
         var target = step is null ? null : nodes.FirstOrDefault(n => n.Name == step.Node);
-        if (target is null)
-            return "the upgraded nodes have not verified yet. Check them (Test-KmReplication, Find-KmUpgradeProblem) and run the same command again to resume; the other half was not touched. " +
-                   $"Before the upgrade epoch an upgraded node can be rolled back: {RollBack}.";
+        if (target is null) return AdviceForPhase(step);
         var node = target.Name;
         var done = target.Done;
         if (target.Liveness == NodeLiveness.SessionLost)
