@@ -255,7 +255,7 @@ function Invoke-KmSafeUpgrade {
                 NodeTimeoutSec = $NodeTimeoutSec
                 VerifyEpochs   = $VerifyEpochs
                 FileDigest     = $bundleFileDigest
-                # Until the first step this run does: a resumed run's first verification waits first (Wait-KmUpgradeVerifiable).
+                # Until the first step this run does: a resumed run's first verification waits first (Test-KmUpgradeReplication).
                 Resuming       = ($null -ne $journal -and $journal.Resumed)
             }
             foreach ($n in $nodes) { $run.ByName[$n.Name] = $n }
@@ -302,9 +302,7 @@ function Invoke-KmSafeUpgrade {
                     # A resumed run trusts no earlier verification before touching the second half:
                     # the first half may have changed while no run was watching.
                     $reverify = $false
-                    Wait-KmUpgradeVerifiable $run
-                    $run.Resuming = $false
-                    try { $null = Test-KmUpgradeReplication $run }
+                    try { $null = Test-KmUpgradeReplication $run -WaitFirst }
                     catch {
                         $report = Get-KmUpgradeState $run $step
                         Stop-KmUpgradeRun ("Before resuming with the second half, the first half no longer verifies: $($_.Exception.Message)`n" +
@@ -534,13 +532,11 @@ function Invoke-KmUpgradeStep($Run, $Step) {
             $null = $half | ForEach-Object { $byName[$_] } | Wait-KmNode -Until Replicated -Version $plan.NewVersion @wait
         }
         'Verify' {
-            if ($Run.Resuming) { Wait-KmUpgradeVerifiable $Run -Final:($Step.Phase -eq 'final') }
             $Run.VerifiedAt = Test-KmUpgradeReplication $Run -Final:($Step.Phase -eq 'final')
             [string]$Run.VerifiedAt
         }
         'VerifyAgain' {
             $null = $all | Wait-KmNode -Until Epoch -Epoch ($Run.VerifiedAt + [uint64]$Run.VerifyEpochs) @wait
-            if ($Run.Resuming) { Wait-KmUpgradeVerifiable $Run }
             [string](Test-KmUpgradeReplication $Run)
         }
     }
@@ -548,12 +544,17 @@ function Invoke-KmUpgradeStep($Run, $Step) {
 
 # Verification: every node ready with one checksum; upgraded nodes registered with the new version.
 # Nodes are piped in, so remote ones are read on their machines (each through its session). Returns the epoch.
-function Test-KmUpgradeReplication($Run, [switch] $Final) {
+# A resumed run's first verification, and its check of the first half before the second, wait first (-WaitFirst).
+function Test-KmUpgradeReplication($Run, [switch] $Final, [switch] $WaitFirst) {
     $plan = $Run.Plan
     $all = @($Run.ByName.Values)
+    $upgraded = @(if ($Final) { $all } else { @($plan.FirstHalf) + @($plan.Skipped) | ForEach-Object { $Run.ByName[$_] } })
+    if ($WaitFirst -or $Run.Resuming) {
+        Wait-KmUpgradeVerifiable $Run $upgraded
+        $Run.Resuming = $false
+    }
     $report = $all | Test-KmReplication -ErrorAction Stop
     if (-not $report.Ok) { throw "replication not verified: $($report.Problems -join '; ')" }
-    $upgraded = if ($Final) { $all } else { @($plan.FirstHalf) + @($plan.Skipped) | ForEach-Object { $Run.ByName[$_] } }
     if ($upgraded) {
         $versions = $upgraded | Test-KmReplication -ExpectedVersion $plan.NewVersion -ErrorAction Stop
         if (-not $versions.Ok) { throw "upgraded nodes not verified: $($versions.Problems -join '; ')" }
@@ -565,14 +566,11 @@ function Test-KmUpgradeReplication($Run, [switch] $Final) {
 # registration lapsed while no run watched registers again at its next epoch, once its problem is fixed).
 # So it first waits, up to -TimeoutSec, until the nodes the verification checks are replicated (the upgraded
 # ones as the new version); if they are not by then, the verification itself says what is wrong.
-function Wait-KmUpgradeVerifiable($Run, [switch] $Final) {
-    $plan = $Run.Plan
-    $upgradedNames = if ($Final) { @($Run.ByName.Keys) } else { @($plan.FirstHalf) + @($plan.Skipped) }
-    $upgraded = @($Run.ByName.Values | Where-Object { $upgradedNames -contains $_.Name })
-    $others = @($Run.ByName.Values | Where-Object { $upgradedNames -notcontains $_.Name })
+function Wait-KmUpgradeVerifiable($Run, $Upgraded) {
+    $others = @($Run.ByName.Values | Where-Object { $Upgraded.Name -notcontains $_.Name })
     $wait = @{ Until = 'Replicated'; TimeoutSec = $Run.TimeoutSec; PollIntervalMs = $KmWaitPollMs; ParentProgressId = 10; ErrorAction = 'Stop' }
     try {
-        if ($upgraded) { $null = $upgraded | Wait-KmNode -Version $plan.NewVersion @wait }
+        if ($Upgraded) { $null = $Upgraded | Wait-KmNode -Version $Run.Plan.NewVersion @wait }
         if ($others) { $null = $others | Wait-KmNode @wait }
     }
     catch [System.Management.Automation.PipelineStoppedException] { throw }
